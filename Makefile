@@ -1,0 +1,42 @@
+GO       ?= go
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   := bin
+CMDS     := asbackup asrestore asbfs asdsim
+FUZZTIME ?= 10m
+
+.PHONY: all build test vet fmt-check bench fuzz install demo clean
+
+all: build
+
+build:
+	@mkdir -p $(BINDIR)
+	$(GO) build -o $(BINDIR)/ $(addprefix ./cmd/,$(CMDS))
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# The one command that runs every test (CI calls it through .ci/run).
+test: fmt-check vet build
+	$(GO) test -count=1 -timeout 14m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./asb
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(addprefix $(BINDIR)/,$(CMDS)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+demo: build
+	./scripts/demo.sh
+
+clean:
+	rm -rf $(BINDIR)

@@ -1,0 +1,12 @@
+// Command asrestore is not implemented yet; it only prints what it will be.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	fmt.Fprintln(os.Stderr, "asrestore: not implemented yet")
+	os.Exit(1)
+}
