@@ -1,0 +1,101 @@
+// Command asdsim runs the Aerospike-wire-compatible test server until it
+// receives SIGINT or SIGTERM. It prints one "listening <host:port>" line per
+// node on stdout once every node accepts connections.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"asbtools/asdsim"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("asdsim", flag.ContinueOnError)
+	host := fs.String("host", "127.0.0.1", "listen address")
+	port := fs.Int("port", 3000, "port of the first node (node i listens on port+i); 0 picks free ports")
+	nodes := fs.Int("nodes", 1, "number of nodes")
+	namespaces := fs.String("namespaces", "test,bar", "comma-separated namespaces")
+	build := fs.String("build", "8.1.2.0", "reported server version")
+	clusterName := fs.String("cluster-name", "asd-local", "reported cluster name")
+	enterprise := fs.Bool("enterprise", false, "report the Enterprise edition")
+	defaultTTL := fs.Uint("default-ttl", 0, "namespace default TTL in seconds (0 = never expire)")
+	users := fs.String("users", "", "enable security with these users: user:password[,user:password...]")
+	certFile := fs.String("tls-cert", "", "TLS certificate file (PEM); enables TLS with -tls-key")
+	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
+	seedRecords := fs.Int("seed-records", 0, "store this many synthetic records in the first namespace, set -seed-set")
+	seedSet := fs.String("seed-set", "demo", "set of the synthetic records")
+	recordSize := fs.Int("record-size", 200, "approximate size in bytes of each synthetic record")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "asdsim: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	cfg := asdsim.Config{Host: *host, Port: *port, Nodes: *nodes, Build: *build, ClusterName: *clusterName, Enterprise: *enterprise}
+	for _, n := range strings.Split(*namespaces, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			cfg.Namespaces = append(cfg.Namespaces, asdsim.NamespaceConfig{Name: n, DefaultTTL: uint32(*defaultTTL)})
+		}
+	}
+	if len(cfg.Namespaces) == 0 {
+		fmt.Fprintln(os.Stderr, "asdsim: -namespaces: no namespace given")
+		return 2
+	}
+	if *users != "" {
+		cfg.Users = map[string]string{}
+		for _, up := range strings.Split(*users, ",") {
+			u, p, ok := strings.Cut(up, ":")
+			if !ok || u == "" {
+				fmt.Fprintf(os.Stderr, "asdsim: -users: %q is not user:password\n", up)
+				return 2
+			}
+			cfg.Users[u] = p
+		}
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		fmt.Fprintln(os.Stderr, "asdsim: -tls-cert and -tls-key go together")
+		return 2
+	}
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "asdsim: -tls-cert/-tls-key: %v\n", err)
+			return 2
+		}
+		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	if *seedRecords < 0 || *recordSize < 0 {
+		fmt.Fprintln(os.Stderr, "asdsim: -seed-records and -record-size must not be negative")
+		return 2
+	}
+	srv, err := asdsim.Start(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer srv.Close()
+	if *seedRecords > 0 {
+		if err := srv.SeedSynthetic(cfg.Namespaces[0].Name, *seedSet, *seedRecords, *recordSize); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	for _, a := range srv.Addrs() {
+		fmt.Printf("listening %s\n", a)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	return 0
+}
