@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"asbtools/asdsim"
+	"asbtools/asdsim/asbload"
 )
 
 func main() {
@@ -35,6 +36,7 @@ func run(args []string) int {
 	seedRecords := fs.Int("seed-records", 0, "store this many synthetic records in the first namespace, set -seed-set")
 	seedSet := fs.String("seed-set", "demo", "set of the synthetic records")
 	recordSize := fs.Int("record-size", 200, "approximate size in bytes of each synthetic record")
+	load := fs.String("load", "", "load a plain .asb backup file (records, indexes, UDFs) into the first namespace")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -91,6 +93,12 @@ func run(args []string) int {
 			return 1
 		}
 	}
+	if *load != "" {
+		if err := loadFile(srv, cfg.Namespaces[0].Name, *load); err != nil {
+			fmt.Fprintf(os.Stderr, "asdsim: -load: %v\n", err)
+			return 1
+		}
+	}
 	for _, a := range srv.Addrs() {
 		fmt.Printf("listening %s\n", a)
 	}
@@ -98,4 +106,20 @@ func run(args []string) int {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	return 0
+}
+
+// loadFile stores the content of a plain backup file in namespace ns.
+func loadFile(srv *asdsim.Server, ns, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	c, err := asbload.Load(srv, ns, f, path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "asdsim: loaded %d record(s), %d index(es), %d UDF(s) from %s into %s\n",
+		c.Records, c.Indexes, c.UDFs, path, ns)
+	return nil
 }
