@@ -1,12 +1,146 @@
-// Command asbackup is not implemented yet; it only prints what it will be.
+// Command asbackup backs up an Aerospike namespace to .asb files with the
+// command line, configuration files, messages, exit codes and output of the
+// legacy asbackup 4.5.8.
 package main
 
 import (
-	"fmt"
+	"errors"
 	"os"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"asbtools/backup"
+	"asbtools/compat"
+	"asbtools/conf"
+	"asbtools/logging"
+	"asbtools/secretagent"
+	"asbtools/stream"
 )
 
+// memoryLimit is the soft heap limit: the backup streams records through
+// small fixed buffers, so a tight limit keeps the peak RSS low without
+// costing much GC time.
+const memoryLimit = 14 << 20
+
 func main() {
-	fmt.Fprintln(os.Stderr, "asbackup: not implemented yet")
-	os.Exit(1)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
+	os.Exit(run(os.Args))
+}
+
+func run(args []string) int {
+	log := logging.New(os.Stderr)
+	argv0 := "asbackup"
+	if len(args) > 0 {
+		argv0 = args[0]
+	}
+	env := compat.Env{
+		LoadConfig:      loadConfig,
+		ResolveSecret:   resolveSecret,
+		ParsePrivateKey: stream.KeyMaterialFromPEM,
+	}
+	cfg, action, err := compat.ParseBackup(args, env)
+	switch action {
+	case compat.ActionHelp, compat.ActionVersion:
+		compat.Print(compat.HelpMessages("asbackup", action, argv0), log, os.Stdout)
+		return 0
+	case compat.ActionFail:
+		var ce *compat.Error
+		if errors.As(err, &ce) {
+			if ce.Verbose {
+				log.SetVerbose(true)
+			}
+			compat.Print(ce.Messages, log, os.Stdout)
+			if ce.Verbose {
+				compat.Print([]compat.Message{compat.ExitMessage(ce.Code)}, log, os.Stdout)
+			}
+			return ce.Code
+		}
+		log.Errorf("%s", err.Error())
+		return 1
+	}
+	log.SetVerbose(cfg.Verbose)
+	compat.Print(cfg.Messages, log, os.Stdout)
+
+	var password string
+	if cfg.Cluster.User != "" && !cfg.RemoveArtifacts {
+		_, pw, perr := cfg.Cluster.Credentials(compat.TerminalPrompt)
+		if perr != nil {
+			log.Errorf("%s", perr)
+			return 1
+		}
+		password = pw
+	}
+	opts := backup.Options{Config: cfg, Log: log, Password: password}
+	// ASBACKUP_CHECKPOINT_MS overrides the in-run checkpoint period
+	// (milliseconds; negative disables checkpoints).
+	if v := os.Getenv("ASBACKUP_CHECKPOINT_MS"); v != "" {
+		if ms, err := strconv.Atoi(v); err == nil {
+			if ms < 0 {
+				opts.CheckpointInterval = -1
+			} else {
+				opts.CheckpointInterval = time.Duration(ms) * time.Millisecond
+			}
+		}
+	}
+	code := backup.Run(opts)
+	if cfg.Verbose {
+		compat.Print([]compat.Message{compat.ExitMessage(code)}, log, os.Stdout)
+	}
+	return code
+}
+
+// loadConfig adapts package conf to the parser's loader hook.
+func loadConfig(o compat.ConfigLoadOptions) ([]compat.ConfigSetting, error) {
+	settings, err := conf.Load(conf.LoadOptions{
+		Tool:           o.Tool,
+		ConfigFile:     o.ConfigFile,
+		OnlyConfigFile: o.OnlyConfigFile,
+		NoConfigFile:   o.NoConfigFile,
+		Instance:       o.Instance,
+	})
+	if err != nil {
+		var ce *conf.Error
+		if errors.As(err, &ce) {
+			e := &compat.Error{Code: ce.ExitCode()}
+			for _, l := range ce.Lines {
+				m := compat.Message{Level: logging.Raw, Text: l.Text}
+				if l.Log {
+					m.Level = logging.Error
+				}
+				e.Messages = append(e.Messages, m)
+			}
+			return nil, e
+		}
+		return nil, err
+	}
+	out := make([]compat.ConfigSetting, 0, len(settings))
+	for _, s := range settings {
+		out = append(out, compat.ConfigSetting{Section: s.Section, Key: s.Key, Value: s.Value, File: s.File, Line: s.Line})
+	}
+	return out, nil
+}
+
+// resolveSecret adapts package secretagent to the parser's secret hook.
+func resolveSecret(sa compat.SecretAgentConfig, ref string) ([]byte, error) {
+	cfg := secretagent.Config{Address: sa.Address, Port: sa.Port, Timeout: sa.Timeout, CAFile: sa.CAFile}
+	client, err := secretagent.NewClient(cfg)
+	if err == nil {
+		var v []byte
+		v, err = client.Resolve(ref)
+		if err == nil {
+			return v, nil
+		}
+	}
+	var se *secretagent.Error
+	if errors.As(err, &se) {
+		e := &compat.Error{Code: 1}
+		for _, l := range se.LogLines() {
+			e.Messages = append(e.Messages, compat.Message{Level: logging.Error, Text: l})
+		}
+		return nil, e
+	}
+	return nil, err
 }

@@ -1,0 +1,309 @@
+package backup
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"asbtools/state"
+	"asbtools/storage"
+	"asbtools/stream"
+)
+
+// snapshot builds the partition table and counters of the current progress
+// (legacy A.4). Callers hold e.ckpt exclusively or run after the workers.
+func (e *engine) snapshot() *state.State {
+	st := &state.State{}
+	for _, j := range e.jobs {
+		for _, p := range j.parts {
+			ps := &st.Partitions[p.id]
+			switch {
+			case p.done && p.hasDig:
+				ps.Status, ps.Digest = state.Complete, p.digest
+			case p.done:
+				ps.Status = state.CompleteEmpty
+			case p.hasDig:
+				ps.Status, ps.Digest = state.Incomplete, p.digest
+			default:
+				ps.Status = state.NotStarted
+			}
+		}
+	}
+	st.IndexCount, st.UDFCount = e.indexCount, e.udfCount
+	st.RecTotal, st.ByteTotal = e.recTotal.Load(), e.byteTotal.Load()
+	if e.dir != nil {
+		st.FileCount = e.dir.Created()
+		st.ByteCommitted, st.RecCommitted = e.dir.Committed()
+	}
+	return st
+}
+
+// openOutputFiles returns every backup file still open: the single file or
+// the directory-mode files held by jobs and those in the reuse queue.
+func (e *engine) openOutputFiles() []*storage.File {
+	if e.single != nil {
+		return []*storage.File{e.single}
+	}
+	if e.dir == nil {
+		return nil
+	}
+	files := e.dir.Queued()
+	e.openMu.Lock()
+	for f := range e.openFiles {
+		files = append(files, f)
+	}
+	e.openMu.Unlock()
+	return files
+}
+
+func (e *engine) fileEntry(f *storage.File, recs uint64) state.FileEntry {
+	pos := f.Position()
+	bufSize := uint64(4096)
+	if e.streamO.Compress {
+		bufSize = stream.FrameSize
+	}
+	ent := state.FileEntry{
+		ByteCount: pos.BytesWritten, RawByteCount: pos.RawBytes, Num: pos.Num,
+		Flags: e.streamO.LegacyFlags(), IV: pos.IV,
+		Main:     state.Buffer{Size: bufSize},
+		Path:     f.Path,
+		RecCount: recs,
+	}
+	if e.streamO.Compress {
+		ent.Compressed = &state.Buffer{Size: bufSize + bufSize/8}
+	}
+	if e.streamO.Cipher != stream.None {
+		ent.Encrypted = &state.Buffer{Size: bufSize + bufSize/8}
+	}
+	if !f.IsStdout() {
+		ent.FilePos = pos.BytesWritten
+	}
+	return ent
+}
+
+// saveState flushes every open file and writes the state atomically. With
+// final set (the run is ending) the files are closed afterwards. A
+// checkpoint (final false) pauses the writers while it runs, so the state
+// describes exactly the bytes in the files.
+func (e *engine) saveState(final bool) error {
+	if e.statePath == "" {
+		return errors.New("no state path")
+	}
+	e.ckpt.Lock()
+	defer e.ckpt.Unlock()
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	files := e.openOutputFiles()
+	for _, f := range files {
+		before := f.Size()
+		if err := f.Sync(); err != nil {
+			return err
+		}
+		if d := f.Size() - before; d > 0 {
+			e.byteTotal.Add(d)
+		}
+	}
+	st := e.snapshot()
+	for _, f := range files {
+		recs := f.Records
+		if e.single != nil {
+			recs = 0
+		}
+		st.Files = append(st.Files, e.fileEntry(f, recs))
+	}
+	if st.IsComplete() && !final {
+		return nil
+	}
+	if err := state.Save(e.statePath, st); err != nil {
+		return err
+	}
+	e.checkpointed = true
+	if final {
+		for _, f := range files {
+			_ = f.Close()
+		}
+		if e.dir != nil {
+			e.dir.Drain()
+		}
+		e.single = nil
+	}
+	return nil
+}
+
+// loadState loads the --continue state and narrows the jobs (legacy A.5).
+func (e *engine) loadState() bool {
+	c := e.cfg
+	path := c.Continue.Value
+	fail := func(err error) bool {
+		var le *state.LoadError
+		if errors.As(err, &le) {
+			for _, m := range le.Msgs {
+				e.errf("%s", m)
+			}
+		} else if err != nil {
+			e.errf("%s", err)
+		}
+		e.errf("Failed to load backup state file %s", path)
+		return false
+	}
+	st, err := state.Load(path)
+	if err != nil {
+		return fail(err)
+	}
+	for i := range st.Files {
+		if err := state.CheckFlags(&st.Files[i], e.streamO.LegacyFlags()); err != nil {
+			e.errf("%s", err)
+			return fail(nil)
+		}
+	}
+	filters := make([]state.Filter, len(e.jobs))
+	for i, j := range e.jobs {
+		filters[i] = state.Filter{Begin: j.filter.Begin, Count: j.filter.Count}
+		if j.filter.Digest != nil {
+			var d [20]byte
+			copy(d[:], j.filter.Digest)
+			filters[i].Digest = &d
+		}
+	}
+	res, err := state.Narrow(st, filters, c.NodeList.Set)
+	if err != nil {
+		e.errf("%s", err)
+		return false
+	}
+	for i, j := range e.jobs {
+		for k, pr := range res[i] {
+			p := j.parts[k]
+			p.hasDig, p.digest = false, [20]byte{}
+			if pr.After != nil {
+				p.hasDig, p.digest = true, *pr.After
+			}
+			if pr.Skip {
+				p.done = true
+			}
+			switch st.Partitions[pr.ID].Status {
+			case state.Complete, state.CompleteEmpty:
+				p.done = true
+			}
+		}
+	}
+	e.recTotal.Store(st.RecTotal)
+	e.byteTotal.Store(st.ByteTotal)
+	e.indexCount, e.udfCount = st.IndexCount, st.UDFCount
+	if c.MaxRecords > 0 {
+		rem, err := state.CheckMaxRecords(st, uint64(c.MaxRecords))
+		if err != nil {
+			e.errf("%s", err)
+			return false
+		}
+		c.MaxRecords = int64(rem)
+	}
+	if c.OutputFile.Set {
+		if err := state.CheckOutputFile(st, c.OutputFile.Value); err != nil {
+			e.errf("%s", err)
+			return false
+		}
+	}
+	e.loaded = st
+	e.resumed = true
+	return true
+}
+
+// reopen reopens a saved file in append mode. A file longer than the saved
+// position (bytes written after an in-run checkpoint, before a crash) is cut
+// back to it: those bytes are not covered by the state and are written again.
+func (e *engine) reopen(ent *state.FileEntry) (*storage.File, bool) {
+	var f *os.File
+	if ent.Path != "-" {
+		fi, err := os.Stat(ent.Path)
+		if err == nil && uint64(fi.Size()) > ent.FilePos {
+			if err := os.Truncate(ent.Path, int64(ent.FilePos)); err != nil {
+				e.errf("Failed to truncate %s to %d bytes%s", ent.Path, ent.FilePos, storage.Errno(err))
+				return nil, false
+			}
+		}
+		of, err := state.OpenAppend(ent)
+		if err != nil {
+			var le *state.LoadError
+			if errors.As(err, &le) {
+				for _, m := range le.Msgs {
+					e.errf("%s", m)
+				}
+			} else {
+				e.errf("%s", err)
+			}
+			e.errf("Failed to load backup state file %s", e.cfg.Continue.Value)
+			return nil, false
+		}
+		f = of
+	}
+	pos := stream.Position{BytesWritten: ent.ByteCount, RawBytes: ent.RawByteCount, IV: ent.IV, Num: ent.Num}
+	sf, err := storage.Resume(ent.Path, f, e.streamO, pos, ent.RecCount)
+	if err != nil {
+		e.errf("%s", err)
+		return nil, false
+	}
+	sw := sf.Stream()
+	if ent.Encrypted != nil && len(ent.Encrypted.Pending()) > 0 {
+		if err := sw.WriteCiphertext(ent.Encrypted.Pending()); err != nil {
+			e.errf("%s", err)
+			return nil, false
+		}
+	}
+	if ent.Compressed != nil && len(ent.Compressed.Pending()) > 0 {
+		if err := sw.WriteCompressed(ent.Compressed.Pending()); err != nil {
+			e.errf("%s", err)
+			return nil, false
+		}
+	}
+	if p := ent.Main.Pending(); len(p) > 0 {
+		if _, err := sw.Write(p); err != nil {
+			e.errf("%s", err)
+			return nil, false
+		}
+	}
+	return sf, true
+}
+
+// checkResumeDir applies the -d checks of a resumed run. Files created after
+// the last in-run checkpoint (index ≥ the saved file count, not in the
+// state) are partial outputs of the crashed run and are removed first.
+func (e *engine) checkResumeDir() bool {
+	c := e.cfg
+	dir := c.Directory.Value
+	names, err := storage.BackupEntries(dir)
+	if err != nil {
+		e.errf("%s", err)
+		return false
+	}
+	saved := map[string]bool{}
+	for _, f := range e.loaded.Files {
+		saved[f.Path] = true
+	}
+	var keep []string
+	pre := e.prefix() + "_"
+	for _, n := range names {
+		p := dir + "/" + n
+		if !saved[p] && strings.HasPrefix(n, pre) && strings.HasSuffix(n, ".asb") {
+			idx, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(n, pre), ".asb"), 10, 64)
+			if err == nil && idx >= e.loaded.FileCount {
+				if err := os.Remove(filepath.Join(dir, n)); err == nil {
+					continue
+				}
+			}
+		}
+		keep = append(keep, n)
+	}
+	if err := state.CheckDirectory(e.loaded, dir, keep); err != nil {
+		e.errf("%s", err)
+		return false
+	}
+	return true
+}
+
+// describe is used in messages.
+func describe(st *state.State) string {
+	return fmt.Sprintf("%d file(s), %d record(s)", len(st.Files), st.RecTotal)
+}

@@ -1,0 +1,796 @@
+package backup
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"asbtools/asb"
+	"asbtools/compat"
+	"asbtools/infocmd"
+	"asbtools/state"
+	"asbtools/storage"
+	"asbtools/stream"
+)
+
+// countWriter discards data and counts it (estimate output).
+type countWriter struct{ n uint64 }
+
+func (w *countWriter) Write(p []byte) (int, error) { w.n += uint64(len(p)); return len(p), nil }
+
+func (e *engine) prefix() string {
+	if e.cfg.OutputPrefix.Set {
+		return e.cfg.OutputPrefix.Value
+	}
+	return e.cfg.Namespace
+}
+
+func (e *engine) streamOptions() (stream.Options, error) {
+	c := e.cfg
+	o := stream.Options{Compress: c.Compress == compat.CompressZstd, Level: c.CompressionLevel}
+	switch c.Encrypt {
+	case compat.EncryptAES128:
+		o.Cipher = stream.AES128
+	case compat.EncryptAES256:
+		o.Cipher = stream.AES256
+	}
+	if o.Cipher != stream.None {
+		mat := c.Key.Material
+		if mat == nil {
+			m, err := stream.KeyMaterialFromPEM(c.Key.PEM)
+			if err != nil {
+				return o, err
+			}
+			mat = m
+		}
+		o.Key = stream.DeriveKey(mat, o.Cipher)
+	}
+	return o, nil
+}
+
+// execute is legacy start_backup after backup_status_init. The final
+// summary line is printed on every path.
+func (e *engine) execute() (code int) {
+	c := e.cfg
+	defer e.client.Close()
+	var mach *os.File
+	if c.Machine.Set {
+		f, err := os.OpenFile(c.Machine.Value, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+		if err != nil {
+			e.errf("Error while opening machine-readable file %s%s", c.Machine.Value, storage.Errno(err))
+			return 1
+		}
+		mach = f
+		defer mach.Close()
+	}
+	so, err := e.streamOptions()
+	if err != nil {
+		e.errf("%s", err)
+		return 1
+	}
+	e.streamO = so
+
+	sigs := e.opts.Signals
+	if sigs == nil {
+		ch := make(chan os.Signal, 2)
+		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(ch)
+		sigs = ch
+	}
+	sigDone := make(chan struct{})
+	defer close(sigDone)
+	go func() {
+		for {
+			select {
+			case <-sigs:
+				e.errf("### Backup interrupted ###")
+				e.stop()
+			case <-sigDone:
+				return
+			}
+		}
+	}()
+
+	code = 1
+	summary := func() {
+		recs, bytes := e.recTotal.Load(), e.byteTotal.Load()
+		per := uint64(0)
+		if recs > 0 {
+			per = bytes / recs
+		}
+		e.infof("Backed up %d record(s), %d secondary index(es), %d UDF file(s), %d byte(s) in total (~%d B/rec)",
+			recs, e.indexCount, e.udfCount, bytes, per)
+		if mach != nil {
+			fmt.Fprintf(mach, "SUMMARY:%d:%d:%d:%d:%d\n", recs, e.indexCount, e.udfCount, bytes, per)
+		}
+	}
+	defer summary()
+
+	if c.Continue.Set {
+		if !e.loadState() {
+			return 1
+		}
+	}
+	e.perJob = 0
+	maxRec := uint64(c.MaxRecords)
+	if c.Estimate {
+		maxRec = uint64(c.EstimateSamples)
+	}
+	if maxRec > 0 {
+		n := uint64(len(e.jobs))
+		e.perJob = (maxRec + n - 1) / n
+	}
+	if c.RecordsPerSecond > 0 {
+		rps := c.RecordsPerSecond / int64(e.threads)
+		if rps == 0 {
+			rps = 1
+		}
+		e.sp.rps = uint32(rps)
+	}
+	// Failures the legacy tool reports from its silent pre-run estimate
+	// (-o) or from the first scan job.
+	preEstimate := c.OutputFile.Set && !c.Continue.Set
+	if c.BinList.Set && !c.NoRecords {
+		bins, berr := compat.ParseBinList(c.BinList.Value)
+		if berr != nil {
+			e.logLines(berr)
+			e.errf("Error while setting scan bin list")
+			e.errf("Failed to prepare scan object")
+			if preEstimate || c.Estimate {
+				e.errf("Backup was aborted, meaning the state is unrecoverable")
+				e.errf("Backup aborted, backup state is likely unrecoverable")
+			}
+			if preEstimate {
+				e.errf("Error while running backup estimate")
+			}
+			return 1
+		}
+		e.sp.bins = bins
+	}
+	if so.Compress {
+		if err := stream.CheckLevel(so.Level); err != nil {
+			e.errf("%s", err)
+			switch {
+			case preEstimate || c.Estimate:
+				e.errf("Error while opening \"/dev/null\"")
+				if preEstimate {
+					e.errf("Error while running backup estimate")
+				}
+			default:
+				e.errf("Error while opening first backup file")
+			}
+			return 1
+		}
+	}
+
+	// The index list decides the first file's version (3.2 with expression
+	// indexes).
+	e.firstVer = asb.Version31
+	if !c.Continue.Set && !c.NoIndexes {
+		if !e.fetchIndexes() {
+			return 1
+		}
+	}
+
+	if !e.openOutputs() {
+		return 1
+	}
+	if !c.Estimate {
+		r, err := state.ResolveStatePath(state.PathInput{
+			Directory: c.Directory.Value, OutputFile: c.OutputFile.Value,
+			Prefix: c.OutputPrefix.Value, Namespace: c.Namespace,
+			StateFileDst: c.StateFileDst.Value,
+		})
+		if err != nil {
+			e.errf("%s", err)
+			e.abortOutputs()
+			return 1
+		}
+		e.statePath = r.Path
+	} else if c.StateFileDst.Set {
+		e.infof("%s", state.IgnoredDstWarning)
+	}
+
+	if e.cfg.Bandwidth > 0 {
+		e.throttle = newThrottle(uint64(e.cfg.Bandwidth), e.byteTotal.Load())
+	}
+	e.started.Store(true)
+	if c.Continue.Set {
+		e.oneShotDone.Store(true)
+		close(e.oneShot)
+	}
+
+	finished := make(chan struct{})
+	var bg sync.WaitGroup
+	bg.Add(1)
+	go func() { defer bg.Done(); e.counter(mach, finished) }()
+	if !c.Estimate {
+		iv := e.opts.CheckpointInterval
+		if iv == 0 {
+			iv = DefaultCheckpointInterval
+		}
+		if iv > 0 {
+			bg.Add(1)
+			go func() { defer bg.Done(); e.checkpointLoop(iv, finished) }()
+		}
+	}
+
+	queue := make(chan *job, len(e.jobs))
+	for _, j := range e.jobs {
+		queue <- j
+	}
+	close(queue)
+	var wg sync.WaitGroup
+	var failed sync.Once
+	failedAny := false
+	for i := 0; i < e.threads; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queue {
+				if e.isStopped() {
+					return
+				}
+				if !e.runJob(j) {
+					failed.Do(func() { failedAny = true })
+					e.stop()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if c.Estimate {
+		// Legacy prints the estimate before the counter's last evaluation.
+		e.showEstimate()
+	}
+	close(finished)
+	bg.Wait()
+
+	return e.finish(failedAny)
+}
+
+// finish closes the outputs and saves or removes the state.
+func (e *engine) finish(failedAny bool) int {
+	c := e.cfg
+	if c.Estimate {
+		return boolCode(!failedAny && !e.isStopped())
+	}
+	if e.aborted.Load() {
+		e.errf("Backup was aborted, meaning the state is unrecoverable")
+		e.abortOutputs()
+		e.errf("Backup aborted, backup state is likely unrecoverable")
+		return 1
+	}
+	if !e.isStopped() && !failedAny {
+		if err := e.closeOutputs(); err != nil {
+			e.errf("%s", err)
+			return 1
+		}
+		e.removeCheckpoint()
+		return 0
+	}
+	// Stopped: save the state if the one-shot work is done and something
+	// is left to do.
+	st := e.snapshot()
+	if !e.oneShotDone.Load() {
+		e.closeOutputs()
+		e.removeCheckpoint()
+		return 1
+	}
+	if st.IsComplete() {
+		if err := e.closeOutputs(); err != nil {
+			e.errf("%s", err)
+			return 1
+		}
+		e.removeCheckpoint()
+		return 0
+	}
+	if err := e.saveState(true); err != nil {
+		e.errf("Failed to save backup state, aborting backup")
+		e.errf("Backup aborted, backup state is likely unrecoverable")
+		return 1
+	}
+	e.infof("Backup was interrupted, to resume, run backup with `--continue %s` and all the same arguments (except --remove-files)", e.statePath)
+	return 1
+}
+
+func boolCode(ok bool) int {
+	if ok {
+		return 0
+	}
+	return 1
+}
+
+// fetchIndexes reads the namespace's secondary index list once, before the
+// outputs are opened.
+func (e *engine) fetchIndexes() bool {
+	n := e.anyNode()
+	if n == nil {
+		return true
+	}
+	cmd := infocmd.SIndexListCmd(e.cfg.Namespace, e.version.AtLeast(6, 1))
+	resp, err := e.info(n, cmd)
+	if err != nil {
+		e.errf("Error while retrieving secondary index info - code -1: %v at backup:0", err)
+		return false
+	}
+	list, perr := infocmd.ParseSIndexList(resp)
+	if perr != nil {
+		e.errf("%s", perr)
+		e.errf("Error while parsing secondary index info string %s", resp)
+		return false
+	}
+	for _, ix := range list {
+		if !ix.SetIndex {
+			e.indexes = append(e.indexes, ix)
+		}
+	}
+	for _, ix := range e.indexes {
+		if ix.Expression != "" && e.selected(ix.Set) {
+			e.firstVer = asb.Version32
+		}
+	}
+	return true
+}
+
+func (e *engine) selected(set string) bool {
+	if len(e.cfg.Sets) == 0 {
+		return true
+	}
+	for _, s := range e.cfg.Sets {
+		if s == set && set != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// openOutputs prepares -o / -d / -e outputs (fresh or resumed).
+func (e *engine) openOutputs() bool {
+	c := e.cfg
+	switch {
+	case c.Estimate:
+		e.estW = &countWriter{}
+		return true
+	case c.OutputFile.Set:
+		if e.loaded != nil {
+			f, ok := e.reopen(&e.loaded.Files[0])
+			if !ok {
+				return false
+			}
+			e.single = f
+			return true
+		}
+		if err := storage.PrepareOutputFile(c.OutputFile.Value, c.RemoveFiles); err != nil {
+			e.errf("%s", err)
+			return false
+		}
+		f, err := storage.Create(c.OutputFile.Value, c.Namespace, e.firstVer, e.streamO)
+		if err != nil {
+			e.errf("%s", err)
+			e.errf("Error while opening shared backup file \"%s\"", c.OutputFile.Value)
+			return false
+		}
+		e.single = f
+		return true
+	}
+	dir := c.Directory.Value
+	if err := storage.PrepareDirectory(dir, e.logf); err != nil {
+		e.errf("%s", err)
+		return false
+	}
+	next := uint64(0)
+	if e.loaded != nil {
+		next = e.loaded.FileCount
+		if !e.checkResumeDir() {
+			return false
+		}
+	} else if err := storage.ClearDirectory(dir, c.RemoveFiles); err != nil {
+		e.errf("%s", err)
+		return false
+	}
+	e.dir = storage.NewDir(dir, e.prefix(), c.Namespace, e.streamO, uint64(c.FileLimit), next)
+	if e.loaded != nil {
+		for i := range e.loaded.Files {
+			f, ok := e.reopen(&e.loaded.Files[i])
+			if !ok {
+				return false
+			}
+			e.dir.Enqueue(f)
+		}
+	}
+	return true
+}
+
+// abortOutputs deletes partial directory-mode files of an aborted run and
+// flushes a single file (legacy keeps it).
+func (e *engine) abortOutputs() {
+	if e.single != nil {
+		_ = e.single.Close()
+		return
+	}
+	if e.dir != nil {
+		for _, f := range e.dir.Drain() {
+			f.Abort()
+		}
+	}
+}
+
+func (e *engine) closeOutputs() error {
+	var first error
+	if e.single != nil {
+		if err := e.single.Close(); err != nil && first == nil {
+			first = fmt.Errorf("Error while closing shared backup file \"%s\"", e.single.Path)
+		}
+		e.accountSingle()
+	}
+	if e.dir != nil {
+		for _, f := range e.dir.Drain() {
+			before := f.Size()
+			err := e.dir.CloseFile(f)
+			e.byteTotal.Add(f.Size() - before)
+			if err != nil && first == nil {
+				first = fmt.Errorf("Failed to flush io proxy %s", f.Path)
+			}
+		}
+	}
+	return first
+}
+
+// runJob runs one job; false means the backup must stop.
+func (e *engine) runJob(j *job) bool {
+	c := e.cfg
+	j.started.Store(true)
+	var file *storage.File
+	if e.dir != nil {
+		v := asb.Version31
+		if j.index == 0 && !e.resumed {
+			v = e.firstVer
+		}
+		f, _, err := e.acquireDirFile(v)
+		if err != nil {
+			e.errf("%s", err)
+			e.errf("Error while opening first backup file")
+			return false
+		}
+		file = f
+	}
+	js := &jobSink{e: e, j: j, file: file}
+	ok := true
+	if j.index == 0 && !e.resumed {
+		if !e.oneShotWork(js) {
+			ok = false
+		}
+		e.oneShotDone.Store(true)
+		close(e.oneShot)
+	} else {
+		select {
+		case <-e.oneShot:
+		case <-e.stopCh:
+		}
+	}
+	if ok && !e.isStopped() {
+		e.infof("Starting backup for %s", j.desc)
+		var err error
+		if !c.NoRecords {
+			err = e.scanJob(j, js)
+		} else {
+			for _, p := range j.parts {
+				p.done = true
+			}
+		}
+		size := js.bytes
+		if e.single != nil || e.estW != nil {
+			if c.Estimate {
+				e.estFlush()
+			}
+			size = e.byteTotal.Load()
+		}
+		per := uint64(0)
+		if j.records > 0 {
+			per = size / j.records
+		}
+		switch {
+		case err == nil:
+			e.infof("Completed backup for %s, records: %d, size: %d (~%d B/rec)", j.desc, j.records, size, per)
+		case errors.Is(err, errStopped):
+			e.infof("Backup of %s interrupted, records: %d, size: %d (~%d B/rec)", j.desc, j.records, size, per)
+			ok = false
+		case errors.Is(err, errWrite):
+			e.errf("Error while storing record in backup file, aborting scan. The backup state is currently unrecoverable in this state, so backup resumption is not possible.")
+			e.aborted.Store(true)
+			ok = false
+		default:
+			var se *ScanError
+			if errors.As(err, &se) && se.Code == 22 {
+				e.errf("Failed to start scan job for %s, potentially not enough available scan/query threads on the server - code %d: %s at backup:0", j.desc, se.Code, se.Msg)
+			} else if errors.As(err, &se) {
+				e.errf("Error while running scan for %s - code %d: %s at backup:0", j.desc, se.Code, se.Msg)
+			} else {
+				e.errf("Error while running scan for %s - code -1: %v at backup:0", j.desc, err)
+			}
+			ok = false
+		}
+	}
+	if file = js.file; file != nil {
+		e.ckpt.RLock()
+		err := e.releaseDirFile(file, js)
+		e.ckpt.RUnlock()
+		if err != nil {
+			e.log.Verbosef("%v", err)
+			e.errf("Error while flushing backup file %s", file.Path)
+			e.errf("Error while closing backup file")
+			ok = false
+		}
+	}
+	return ok
+}
+
+func (e *engine) acquireDirFile(v asb.Version) (*storage.File, bool, error) {
+	e.ckpt.RLock()
+	defer e.ckpt.RUnlock()
+	f, fresh, err := e.dir.Acquire(v)
+	if err != nil {
+		return nil, false, err
+	}
+	e.openMu.Lock()
+	e.openFiles[f] = struct{}{}
+	e.openMu.Unlock()
+	if fresh {
+		e.byteTotal.Add(f.Size())
+	}
+	return f, fresh, nil
+}
+
+// releaseDirFile releases the job's file (caller holds ckpt shared).
+func (e *engine) releaseDirFile(f *storage.File, js *jobSink) error {
+	before := f.Size()
+	err := e.dir.Release(f)
+	e.addBytes(js, f.Size()-before)
+	e.openMu.Lock()
+	delete(e.openFiles, f)
+	e.openMu.Unlock()
+	return err
+}
+
+func (e *engine) addBytes(js *jobSink, n uint64) {
+	if n == 0 {
+		return
+	}
+	js.bytes += n
+	e.byteTotal.Add(n)
+}
+
+// oneShotWork writes "# first-file", the index definitions and the UDFs.
+func (e *engine) oneShotWork(js *jobSink) bool {
+	c := e.cfg
+	err := js.write(func(w *asb.Writer) error { return w.WriteMeta(asb.FirstFileMeta()) })
+	if err != nil {
+		e.errf("Error while writing meta data to backup file")
+		return false
+	}
+	if c.NoIndexes {
+		e.log.Verbosef("Skipping index backup")
+	} else {
+		if len(e.indexes) == 0 {
+			e.infof("No secondary indexes")
+		} else {
+			e.infof("Backing up %d secondary index(es)", len(e.indexes))
+			skipped := 0
+			for i := range e.indexes {
+				ix := &e.indexes[i]
+				if !e.selected(ix.Set) {
+					skipped++
+					continue
+				}
+				if err := js.write(func(w *asb.Writer) error { return w.WriteIndex(&ix.Index) }); err != nil {
+					e.errf("%v", err)
+					e.errf("Error while storing secondary index in backup file")
+					return false
+				}
+			}
+			e.indexCount = uint32(len(e.indexes))
+			if skipped > 0 {
+				e.infof("Skipped %d index(es) with unwanted set(s)", skipped)
+			}
+		}
+	}
+	if c.NoUDFs {
+		e.log.Verbosef("Skipping UDF backup")
+	} else if !e.backupUDFs(js) {
+		e.errf("Error while processing UDFs")
+		return false
+	}
+	if c.Estimate {
+		e.header = uint64(e.estFile().ASB().Offset())
+	}
+	return true
+}
+
+func (e *engine) backupUDFs(js *jobSink) bool {
+	n := e.anyNode()
+	resp, err := e.info(n, infocmd.UDFList)
+	if err != nil {
+		e.errf("Error while listing UDFs - code -1: %v at backup:0", err)
+		return false
+	}
+	list, perr := infocmd.ParseUDFList(resp)
+	if perr != nil {
+		e.errf("Error while listing UDFs - code -1: %v at backup:0", perr)
+		return false
+	}
+	e.infof("Backing up %d UDF file(s)", len(list))
+	for _, u := range list {
+		r, err := e.info(n, infocmd.UDFGetCmd(u.Name))
+		var content []byte
+		if err == nil {
+			content, err = infocmd.ParseUDFGet(r)
+		}
+		if err != nil {
+			e.errf("Error while fetching UDF file %s - code -1: %v at backup:0", u.Name, err)
+			return false
+		}
+		udf := asb.UDF{Type: 'L', Name: u.Name, Content: content}
+		if err := js.write(func(w *asb.Writer) error { return w.WriteUDF(&udf) }); err != nil {
+			e.errf("Error while storing UDF file in backup file")
+			return false
+		}
+	}
+	e.udfCount = uint32(len(list))
+	return true
+}
+
+var errWrite = errors.New("write to backup file failed")
+
+// jobSink writes a job's records to its file (directory mode) or the
+// shared file.
+type jobSink struct {
+	e     *engine
+	j     *job
+	file  *storage.File
+	bytes uint64
+	cur   *partState
+}
+
+// write runs fn on the job's ASB writer and accounts the bytes handed on.
+func (s *jobSink) write(fn func(w *asb.Writer) error) error {
+	e := s.e
+	if e.estW != nil || e.single != nil {
+		e.writeMu.Lock()
+		defer e.writeMu.Unlock()
+		f := e.single
+		if e.estW != nil {
+			f = e.estFile()
+		}
+		before := f.Size()
+		if err := fn(f.ASB()); err != nil {
+			return err
+		}
+		if err := f.Commit(); err != nil {
+			return err
+		}
+		e.addBytes(s, f.Size()-before)
+		return nil
+	}
+	before := s.file.Size()
+	if err := fn(s.file.ASB()); err != nil {
+		return err
+	}
+	if err := s.file.Commit(); err != nil {
+		return err
+	}
+	e.addBytes(s, s.file.Size()-before)
+	return nil
+}
+
+func (s *jobSink) record(r *asb.Record, p *partState) error {
+	e := s.e
+	s.cur = p
+	if e.dir != nil && s.file.Size() >= e.dir.Limit {
+		if err := s.rotate(); err != nil {
+			return err
+		}
+	}
+	e.ckpt.RLock()
+	var werr error
+	if e.estW != nil {
+		werr = e.estRecord(s, r)
+	} else if e.single != nil {
+		werr = s.write(func(w *asb.Writer) error { return w.WriteRecord(r) })
+	} else {
+		before := s.file.Size()
+		werr = s.file.ASB().WriteRecord(r)
+		if werr == nil {
+			werr = s.file.Commit()
+		}
+		e.addBytes(s, s.file.Size()-before)
+		s.file.Records++
+	}
+	if werr == nil {
+		p := s.cur
+		p.digest, p.hasDig = r.Digest, true
+		p.records++
+		s.j.records++
+		e.recTotal.Add(1)
+	}
+	e.ckpt.RUnlock()
+	if werr != nil {
+		e.errf("%v", werr)
+		return errWrite
+	}
+	if e.throttle != nil {
+		e.throttle.wait(e.byteTotal.Load(), e.stopCh)
+	}
+	return nil
+}
+
+func (s *jobSink) rotate() error {
+	e := s.e
+	e.ckpt.RLock()
+	defer e.ckpt.RUnlock()
+	before := s.file.Size()
+	err := e.dir.CloseFile(s.file)
+	e.addBytes(s, s.file.Size()-before)
+	e.openMu.Lock()
+	delete(e.openFiles, s.file)
+	e.openMu.Unlock()
+	if err != nil {
+		e.errf("Error while closing old backup file")
+		return errWrite
+	}
+	f, fresh, err := e.dir.Acquire(asb.Version31)
+	if err != nil {
+		e.errf("%s", err)
+		e.errf("Error while opening new backup file")
+		return errWrite
+	}
+	if fresh {
+		e.addBytes(s, f.Size())
+	}
+	e.openMu.Lock()
+	e.openFiles[f] = struct{}{}
+	e.openMu.Unlock()
+	s.file = f
+	return nil
+}
+
+// accountSingle adds the bytes a final flush of the single file handed on.
+func (e *engine) accountSingle() {
+	if e.single == nil {
+		return
+	}
+	if sz := e.single.Size(); sz > e.byteTotal.Load() {
+		e.byteTotal.Store(sz)
+	}
+}
+
+// removeCheckpoint deletes the in-run checkpoint of a run that needs no
+// state. A loaded state that was never overwritten is left alone (legacy).
+func (e *engine) removeCheckpoint() {
+	if e.statePath != "" && e.checkpointed {
+		_ = os.Remove(e.statePath)
+	}
+}
+
+// checkpointLoop saves the state every interval until finished.
+func (e *engine) checkpointLoop(iv time.Duration, finished <-chan struct{}) {
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	for {
+		select {
+		case <-finished:
+			return
+		case <-e.stopCh:
+			return
+		case <-t.C:
+			if e.oneShotDone.Load() {
+				_ = e.saveState(false)
+			}
+		}
+	}
+}

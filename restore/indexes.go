@@ -1,0 +1,246 @@
+package restore
+
+import (
+	"strings"
+	"time"
+
+	as "github.com/aerospike/aerospike-client-go/v7"
+
+	"asbtools/asb"
+	"asbtools/infocmd"
+)
+
+// existingIndex is an index definition as a server lists it.
+type existingIndex struct {
+	set, bin, dtype, itype, ctx, exp string
+}
+
+// parseSIndexList reads a sindex-list reply ("ns=..:indexname=..:..;...")
+// of any server generation into definitions by index name.
+func parseSIndexList(reply string) map[string]existingIndex {
+	out := map[string]existingIndex{}
+	for _, entry := range strings.Split(strings.TrimSpace(reply), ";") {
+		if entry == "" {
+			continue
+		}
+		f := map[string]string{}
+		for _, kv := range strings.Split(entry, ":") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				f[k] = v
+			}
+		}
+		name := f["indexname"]
+		if name == "" {
+			continue
+		}
+		bin := f["bin"]
+		if bin == "" {
+			bin = f["bins"]
+		}
+		if bin == "" {
+			bin = f["path"]
+		}
+		norm := func(s string) string {
+			if s == "null" || s == "NULL" {
+				return ""
+			}
+			return s
+		}
+		it := strings.ToLower(f["indextype"])
+		if it == "none" || it == "" {
+			it = "default"
+		}
+		out[name] = existingIndex{set: norm(f["set"]), bin: norm(bin), dtype: strings.ToLower(f["type"]),
+			itype: it, ctx: norm(f["context"]), exp: norm(f["exp"])}
+	}
+	return out
+}
+
+// sameIndex reports whether the server's definition matches ix.
+func sameIndex(e existingIndex, ix *asb.Index) bool {
+	it, _ := infocmd.SIndexCollectionName(ix.Type)
+	var bin, dt string
+	if len(ix.Paths) > 0 {
+		bin = ix.Paths[0].Bin
+		dt, _ = infocmd.SIndexDataTypeName(ix.Paths[0].Type)
+	}
+	if ix.Expression != "" {
+		return e.exp == ix.Expression && e.set == ix.Set && e.itype == it && e.dtype == dt
+	}
+	return e.set == ix.Set && e.itype == it && e.bin == bin && e.dtype == dt && e.ctx == ix.Context && e.exp == ""
+}
+
+// indexTask is a created index to wait for.
+type indexTask struct {
+	ns, name string
+}
+
+// restoreIndex creates one index following the legacy rules (skip indexes
+// of unwanted sets, keep identical ones, drop and recreate different ones).
+// It returns false when the restore must fail.
+func (r *run) restoreIndex(ix *asb.Index) bool {
+	// Servers 8.x list an index without a set as set "null" and the
+	// legacy backup tool writes that literally; it means "no set".
+	if ix.Set == "null" {
+		ix.Set = ""
+	}
+	ns := ix.Namespace
+	if r.lists.TargetNamespace != "" {
+		ns = r.lists.TargetNamespace
+	}
+	path := ""
+	if len(ix.Paths) > 0 {
+		path = ix.Paths[0].Bin
+	}
+	if !r.wantSet(ix.Set) {
+		r.log.Verbosef("Skipping index with unwanted set %s:%s:%s (%s)", ns, ix.Set, ix.Name, path)
+		r.c.SkippedIndexes.Add(1)
+		return true
+	}
+	r.log.Verbosef("Restoring index %s:%s:%s (%s)", ns, ix.Set, ix.Name, path)
+	check := func() (existingIndex, bool, bool) {
+		reply, err := infoRequest(r.client, r.cfg.Timeout, nil, "sindex-list:ns="+ns)
+		if err != nil {
+			return existingIndex{}, false, false
+		}
+		e, ok := parseSIndexList(reply)[ix.Name]
+		return e, ok, true
+	}
+	e, exists, ok := check()
+	if !ok {
+		r.log.Errorf("Error while checking index %s:%s:%s (%s)", ns, ix.Set, ix.Name, path)
+		return false
+	}
+	mismatched := false
+	if exists && !sameIndex(e, ix) {
+		mismatched = true
+		r.log.Verbosef("Removing mismatched index %s:%s", ns, ix.Name)
+		reply, err := infoRequest(r.client, r.cfg.Timeout, nil, infocmd.SIndexDeleteCommand(ns, ix.Name, r.version))
+		if err == nil {
+			err = infocmd.CheckInfoReply(reply)
+		}
+		if err != nil {
+			r.log.Errorf("Error while removing index %s:%s - %s", ns, ix.Name, err.Error())
+			return false
+		}
+		for tries := 0; tries < 10; tries++ {
+			time.Sleep(time.Second)
+			e, exists, ok = check()
+			if !ok {
+				r.log.Errorf("Error while checking index %s:%s:%s (%s)", ns, ix.Set, ix.Name, path)
+				return false
+			}
+			if !exists || sameIndex(e, ix) {
+				break
+			}
+		}
+	}
+	if exists {
+		if !sameIndex(e, ix) {
+			r.log.Errorf("Error while removing mismatched index %s:%s", ns, ix.Name)
+			return false
+		}
+		r.log.Verbosef("Skipping matched index %s:%s:%s (%s)", ns, ix.Set, ix.Name, path)
+		if mismatched {
+			r.c.MismatchedIndexes.Add(1)
+		} else {
+			r.c.MatchedIndexes.Add(1)
+		}
+		return true
+	}
+	cmd, err := infocmd.SIndexCreateCommand(ix, ns, r.version)
+	if err == nil {
+		r.log.Verbosef("Creating index %s:%s:%s (%s):[%s]", ns, ix.Set, ix.Name, path, ix.Context)
+		var reply string
+		reply, err = infoRequest(r.client, r.cfg.Timeout, nil, cmd)
+		if err == nil {
+			err = infocmd.CheckInfoReply(reply)
+		}
+	}
+	if err != nil {
+		r.log.Errorf("Error while creating index %s:%s:%s (%s) - %s", ns, ix.Set, ix.Name, path, err.Error())
+		return false
+	}
+	r.mu.Lock()
+	r.tasks = append(r.tasks, indexTask{ns: ns, name: ix.Name})
+	r.mu.Unlock()
+	return true
+}
+
+// waitIndexes waits until every created index is built on every node.
+func (r *run) waitIndexes() bool {
+	ok := true
+	for _, t := range r.tasks {
+		r.log.Verbosef("Waiting for index %s:%s", t.ns, t.name)
+		cmd := infocmd.SIndexStatCommand(t.ns, t.name, r.version)
+		for {
+			done := true
+			for _, n := range r.client.GetNodes() {
+				reply, err := infoRequest(r.client, r.cfg.Timeout, n, cmd)
+				if err != nil {
+					done = false
+					continue
+				}
+				if pct, found := infocmd.SIndexLoadPercent(reply); !found || pct < 100 {
+					if !found {
+						if ie := infocmd.CheckInfoReply(reply); ie != nil {
+							r.log.Errorf("Error while waiting for index %s:%s - %s", t.ns, t.name, ie.Error())
+							ok = false
+							break
+						}
+					}
+					done = false
+				}
+			}
+			if done || !ok || r.interrupted() {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	return ok
+}
+
+// restoreUDF uploads one UDF module.
+func (r *run) restoreUDF(u *asb.UDF) bool {
+	r.log.Infof("Restoring UDF file %s (size %d)", u.Name, len(u.Content))
+	reply, err := infoRequest(r.client, r.cfg.Timeout, nil, infocmd.UDFPutCommand(u.Name, u.Content))
+	if err == nil {
+		err = infocmd.CheckUDFPutReply(reply)
+	}
+	if err != nil {
+		r.log.Errorf("Error while putting UDF file %s - %s", u.Name, err.Error())
+		return false
+	}
+	r.mu.Lock()
+	r.udfs = append(r.udfs, u.Name)
+	r.mu.Unlock()
+	return true
+}
+
+// waitUDFs waits until every uploaded module is listed by every node.
+func (r *run) waitUDFs() bool {
+	for _, name := range r.udfs {
+		r.log.Verbosef("Waiting for UDF file %s", name)
+		for {
+			done := true
+			for _, n := range r.client.GetNodes() {
+				reply, err := infoRequest(r.client, r.cfg.Timeout, n, "udf-list")
+				if err != nil || !infocmd.UDFPresent(reply, name) {
+					done = false
+				}
+			}
+			if done {
+				break
+			}
+			if r.interrupted() {
+				r.log.Errorf("Error while waiting for UDF upload")
+				return false
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	return true
+}
+
+var _ = as.NewInfoPolicy

@@ -1,0 +1,437 @@
+// Package storage manages the backup files of the tools on local disk.
+//
+// The output side (this file set, output*.go) implements what asbackup does
+// with its outputs: preparing a backup directory (creation, refusal of an
+// existing backup without -r, -r removal of *.asb entries), directory-mode
+// file naming (<dir>/<prefix>_NNNNN.asb) with rotation and a FIFO reuse queue,
+// single-file and stdout outputs, and --remove-artifacts.
+package storage
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+
+	"asbtools/asb"
+	"asbtools/stream"
+)
+
+// Errno formats the legacy ` (error N: text)` suffix for err.
+func Errno(err error) string {
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		return fmt.Sprintf(" (error %d: %s)", int(en), strerror(en))
+	}
+	return " (error 0: " + err.Error() + ")"
+}
+
+// strerror returns the C library wording of an errno.
+func strerror(en syscall.Errno) string {
+	s := en.Error()
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// Logf receives INF lines (info=true) and ERR lines.
+type Logf func(info bool, msg string)
+
+// PrepareDirectory creates a missing backup directory (one level, mode 0775
+// before umask) and logs the legacy lines `Directory %s does not exist,
+// creating` and `Directory %s prepared for backup`.
+func PrepareDirectory(dir string, log Logf) error {
+	st, err := os.Stat(dir)
+	switch {
+	case err == nil && !st.IsDir():
+		return fmt.Errorf("Error while opening directory %s%s", dir, Errno(syscall.ENOTDIR))
+	case err != nil && errors.Is(err, os.ErrNotExist):
+		log(true, "Directory "+dir+" does not exist, creating")
+		if err := os.Mkdir(dir, 0o775); err != nil {
+			return fmt.Errorf("Error while creating directory %s%s", dir, Errno(err))
+		}
+	case err != nil:
+		return fmt.Errorf("Error while opening directory %s%s", dir, Errno(err))
+	}
+	log(true, "Directory "+dir+" prepared for backup")
+	return nil
+}
+
+// BackupEntries returns the names of the directory's *.asb entries.
+func BackupEntries(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("Error while opening directory %s for scanning/clearing%s", dir, Errno(err))
+	}
+	var out []string
+	for _, e := range ents {
+		if IsBackupFileName(e.Name()) {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// ClearDirectory applies the directory check of a fresh backup: with remove
+// every *.asb entry is deleted, otherwise any *.asb entry is an error
+// (`Directory %s seems to contain an existing backup; use -r to clear
+// directory`). Other entries are left alone.
+func ClearDirectory(dir string, remove bool) error {
+	names, err := BackupEntries(dir)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		p := dir + "/" + n
+		if !remove {
+			return fmt.Errorf("Directory %s seems to contain an existing backup; use -r to clear directory", dir)
+		}
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("Error while removing existing backup file %s%s", p, Errno(err))
+		}
+	}
+	return nil
+}
+
+// PrepareOutputFile applies the -o checks of a fresh backup: "-" (stdout)
+// always passes; an existing file is an error without remove (`Output file
+// %s already exists; use -r to remove`) and is deleted with it.
+func PrepareOutputFile(path string, remove bool) error {
+	if path == "-" {
+		return nil
+	}
+	if _, err := os.Lstat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("Error while checking output file %s%s", path, Errno(err))
+	}
+	if !remove {
+		return fmt.Errorf("Output file %s already exists; use -r to remove", path)
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("Error while deleting local file %s%s", path, Errno(err))
+	}
+	return nil
+}
+
+// RemoveArtifacts implements --remove-artifacts. With file != "" the file is
+// deleted (`Deleting output file %s`); otherwise every *.asb entry of dir is
+// deleted and then the directory itself if nothing else is left in it
+// (`Deleting backup directory %s`). A failure to remove the emptied
+// directory is logged but not fatal.
+func RemoveArtifacts(file, dir string, log Logf) error {
+	if file != "" {
+		log(true, "Deleting output file "+file)
+		if err := os.Remove(file); err != nil {
+			return fmt.Errorf("Error while deleting local file %s%s", file, Errno(err))
+		}
+		return nil
+	}
+	log(true, "Deleting backup directory "+dir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("Error while opening local directory %s for deleting%s", dir, Errno(err))
+	}
+	empty := true
+	for _, e := range ents {
+		if !IsBackupFileName(e.Name()) {
+			empty = false
+			continue
+		}
+		p := dir + "/" + e.Name()
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("Error while deleting local file %s%s", p, Errno(err))
+		}
+	}
+	if empty {
+		if err := os.Remove(dir); err != nil {
+			log(false, "Error while removing empty directory "+dir+Errno(err))
+		}
+	}
+	return nil
+}
+
+// File is one open backup file: the file (or stdout), the legacy stream on
+// top of it and an ASB writer on top of the stream. Sizes follow the legacy
+// accounting: bytes handed to the file, not counting buffered text.
+type File struct {
+	// Path is the path as used to create the file ("-" for stdout).
+	Path string
+	// Records counts the records written to this file (all runs).
+	Records uint64
+
+	f      *os.File // nil for stdout
+	out    io.Writer
+	bw     *bufio.Writer // batches the stream's small writes into fewer syscalls
+	sw     *stream.Writer
+	aw     *asb.Writer
+	stdout bool
+}
+
+// fileBufSize is the write buffer between the stream and the file: the
+// stream hands on 4 KiB blocks (legacy size accounting), the file gets
+// fewer, larger writes.
+const fileBufSize = 64 << 10
+
+// Create creates (truncates) path, or uses stdout for "-", and writes the
+// header "Version <v>" / "# namespace <ns>".
+func Create(path, ns string, v asb.Version, opts stream.Options) (*File, error) {
+	out := &File{Path: path}
+	if path == "-" {
+		out.stdout, out.out = true, os.Stdout
+	} else {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
+		if err != nil {
+			return nil, fmt.Errorf("Failed to open %s for writing%s", path, Errno(err))
+		}
+		out.f, out.out = f, f
+	}
+	out.bw = bufio.NewWriterSize(out.out, fileBufSize)
+	sw, err := stream.NewWriter(out.bw, opts)
+	if err != nil {
+		out.discard()
+		return nil, err
+	}
+	out.sw = sw
+	out.aw = asb.NewWriter(sw)
+	if err := out.aw.WriteHeader(&asb.Header{Version: v, Meta: []asb.Meta{asb.NamespaceMeta(ns)}}); err != nil {
+		out.discard()
+		return nil, err
+	}
+	if err := out.aw.Flush(); err != nil {
+		out.discard()
+		return nil, err
+	}
+	return out, nil
+}
+
+// CreateOn starts a backup stream with its header on w (for example a
+// discarding writer in estimate mode); name is only used in messages.
+func CreateOn(w io.Writer, name, ns string, v asb.Version, opts stream.Options) (*File, error) {
+	out := &File{Path: name, out: w}
+	sw, err := stream.NewWriter(w, opts)
+	if err != nil {
+		return nil, err
+	}
+	out.sw = sw
+	out.aw = asb.NewWriter(sw)
+	if err := out.aw.WriteHeader(&asb.Header{Version: v, Meta: []asb.Meta{asb.NamespaceMeta(ns)}}); err != nil {
+		return nil, err
+	}
+	if err := out.aw.Flush(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Resume continues a file of an interrupted run: f is the file reopened in
+// append mode (nil for stdout), pos the stream position saved with it, and
+// records the records it already holds. Pending legacy buffers, if any, must
+// be drained with Stream().WriteCiphertext/WriteCompressed/Write before new
+// entries are written.
+func Resume(path string, f *os.File, opts stream.Options, pos stream.Position, records uint64) (*File, error) {
+	out := &File{Path: path, Records: records, f: f, out: f}
+	if f == nil {
+		out.stdout, out.out = true, os.Stdout
+	}
+	out.bw = bufio.NewWriterSize(out.out, fileBufSize)
+	sw, err := stream.ResumeWriter(out.bw, opts, pos)
+	if err != nil {
+		return nil, err
+	}
+	out.sw = sw
+	out.aw = asb.NewBodyWriter(sw, asb.Version31, int64(pos.RawBytes))
+	return out, nil
+}
+
+// Stream returns the file's stream writer.
+func (o *File) Stream() *stream.Writer { return o.sw }
+
+// ASB returns the file's ASB writer. After writing entries call Commit so
+// that the size accounting sees them.
+func (o *File) ASB() *asb.Writer { return o.aw }
+
+// Commit hands the ASB writer's buffered text to the stream (which still
+// buffers up to 4 KiB, or a zstd frame, by itself).
+func (o *File) Commit() error { return o.aw.Flush() }
+
+// Size returns the bytes handed to the file so far.
+func (o *File) Size() uint64 { return o.sw.BytesWritten() }
+
+// Flush pushes everything to the file, ending the current zstd frame.
+func (o *File) Flush() error {
+	if err := o.aw.Flush(); err != nil {
+		return err
+	}
+	if err := o.sw.Flush(); err != nil {
+		return err
+	}
+	if o.bw != nil {
+		return o.bw.Flush()
+	}
+	return nil
+}
+
+// Sync flushes the file and asks the OS to write it to stable storage (no
+// fsync for stdout).
+func (o *File) Sync() error {
+	if err := o.Flush(); err != nil {
+		return err
+	}
+	if o.f != nil {
+		return o.f.Sync()
+	}
+	return nil
+}
+
+// Position returns the stream position (call after Flush).
+func (o *File) Position() stream.Position { return o.sw.Position() }
+
+// IsStdout reports whether the file is standard output.
+func (o *File) IsStdout() bool { return o.stdout }
+
+// Close flushes, syncs (local files) and closes the file.
+func (o *File) Close() error {
+	err := o.Sync()
+	if e := o.sw.Close(); err == nil {
+		err = e
+	}
+	if o.bw != nil {
+		if e := o.bw.Flush(); err == nil {
+			err = e
+		}
+	}
+	if o.f != nil {
+		if e := o.f.Close(); err == nil {
+			err = e
+		}
+		o.f = nil
+	}
+	return err
+}
+
+// discard closes the file without flushing and removes it (never stdout).
+func (o *File) discard() {
+	if o.f != nil {
+		_ = o.f.Close()
+		_ = os.Remove(o.Path)
+		o.f = nil
+	}
+}
+
+// Abort closes the file without flushing pending text and deletes it (a
+// partial directory-mode file of an aborted run). Stdout is left alone.
+func (o *File) Abort() { o.discard() }
+
+// Dir hands out directory-mode files: new files are named
+// <dir>/<prefix>_<index>.asb with the index zero-padded to at least 5 digits
+// and assigned at creation; released files below the size limit go to a FIFO
+// reuse queue and are handed out again before a new file is created.
+type Dir struct {
+	Dir, Prefix, Namespace string
+	Opts                   stream.Options
+	// Limit is the rotation size in bytes.
+	Limit uint64
+
+	mu    sync.Mutex
+	next  uint64
+	queue []*File
+	// closedBytes and closedRecords total the files closed so far.
+	closedBytes, closedRecords uint64
+}
+
+// NewDir returns a Dir whose next file index is next (the saved file count
+// when resuming).
+func NewDir(dir, prefix, ns string, opts stream.Options, limit uint64, next uint64) *Dir {
+	return &Dir{Dir: dir, Prefix: prefix, Namespace: ns, Opts: opts, Limit: limit, next: next}
+}
+
+// FileName returns the path of the file with the given index.
+func (d *Dir) FileName(i uint64) string {
+	return fmt.Sprintf("%s/%s_%05d.asb", d.Dir, d.Prefix, i)
+}
+
+// Created returns the number of files created so far (the next index).
+func (d *Dir) Created() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.next
+}
+
+// Enqueue puts a file (e.g. one reopened for --continue) into the reuse
+// queue.
+func (d *Dir) Enqueue(f *File) {
+	d.mu.Lock()
+	d.queue = append(d.queue, f)
+	d.mu.Unlock()
+}
+
+// Acquire returns the oldest queued file, or creates a new one (with version
+// v in its header). fresh reports whether the file was newly created.
+func (d *Dir) Acquire(v asb.Version) (f *File, fresh bool, err error) {
+	d.mu.Lock()
+	if len(d.queue) > 0 {
+		f = d.queue[0]
+		d.queue[0] = nil
+		d.queue = d.queue[1:]
+		d.mu.Unlock()
+		return f, false, nil
+	}
+	i := d.next
+	d.next++
+	d.mu.Unlock()
+	f, err = Create(d.FileName(i), d.Namespace, v, d.Opts)
+	return f, err == nil, err
+}
+
+// Release ends a job's use of f: it is flushed (ending the zstd frame) and
+// queued for reuse if still below the limit, else closed.
+func (d *Dir) Release(f *File) error {
+	if err := f.Flush(); err != nil {
+		return err
+	}
+	if f.Size() < d.Limit {
+		d.Enqueue(f)
+		return nil
+	}
+	return d.CloseFile(f)
+}
+
+// CloseFile closes f and counts it as committed.
+func (d *Dir) CloseFile(f *File) error {
+	err := f.Close()
+	d.mu.Lock()
+	d.closedBytes += f.Size()
+	d.closedRecords += f.Records
+	d.mu.Unlock()
+	return err
+}
+
+// Committed returns the bytes and records of the files closed so far.
+func (d *Dir) Committed() (bytes, records uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closedBytes, d.closedRecords
+}
+
+// Drain removes and returns every queued file.
+func (d *Dir) Drain() []*File {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	q := d.queue
+	d.queue = nil
+	return q
+}
+
+// Queued returns the queued files without removing them.
+func (d *Dir) Queued() []*File {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*File(nil), d.queue...)
+}

@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"asbtools/asdsim"
+)
+
+const backupBenchRecords = 1000000
+
+var (
+	backupBenchSrvOnce sync.Once
+	backupBenchSrv     *asdsim.Server
+	backupBenchSrvErr  error
+)
+
+// backupBenchServer holds 1M records of about 200 bytes (as written to the
+// backup) in namespace test.
+func backupBenchServer(b *testing.B) *asdsim.Server {
+	backupBenchSrvOnce.Do(func() {
+		srv, err := asdsim.Start(asdsim.Config{})
+		if err != nil {
+			backupBenchSrvErr = err
+			return
+		}
+		pad := strings.Repeat("z", 64)
+		recs := make([]asdsim.Record, 0, 10000)
+		for i := 0; i < backupBenchRecords; i++ {
+			recs = append(recs, asdsim.Record{Set: "bench", Key: asdsim.IntKey(int64(i)), Bins: []asdsim.Bin{
+				asdsim.IntBin("id", int64(i)),
+				{Name: "name", Type: asdsim.ParticleString, Data: []byte(fmt.Sprintf("name-%09d-%s", i, pad))},
+				{Name: "blob", Type: asdsim.ParticleBlob, Data: []byte(fmt.Sprintf("%032d", i))},
+			}})
+			if len(recs) == cap(recs) {
+				if err := srv.PutMany("test", recs); err != nil {
+					backupBenchSrvErr = err
+					return
+				}
+				recs = recs[:0]
+			}
+		}
+		backupBenchSrv = srv
+	})
+	if backupBenchSrvErr != nil {
+		b.Fatal(backupBenchSrvErr)
+	}
+	return backupBenchSrv
+}
+
+// BenchmarkBackup1M backs up 1M records through the real binary at
+// --parallel 1, 4 and 16 and reports records/s, MB/s, the CPU seconds and
+// peak RSS of the asbackup process.
+func BenchmarkBackup1M(b *testing.B) {
+	srv := backupBenchServer(b)
+	for _, par := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("parallel-%d", par), func(b *testing.B) {
+			var cpu, wall float64
+			var rss, anon, size int64
+			for i := 0; i < b.N; i++ {
+				work := b.TempDir()
+				res := runBackup(b, work, nil, "-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test",
+					"-d", "bk", "--parallel", fmt.Sprint(par))
+				if res.code != 0 {
+					b.Fatalf("asbackup exit %d:\n%s", res.code, res.stderr)
+				}
+				if !strings.Contains(res.stderr, fmt.Sprintf("Backed up %d record(s)", backupBenchRecords)) {
+					b.Fatalf("unexpected summary:\n%s", lastLines(res.stderr, 2))
+				}
+				m, _ := filepath.Glob(filepath.Join(work, "bk", "*.asb"))
+				for _, f := range m {
+					if fi, err := os.Stat(f); err == nil {
+						size += fi.Size()
+					}
+				}
+				cpu += res.cpu.Seconds()
+				wall += res.wall.Seconds()
+				rss = max(rss, res.maxRSS)
+				anon = max(anon, res.maxAnon)
+			}
+			n := float64(b.N)
+			b.ReportMetric(backupBenchRecords*n/wall, "records/s")
+			b.ReportMetric(float64(size)/wall/1e6, "MB/s")
+			b.ReportMetric(cpu/n, "cpu-s/op")
+			b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+			b.ReportMetric(float64(anon)/(1<<20), "peak-anon-MiB")
+			b.ReportMetric(float64(size)/backupBenchRecords/n, "B/record")
+		})
+	}
+}

@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"asbtools/asdsim"
+)
+
+// rateServer holds set "small" (n1 records) and set "big" (n2 records) of
+// ~150-byte records.
+func rateServer(t *testing.T, n1, n2 int) *asdsim.Server {
+	srv := startServer(t, asdsim.Config{})
+	put := func(set string, n int) {
+		recs := make([]asdsim.Record, 0, n)
+		for i := 0; i < n; i++ {
+			recs = append(recs, asdsim.Record{Set: set, Key: asdsim.IntKey(int64(i)), Bins: []asdsim.Bin{
+				asdsim.IntBin("n", int64(i)),
+				{Name: "s", Type: asdsim.ParticleString, Data: []byte(fmt.Sprintf("%08d-%s", i, strings.Repeat("y", 60)))},
+			}})
+		}
+		if err := srv.PutMany("test", recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("small", n1)
+	put("big", n2)
+	return srv
+}
+
+// timedBackup runs a backup of one set to a file and returns its wall time
+// and the output size.
+func timedBackup(t *testing.T, srv *asdsim.Server, set string, extra ...string) (time.Duration, int64) {
+	work := t.TempDir()
+	args := append([]string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test", "-s", set, "-o", "out.asb"}, extra...)
+	res := runBackup(t, work, nil, args...)
+	if res.code != 0 {
+		t.Fatalf("asbackup exit %d:\n%s", res.code, res.stderr)
+	}
+	fi, err := os.Stat(filepath.Join(work, "out.asb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.wall, fi.Size()
+}
+
+// TestBackupRecordsPerSecond measures -L: the difference of two runs (n1
+// and n2 records) cancels the constant start-up cost.
+func TestBackupRecordsPerSecond(t *testing.T) {
+	const n1, n2, rps = 2000, 12000, 5000
+	srv := rateServer(t, n1, n2)
+	t1, _ := timedBackup(t, srv, "small", "-L", fmt.Sprint(rps))
+	t2, _ := timedBackup(t, srv, "big", "-L", fmt.Sprint(rps))
+	got := float64(n2-n1) / (t2 - t1).Seconds()
+	t.Logf("-L %d: measured %.0f records/s (%v for %d, %v for %d records)", rps, got, t1, n1, t2, n2)
+	if math.Abs(got-rps)/rps > 0.05 {
+		t.Errorf("-L %d held %.0f records/s, more than 5%% off", rps, got)
+	}
+}
+
+// TestBackupNice measures --nice (MiB/s of backup file bytes) the same way.
+func TestBackupNice(t *testing.T) {
+	const n1, n2 = 3000, 17000
+	srv := rateServer(t, n1, n2)
+	t1, s1 := timedBackup(t, srv, "small", "--nice", "1")
+	t2, s2 := timedBackup(t, srv, "big", "--nice", "1")
+	got := float64(s2-s1) / (t2 - t1).Seconds()
+	want := float64(1 << 20)
+	t.Logf("--nice 1: measured %.0f bytes/s (%v for %d bytes, %v for %d bytes)", got, t1, s1, t2, s2)
+	if math.Abs(got-want)/want > 0.05 {
+		t.Errorf("--nice 1 held %.0f bytes/s, more than 5%% off %0.f", got, want)
+	}
+}

@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"asbtools/asb"
+	"asbtools/asdsim"
+)
+
+const resumeRecords = 200000
+
+var (
+	resumeSrvOnce sync.Once
+	resumeSrv     *asdsim.Server
+	resumeSrvErr  error
+)
+
+// resumeServer returns a shared test server holding 200k records of ~120
+// bytes in namespace test (kept for the whole test process).
+func resumeServer(t testing.TB) *asdsim.Server {
+	resumeSrvOnce.Do(func() {
+		srv, err := asdsim.Start(asdsim.Config{})
+		if err != nil {
+			resumeSrvErr = err
+			return
+		}
+		recs := make([]asdsim.Record, 0, 10000)
+		for i := 0; i < resumeRecords; i++ {
+			recs = append(recs, asdsim.Record{Set: "rs", Key: asdsim.IntKey(int64(i)), Bins: []asdsim.Bin{
+				asdsim.IntBin("n", int64(i)),
+				{Name: "s", Type: asdsim.ParticleString, Data: []byte(fmt.Sprintf("value-%08d-%s", i, strings.Repeat("x", 40)))},
+			}})
+			if len(recs) == cap(recs) {
+				if err := srv.PutMany("test", recs); err != nil {
+					resumeSrvErr = err
+					return
+				}
+				recs = recs[:0]
+			}
+		}
+		resumeSrv = srv
+	})
+	if resumeSrvErr != nil {
+		t.Fatal(resumeSrvErr)
+	}
+	return resumeSrv
+}
+
+// dirSize totals the *.asb files of dir (or the single file).
+func outputSize(path string) int64 {
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+		return fi.Size()
+	}
+	m, _ := filepath.Glob(filepath.Join(path, "*.asb"))
+	var n int64
+	for _, f := range m {
+		if fi, err := os.Stat(f); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// checkExactlyOnce reads every output file and checks that each seeded
+// record is there exactly once and nothing else is.
+func checkExactlyOnce(t *testing.T, srv *asdsim.Server, files []string) {
+	t.Helper()
+	seen := make(map[[20]byte]int, resumeRecords)
+	firsts := 0
+	for _, f := range files {
+		recs, _, _ := backupRecords(t, f, nil)
+		for _, r := range recs {
+			seen[r.Digest]++
+			if len(r.Bins) != 2 || r.Key.Type != asb.KeyInt || r.Bins[0].Int != r.Key.Int {
+				t.Fatalf("%s: damaged record %x", f, r.Digest)
+			}
+		}
+		data, _ := os.ReadFile(f)
+		if strings.Contains(string(data[:min(len(data), 200)]), "# first-file\n") {
+			firsts++
+		}
+	}
+	if firsts != 1 {
+		t.Errorf("%d files carry # first-file, want 1", firsts)
+	}
+	dups := 0
+	for _, n := range seen {
+		if n > 1 {
+			dups++
+		}
+	}
+	missing := 0
+	srv.Each("test", func(r asdsim.Record) bool {
+		if seen[r.Digest] == 0 {
+			missing++
+		}
+		return true
+	})
+	if dups != 0 || missing != 0 || len(seen) != resumeRecords {
+		t.Fatalf("records: %d distinct, %d duplicated, %d missing (want %d exactly once)", len(seen), dups, missing, resumeRecords)
+	}
+}
+
+func TestBackupResumeExactlyOnce(t *testing.T) {
+	srv := resumeServer(t)
+	type tc struct {
+		name   string
+		single bool
+		sig    syscall.Signal
+		at     int64 // interrupt once the output holds this many bytes
+	}
+	cases := []tc{
+		{"dir-sigint-early", false, syscall.SIGINT, 1 << 20},
+		{"dir-sigint-late", false, syscall.SIGINT, 14 << 20},
+		{"dir-sigkill-early", false, syscall.SIGKILL, 3 << 20},
+		{"dir-sigkill-late", false, syscall.SIGKILL, 12 << 20},
+		{"file-sigint", true, syscall.SIGINT, 6 << 20},
+		{"file-sigkill", true, syscall.SIGKILL, 8 << 20},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			work := t.TempDir()
+			base := []string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test"}
+			out, statePath := "bk", filepath.Join(work, "bk", "test.asb.state")
+			outArgs := []string{"-d", out, "--parallel", "4", "--file-limit", "2"}
+			if c.single {
+				out, statePath = "bk.asb", filepath.Join(work, "bk.asb.state")
+				outArgs = []string{"-o", out, "--parallel", "4"}
+			}
+			env := []string{"ASBACKUP_CHECKPOINT_MS=100"}
+			args := append(append(append([]string{}, base...), outArgs...), "--nice", "10")
+			cmd := backupCmd(t, work, env, args...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(60 * time.Second)
+			for outputSize(filepath.Join(work, out)) < c.at && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if c.sig == syscall.SIGKILL {
+				// Give the checkpoint covering this point time to land.
+				time.Sleep(250 * time.Millisecond)
+			}
+			cmd.Process.Signal(c.sig)
+			err := cmd.Wait()
+			if err == nil {
+				t.Fatalf("backup finished before the interruption; stderr:\n%s", stderr.String())
+			}
+			if c.sig == syscall.SIGINT && !strings.Contains(stderr.String(), "Backup was interrupted, to resume, run backup with `--continue") {
+				t.Fatalf("no resume hint after SIGINT:\n%s", stderr.String())
+			}
+			if _, err := os.Stat(statePath); err != nil {
+				t.Fatalf("no state file after %v: %v\n%s", c.sig, err, stderr.String())
+			}
+			rel, _ := filepath.Rel(work, statePath)
+			cont := append(append(append([]string{}, base...), outArgs...), "--continue", rel)
+			res := runBackup(t, work, nil, cont...)
+			if res.code != 0 {
+				t.Fatalf("--continue exit %d:\n%s", res.code, res.stderr)
+			}
+			var files []string
+			if c.single {
+				files = []string{filepath.Join(work, out)}
+			} else {
+				files, _ = filepath.Glob(filepath.Join(work, out, "*.asb"))
+				sort.Strings(files)
+			}
+			checkExactlyOnce(t, srv, files)
+			if !strings.Contains(res.stderr, fmt.Sprintf("Backed up %d record(s)", resumeRecords)) {
+				t.Errorf("resumed summary does not report %d records:\n%s", resumeRecords, lastLines(res.stderr, 3))
+			}
+		})
+	}
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
+
+var _ = exec.Command

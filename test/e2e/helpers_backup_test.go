@@ -1,0 +1,347 @@
+package e2e
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"asbtools/asb"
+	"asbtools/asdsim"
+	"asbtools/infocmd"
+	"asbtools/stream"
+)
+
+var (
+	backupBinOnce sync.Once
+	backupBinPath string
+	backupBinErr  error
+)
+
+// backupBinary builds cmd/asbackup once per test process and returns the
+// path of the binary (named asbackup).
+func backupBinary(t testing.TB) string {
+	backupBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "asbackup-e2e-")
+		if err != nil {
+			backupBinErr = err
+			return
+		}
+		backupBinPath = filepath.Join(dir, "asbackup")
+		cmd := exec.Command("go", "build", "-o", backupBinPath, "./cmd/asbackup")
+		cmd.Dir = repoRoot(t)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			backupBinErr = &buildError{out: string(out), err: err}
+		}
+	})
+	if backupBinErr != nil {
+		t.Fatalf("building asbackup: %v", backupBinErr)
+	}
+	return backupBinPath
+}
+
+// backupResult is the outcome of one asbackup run.
+type backupResult struct {
+	code           int
+	stdout, stderr string
+	cpu            time.Duration
+	maxRSS         int64
+	maxAnon        int64 // peak private (anonymous) resident memory
+	wall           time.Duration
+}
+
+// backupCmd prepares an asbackup run in dir with extra environment.
+func backupCmd(t testing.TB, dir string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(backupBinary(t), args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "TZ=UTC"), env...)
+	return cmd
+}
+
+// runBackup runs asbackup to completion.
+func runBackup(t testing.TB, dir string, env []string, args ...string) backupResult {
+	t.Helper()
+	cmd := backupCmd(t, dir, env, args...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting asbackup: %v", err)
+	}
+	// Peak RSS: poll VmHWM of the process. (The rusage of a child started
+	// by os/exec also counts the parent's memory it shared before exec.)
+	done := make(chan struct{})
+	hwm := make(chan [2]int64, 1)
+	go func() {
+		var peak, anon int64
+		for {
+			v, a := procMem(cmd.Process.Pid)
+			peak, anon = max(peak, v), max(anon, a)
+			select {
+			case <-done:
+				hwm <- [2]int64{peak, anon}
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	pk := <-hwm
+	peak := pk[0]
+	res := backupResult{stdout: so.String(), stderr: se.String(), wall: time.Since(start)}
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			res.code = ee.ExitCode()
+		} else {
+			t.Fatalf("running asbackup: %v", err)
+		}
+	}
+	if ps := cmd.ProcessState; ps != nil {
+		res.cpu = ps.UserTime() + ps.SystemTime()
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && peak == 0 {
+			peak = int64(ru.Maxrss) * 1024
+		}
+	}
+	res.maxRSS, res.maxAnon = peak, pk[1]
+	return res
+}
+
+// procMem returns the peak resident set size (VmHWM) and the current
+// anonymous resident memory (RssAnon) of a running process in bytes, or
+// zeros when they cannot be read.
+func procMem(pid int) (hwm, anon int64) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmHWM:":
+			hwm = n * 1024
+		case "RssAnon:":
+			anon = n * 1024
+		}
+	}
+	return hwm, anon
+}
+
+var (
+	bkTSRE   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}:\d{2} (?:GMT|UTC) \[(INF|ERR|VER)\] \[[\s\d]+\] `)
+	bkRateRE = regexp.MustCompile(`\(~\d+ KiB/s, ~\d+ rec/s, `)
+	bkETARE  = regexp.MustCompile(`^(<TS> \[INF\] \[TID\] )~[0-9dhms>]+ remaining$`)
+)
+
+// normalizeBackupLog normalizes asbackup stderr like the golden transcripts.
+func normalizeBackupLog(s string) []string {
+	var out []string
+	if s == "" {
+		return nil
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		l = bkTSRE.ReplaceAllString(l, "<TS> [$1] [TID] ")
+		l = bkRateRE.ReplaceAllString(l, "(~<N> KiB/s, ~<N> rec/s, ")
+		l = bkETARE.ReplaceAllString(l, "$1~<ETA> remaining")
+		out = append(out, l)
+	}
+	return out
+}
+
+// caseDir returns a golden legacy case directory.
+func caseDir(t testing.TB, name string) string {
+	return filepath.Join(repoRoot(t), "test", "golden", "legacy-4.5.8", name)
+}
+
+// caseFiles returns the backup files of a golden case (backup.asb or the
+// files of backup/).
+func caseFiles(t testing.TB, dir string) []string {
+	if _, err := os.Stat(filepath.Join(dir, "plain.asb")); err == nil {
+		return []string{filepath.Join(dir, "plain.asb")}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "backup.asb")); err == nil {
+		return []string{filepath.Join(dir, "backup.asb")}
+	}
+	m, _ := filepath.Glob(filepath.Join(dir, "backup", "*.asb"))
+	sort.Strings(m)
+	return m
+}
+
+// seedRecords stores records in the server keeping their exact particle
+// bytes, digests, keys, generations and void times.
+func seedRecords(t testing.TB, srv *asdsim.Server, ns string, recs []*asb.Record) {
+	t.Helper()
+	out := make([]asdsim.Record, 0, len(recs))
+	for _, r := range recs {
+		ar := asdsim.Record{Set: string(r.Set), Digest: r.Digest, Generation: r.Generation, VoidTime: r.VoidTime,
+			Bins: wireBins(r)}
+		switch r.Key.Type {
+		case asb.KeyInt:
+			ar.Key = asdsim.IntKey(r.Key.Int)
+		case asb.KeyString:
+			ar.Key = asdsim.StringKey(string(r.Key.Bytes))
+		case asb.KeyBytes:
+			ar.Key = asdsim.BytesKey(r.Key.Bytes)
+		}
+		out = append(out, ar)
+	}
+	if err := srv.PutMany(ns, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// kitchenIndexes returns the index definitions of the real 8.1 node the
+// kitchen dataset ran on (from server-8.1/info-kitchen.txt).
+func kitchenIndexes(t testing.TB) []infocmd.SIndex {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "test", "golden", "server-8.1", "info-kitchen.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		cmd, val, ok := strings.Cut(l, "\t")
+		if !ok || cmd != "sindex-list:ns=test;b64=true" {
+			continue
+		}
+		s := unquoteGo(t, val)
+		list, err := infocmd.ParseSIndexList(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	t.Fatal("sindex-list not found in info-kitchen.txt")
+	return nil
+}
+
+func unquoteGo(t testing.TB, s string) string {
+	var out strings.Builder
+	s = strings.TrimSuffix(strings.TrimPrefix(s, `"`), `"`)
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+			switch s[i] {
+			case 'n':
+				out.WriteByte('\n')
+			case 't':
+				out.WriteByte('\t')
+			default:
+				out.WriteByte(s[i])
+			}
+			continue
+		}
+		out.WriteByte(s[i])
+	}
+	return out.String()
+}
+
+// seedIndexes creates the kitchen indexes (when withIndexes) and the UDFs.
+func seedMeta(t testing.TB, srv *asdsim.Server, indexes []infocmd.SIndex, udfs []asb.UDF) {
+	t.Helper()
+	for _, ix := range indexes {
+		si := asdsim.SIndex{Namespace: "test", Name: ix.Name, Set: ix.Set, Bin: ix.Paths[0].Bin,
+			Context: ix.Context, Exp: ix.Expression}
+		switch ix.Paths[0].Type {
+		case asb.IndexNumeric:
+			si.Type = "numeric"
+		case asb.IndexString:
+			si.Type = "string"
+		case asb.IndexBlob:
+			si.Type = "blob"
+		case asb.IndexGeo:
+			si.Type = "geo2dsphere"
+		}
+		switch ix.Type {
+		case asb.IndexList:
+			si.IndexType = "list"
+		case asb.IndexMapKeys:
+			si.IndexType = "mapkeys"
+		case asb.IndexMapValues:
+			si.IndexType = "mapvalues"
+		default:
+			si.IndexType = "default"
+		}
+		if err := srv.CreateSIndex(si); err != nil {
+			t.Fatalf("creating index %s: %v", ix.Name, err)
+		}
+	}
+	for _, u := range udfs {
+		srv.PutUDF(u.Name, u.Content)
+	}
+}
+
+// fileBlocks splits a decoded backup file into its header, its global lines
+// (indexes, UDFs) and its record blocks, each as the exact bytes of the file.
+func fileBlocks(t testing.TB, data []byte, name string) (header string, globals, records []string) {
+	t.Helper()
+	r := asb.NewReader(bytes.NewReader(data), asb.ReaderOptions{FileName: name})
+	h, err := r.Header()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	header = string(data[:h.Size])
+	type ent struct {
+		off  int64
+		kind asb.EntryKind
+	}
+	var ents []ent
+	for {
+		e, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		ents = append(ents, ent{e.Offset, e.Kind})
+	}
+	for i, e := range ents {
+		end := int64(len(data))
+		if i+1 < len(ents) {
+			end = ents[i+1].off
+		}
+		b := string(data[e.off:end])
+		if e.kind == asb.EntryRecord {
+			records = append(records, b)
+		} else {
+			globals = append(globals, b)
+		}
+	}
+	return
+}
+
+// decodeFile returns a backup file's text (decoding zstd/AES if opts != nil).
+func decodeFile(t testing.TB, path string, opts *stream.Options) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts == nil {
+		return data
+	}
+	sr, err := stream.NewReader(bytes.NewReader(data), *opts)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	defer sr.Close()
+	out, err := io.ReadAll(sr)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return out
+}

@@ -1,0 +1,329 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"asbtools/asb"
+	"asbtools/asdsim"
+	"asbtools/stream"
+)
+
+// repoRoot returns the repository root (two levels above this package).
+func repoRoot(t testing.TB) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+var (
+	restoreBinOnce sync.Once
+	restoreBinPath string
+	restoreBinErr  error
+)
+
+// restoreBinary builds cmd/asrestore once per test process into a temporary
+// directory and returns the path of the binary (named asrestore).
+func restoreBinary(t testing.TB) string {
+	restoreBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "asrestore-e2e-")
+		if err != nil {
+			restoreBinErr = err
+			return
+		}
+		restoreBinPath = filepath.Join(dir, "asrestore")
+		cmd := exec.Command("go", "build", "-o", restoreBinPath, "./cmd/asrestore")
+		cmd.Dir = repoRoot(t)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			restoreBinErr = &buildError{out: string(out), err: err}
+		}
+	})
+	if restoreBinErr != nil {
+		t.Fatalf("building asrestore: %v", restoreBinErr)
+	}
+	return restoreBinPath
+}
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+// restoreResult is the outcome of one asrestore run.
+type restoreResult struct {
+	code           int
+	stdout, stderr string
+	cpu            time.Duration
+	maxRSS         int64 // bytes
+	wall           time.Duration
+}
+
+// runRestore runs the asrestore binary with args in dir (argv0 "asrestore").
+func runRestore(t testing.TB, dir string, env []string, stdin io.Reader, args ...string) restoreResult {
+	t.Helper()
+	bin := restoreBinary(t)
+	cmd := exec.Command(bin, args...)
+	cmd.Args[0] = "asrestore"
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = stdin
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	start := time.Now()
+	err := cmd.Run()
+	res := restoreResult{stdout: so.String(), stderr: se.String(), wall: time.Since(start)}
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			res.code = ee.ExitCode()
+		} else {
+			t.Fatalf("running asrestore: %v", err)
+		}
+	}
+	if ps := cmd.ProcessState; ps != nil {
+		res.cpu = ps.UserTime() + ps.SystemTime()
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			res.maxRSS = int64(ru.Maxrss) * 1024
+		}
+	}
+	return res
+}
+
+// startServer starts an asdsim server on a free port.
+func startServer(t testing.TB, cfg asdsim.Config) *asdsim.Server {
+	t.Helper()
+	srv, err := asdsim.Start(cfg)
+	if err != nil {
+		t.Fatalf("starting test server: %v", err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// port3000Lock serializes the use of 127.0.0.1:3000 between test processes
+// (the CLI transcripts need that address) with an exclusive file lock.
+func port3000Lock(t testing.TB) {
+	t.Helper()
+	path := filepath.Join(os.TempDir(), "asbtools-e2e-port3000.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatalf("opening port lock: %v", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("locking port lock: %v", err)
+	}
+	t.Cleanup(func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	})
+}
+
+// copyTree copies directory src to dst.
+func copyTree(t testing.TB, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	tsRE   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}:\d{2} (?:GMT|UTC) \[(INF|ERR|VER)\] \[[\s\d]+\] `)
+	rateRE = regexp.MustCompile(`\(\d+ rec/s, \d+ KiB/s, \d+ B/rec`)
+	etaRE  = regexp.MustCompile(`~[0-9dhms>]+ remaining`)
+)
+
+// normalizeLog normalizes log lines like the golden transcripts: timestamps,
+// thread ids, rates and ETA.
+func normalizeLog(s string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		if l == "" && len(out) == 0 {
+			continue
+		}
+		l = tsRE.ReplaceAllString(l, "<TS> [$1] [TID] ")
+		l = rateRE.ReplaceAllString(l, "(<N> rec/s, <N> KiB/s, <N> B/rec")
+		l = etaRE.ReplaceAllString(l, "~<ETA> remaining")
+		out = append(out, l)
+	}
+	return out
+}
+
+// backupRecords reads every record, index and UDF of a plain backup file.
+func backupRecords(t testing.TB, path string, opts *stream.Options) ([]*asb.Record, []asb.Index, []asb.UDF) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var src io.Reader = bufio.NewReader(f)
+	if opts != nil {
+		sr, err := stream.NewReader(f, *opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sr.Close()
+		src = sr
+	}
+	r := asb.NewReader(src, asb.ReaderOptions{FileName: path})
+	var recs []*asb.Record
+	var idx []asb.Index
+	var udfs []asb.UDF
+	for {
+		e, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("reading %s: %v", path, err)
+		}
+		switch e.Kind {
+		case asb.EntryRecord:
+			recs = append(recs, e.Record.Clone())
+		case asb.EntryIndex:
+			ix := *e.Index
+			ix.Paths = append([]asb.IndexPath(nil), ix.Paths...)
+			idx = append(idx, ix)
+		case asb.EntryUDF:
+			u := *e.UDF
+			u.Content = append([]byte(nil), u.Content...)
+			udfs = append(udfs, u)
+		}
+	}
+	return recs, idx, udfs
+}
+
+// expectedRecord is the metadata part of an expected.jsonl record line.
+type expectedRecord struct {
+	Digest   string           `json:"digest"`
+	Set      *string          `json:"set"`
+	Key      *json.RawMessage `json:"key"`
+	VoidTime uint32           `json:"void_time"`
+	Bins     map[string]json.RawMessage
+}
+
+// expectedFile holds what expected.jsonl says about a namespace.
+type expectedFile struct {
+	records map[[20]byte]expectedRecord
+	sindex  []string
+	udfs    []string
+}
+
+func loadExpected(t testing.TB, path string) expectedFile {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ef := expectedFile{records: map[[20]byte]expectedRecord{}}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var probe map[string]json.RawMessage
+		if err := json.Unmarshal(line, &probe); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		switch {
+		case probe["sindex"] != nil:
+			var s string
+			json.Unmarshal(probe["sindex"], &s)
+			ef.sindex = append(ef.sindex, s)
+		case probe["udf"] != nil:
+			var s string
+			json.Unmarshal(probe["udf"], &s)
+			ef.udfs = append(ef.udfs, s)
+		case probe["digest"] != nil:
+			var er expectedRecord
+			if err := json.Unmarshal(line, &er); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			d, err := base64.StdEncoding.DecodeString(er.Digest)
+			if err != nil || len(d) != 20 {
+				t.Fatalf("%s: bad digest %q", path, er.Digest)
+			}
+			var dg [20]byte
+			copy(dg[:], d)
+			ef.records[dg] = er
+		}
+	}
+	return ef
+}
+
+// wireBins converts a backup record's bins to the server's wire form.
+func wireBins(rec *asb.Record) []asdsim.Bin {
+	var out []asdsim.Bin
+	for i := range rec.Bins {
+		b := &rec.Bins[i]
+		if b.Type == asb.BinNil {
+			continue
+		}
+		pt, data := b.AppendWire(nil)
+		out = append(out, asdsim.Bin{Name: string(b.Name), Type: asdsim.ParticleType(pt), Data: data})
+	}
+	return out
+}
+
+// sameBins compares server bins with the expected ones (order ignored for
+// lookup, exact type and bytes required; GeoJSON compared on the text).
+func sameBins(got, want []asdsim.Bin) (bool, string) {
+	if len(got) != len(want) {
+		return false, "bin count"
+	}
+	m := map[string]asdsim.Bin{}
+	for _, b := range got {
+		m[b.Name] = b
+	}
+	for _, w := range want {
+		g, ok := m[w.Name]
+		if !ok {
+			return false, "missing bin " + w.Name
+		}
+		gd, wd := g.Data, w.Data
+		if w.Type == asdsim.ParticleType(asb.ParticleGeoJSON) && len(gd) >= 3 && len(wd) >= 3 {
+			gd, wd = geoText(gd), geoText(wd)
+		}
+		if g.Type != w.Type || !bytes.Equal(gd, wd) {
+			return false, "bin " + w.Name + " differs"
+		}
+	}
+	return true, ""
+}
+
+func geoText(d []byte) []byte {
+	n := 3 + 8*(int(d[1])<<8|int(d[2]))
+	if n > len(d) {
+		return d
+	}
+	return d[n:]
+}
