@@ -43,7 +43,7 @@ step "asrestore -h $HOST -p $PORT -n test,bar -d backup  (restore into namespace
 
 step "Checking: back up bar and compare its records with the backup of test"
 "$BIN/asbackup" -h "$HOST" -p "$PORT" -n bar -o "$WORK/bar.asb" 2>/dev/null
-digests() { grep -h '^+ d ' "$@" | sort; }
+digests() { grep -ah '^+ d ' "$@" | sort; }
 digests "$WORK"/backup/*.asb >"$WORK/test.digests"
 digests "$WORK/bar.asb" >"$WORK/bar.digests"
 n_test=$(wc -l <"$WORK/test.digests")
