@@ -1,12 +1,13 @@
-// Command asbfs is not implemented yet; it only prints what it will be.
+// Command asbfs mounts an Aerospike backup as a read-only FUSE file system.
+// See man/asbfs.1.
 package main
 
 import (
-	"fmt"
 	"os"
+
+	"asbtools/asbfs"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "asbfs: not implemented yet")
-	os.Exit(1)
+	os.Exit(asbfs.Main(os.Args, os.Stdout, os.Stderr))
 }

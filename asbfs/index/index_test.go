@@ -1,0 +1,140 @@
+package index
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"asbtools/asb"
+	"asbtools/stream"
+)
+
+func writeFile(t *testing.T, path string, recs []asb.Record) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := asb.NewWriter(&buf)
+	w.WriteHeader(&asb.Header{Meta: []asb.Meta{asb.NamespaceMeta("ns")}})
+	for i := range recs {
+		if err := w.WriteRecord(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func rec(d byte, k asb.Key, gen uint16) asb.Record {
+	return asb.Record{Namespace: []byte("ns"), Digest: [20]byte{d}, Key: k, Set: []byte("s"), HasSet: true, Generation: gen,
+		Bins: []asb.Bin{{Name: []byte("v"), Type: asb.BinInt, Int: int64(d)}}}
+}
+
+func TestCollisionsAndDuplicates(t *testing.T) {
+	dir := t.TempDir()
+	digestName := "0300000000000000000000000000000000000000"
+	writeFile(t, filepath.Join(dir, "a_00000.asb"), []asb.Record{
+		rec(1, asb.Key{Type: asb.KeyInt, Int: 42}, 1),
+		rec(2, asb.Key{Type: asb.KeyString, Bytes: []byte("42")}, 1),
+		rec(3, asb.Key{}, 1),
+		rec(4, asb.Key{Type: asb.KeyString, Bytes: []byte(digestName)}, 1),
+		rec(5, asb.Key{Type: asb.KeyString, Bytes: []byte("dup")}, 1),
+	})
+	writeFile(t, filepath.Join(dir, "a_00001.asb"), []asb.Record{
+		rec(5, asb.Key{Type: asb.KeyString, Bytes: []byte("dup")}, 2),
+		rec(6, asb.Key{Type: asb.KeyString, Bytes: []byte("plain")}, 1),
+	})
+	tree, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tree.Close()
+	s := tree.Backups[0].Namespaces[0].Sets[0]
+	var names []string
+	for i := 0; i < s.Len(); i++ {
+		names = append(names, s.FileName(i))
+	}
+	sort.Strings(names)
+	want := []string{digestName + "%nokey", digestName + "%str", "42%int", "42%str", "dup", "plain"}
+	if strings.Join(names, "|") != strings.Join(want, "|") {
+		t.Fatalf("names %q, want %q", names, want)
+	}
+	i, ok := s.Lookup("dup")
+	if !ok {
+		t.Fatal("dup not found")
+	}
+	r, err := s.Record(i)
+	if err != nil || r.Generation != 2 {
+		t.Errorf("dup: generation %v (%v), want the later copy (2)", r, err)
+	}
+	for _, n := range want {
+		i, ok := s.Lookup(n)
+		if !ok {
+			t.Errorf("Lookup(%q) failed", n)
+			continue
+		}
+		js, err := s.JSON(i)
+		if err != nil || int64(len(js)) != s.Info(i).JSONSize {
+			t.Errorf("%s: JSON %d bytes (%v), index says %d", n, len(js), err, s.Info(i).JSONSize)
+		}
+		raw, err := s.Raw(i)
+		if err != nil || !bytes.HasPrefix(raw, []byte("+ ")) || !bytes.HasSuffix(raw, []byte("\n")) {
+			t.Errorf("%s: raw %q (%v)", n, raw, err)
+		}
+	}
+	if _, ok := s.Lookup("nope"); ok {
+		t.Error("Lookup of a missing name succeeded")
+	}
+}
+
+// TestCompressedEncrypted indexes a zstd+AES file written by package stream:
+// records are read back through the encrypted spill file.
+func TestCompressedEncrypted(t *testing.T) {
+	dir := t.TempDir()
+	var text bytes.Buffer
+	w := asb.NewWriter(&text)
+	w.WriteHeader(&asb.Header{Meta: []asb.Meta{asb.NamespaceMeta("ns")}})
+	for d := byte(1); d < 200; d++ {
+		r := rec(d, asb.Key{Type: asb.KeyInt, Int: int64(d)}, 1)
+		w.WriteRecord(&r)
+	}
+	w.Flush()
+	key := stream.DeriveKey([]byte("material"), stream.AES256)
+	f, _ := os.Create(filepath.Join(dir, "x.asb"))
+	sw, err := stream.NewWriter(f, stream.Options{Compress: true, Cipher: stream.AES256, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw.Write(text.Bytes())
+	sw.Close()
+	f.Close()
+	tree, err := Open(filepath.Join(dir, "x.asb"), Options{Cipher: stream.AES256, Key: key, TempDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tree.Close()
+	if tree.Records() != 199 || len(tree.Backups[0].Problems) != 0 {
+		t.Fatalf("%d records, problems %v", tree.Records(), tree.Backups[0].Problems)
+	}
+	s := tree.Backups[0].Namespaces[0].Sets[0]
+	i, ok := s.Lookup("150")
+	if !ok {
+		t.Fatal("record 150 missing")
+	}
+	r, err := s.Record(i)
+	if err != nil || r.Bins[0].Int != 150 {
+		t.Fatalf("record 150: %+v %v", r, err)
+	}
+	// The spill file is unlinked: nothing is left in TempDir but the backup.
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("temp dir holds %d entries, want only the backup", len(ents))
+	}
+	// A wrong key reads nothing and says so.
+	if _, err := Open(filepath.Join(dir, "x.asb"), Options{Cipher: stream.AES256, Key: stream.DeriveKey([]byte("other"), stream.AES256)}); err == nil {
+		t.Error("wrong key accepted")
+	}
+}

@@ -1,0 +1,250 @@
+package index
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"asbtools/asb"
+	"asbtools/asbfs/render"
+	"asbtools/stream"
+)
+
+// Compression tells how backup files are compressed.
+type Compression int
+
+// Compression modes.
+const (
+	// CompressAuto treats a file as zstd-compressed when its (decrypted)
+	// content starts with the zstd frame magic number.
+	CompressAuto Compression = iota
+	// CompressNone reads every file as uncompressed text.
+	CompressNone
+	// CompressZstd reads every file as a zstd stream (-z zstd).
+	CompressZstd
+)
+
+var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+
+// File is one backup file, open for random access to its plaintext.
+type File struct {
+	// Path is the file's path as found.
+	Path string
+	// ModTime is the file's modification time.
+	ModTime time.Time
+	// Compressed reports whether the file is a zstd stream (its plaintext
+	// is then served from a spill file).
+	Compressed bool
+	// Size is the plaintext size in bytes.
+	Size int64
+
+	version asb.Version
+	ra      io.ReaderAt
+	closers []io.Closer
+}
+
+// ReadAt reads plaintext (decrypted, decompressed text) of the file.
+func (f *File) ReadAt(p []byte, off int64) (int, error) { return f.ra.ReadAt(p, off) }
+
+func (f *File) close() error {
+	var first error
+	for _, c := range f.closers {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	f.closers = nil
+	return first
+}
+
+// locate finds the backups under path: a single file, a directory holding
+// .asb files, or a directory whose subdirectories hold .asb files (one
+// backup each).
+func locate(path string) (multi bool, backups []*Backup, err error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return false, nil, fmt.Errorf("backup %s: %w", path, errors.Unwrap(err))
+	}
+	if !st.IsDir() {
+		return false, []*Backup{{Path: path, paths: []string{path}, ModTime: st.ModTime()}}, nil
+	}
+	files, err := asbFiles(path)
+	if err != nil {
+		return false, nil, err
+	}
+	if len(files) > 0 {
+		return false, []*Backup{{Path: path, paths: files, ModTime: st.ModTime()}}, nil
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return false, nil, fmt.Errorf("backup directory %s: %w", path, errors.Unwrap(err))
+	}
+	for _, e := range ents {
+		sub := filepath.Join(path, e.Name())
+		sst, err := os.Stat(sub)
+		if err != nil || !sst.IsDir() {
+			continue
+		}
+		files, err := asbFiles(sub)
+		if err != nil {
+			return false, nil, err
+		}
+		if len(files) == 0 {
+			continue
+		}
+		backups = append(backups, &Backup{Name: render.EscapeString(e.Name()), Path: sub, paths: files, ModTime: sst.ModTime()})
+	}
+	if len(backups) == 0 {
+		return false, nil, fmt.Errorf("backup directory %s: no .asb files in it or in its subdirectories", path)
+	}
+	return true, backups, nil
+}
+
+// asbFiles lists the regular .asb files directly in dir, sorted by name.
+func asbFiles(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("backup directory %s: %w", dir, errors.Unwrap(err))
+	}
+	var out []string
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".asb") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		st, err := os.Stat(p)
+		if err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// openFile opens path for random access to its plaintext. Encrypted,
+// uncompressed files are decrypted on the fly (CTR is seekable). Compressed
+// files are decompressed once into an unlinked temporary spill file (itself
+// encrypted with a random key held only in memory when the backup was
+// encrypted), so that memory stays bounded whatever the file size.
+func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, errors.Unwrap(err))
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	file := &File{Path: path, ModTime: st.ModTime(), closers: []io.Closer{f}}
+	var ra io.ReaderAt = f
+	size := st.Size()
+	if opts.Cipher != stream.None {
+		d, err := stream.NewDecryptReaderAt(f, size, opts.Cipher, opts.Key)
+		if err != nil {
+			file.close()
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		ra, size = d, d.Size()
+	}
+	compressed := opts.Compress == CompressZstd
+	if opts.Compress == CompressAuto {
+		var magic [4]byte
+		n, _ := ra.ReadAt(magic[:], 0)
+		compressed = n == 4 && bytes.Equal(magic[:], zstdMagic)
+	}
+	if compressed {
+		file.Compressed = true
+		sra, ssize, err := spill(f, st.Size(), path, opts, problems, file)
+		if err != nil {
+			file.close()
+			return nil, err
+		}
+		ra, size = sra, ssize
+	}
+	file.ra, file.Size = ra, size
+	return file, nil
+}
+
+// spill decompresses the file into an unlinked temporary file and returns a
+// reader of the plaintext.
+func spill(src *os.File, srcSize int64, path string, opts *Options, problems *[]Problem, file *File) (io.ReaderAt, int64, error) {
+	tmp, err := os.CreateTemp(opts.TempDir, "asbfs-spill-*")
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: cannot create spill file for decompression: %w", path, err)
+	}
+	os.Remove(tmp.Name())
+	file.closers = append(file.closers, tmp)
+	rd, err := stream.NewReader(io.NewSectionReader(src, 0, srcSize), stream.Options{Compress: true, Cipher: opts.Cipher, Key: opts.Key})
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %v", path, err)
+	}
+	defer rd.Close()
+	var w io.Writer = tmp
+	var sw *stream.Writer
+	var key []byte
+	if opts.Cipher != stream.None {
+		key = make([]byte, 16)
+		if _, err := rand.Read(key); err != nil {
+			return nil, 0, err
+		}
+		sw, err = stream.NewWriter(tmp, stream.Options{Cipher: stream.AES128, Key: key})
+		if err != nil {
+			return nil, 0, err
+		}
+		w = sw
+	}
+	n, cerr := io.Copy(errWriter{w}, rd)
+	if cerr != nil {
+		var werr *writeError
+		if errors.As(cerr, &werr) {
+			return nil, 0, cerr
+		}
+		msg := cerr.Error()
+		if errors.Is(cerr, stream.ErrTruncatedFrame) {
+			msg = "compressed data ends inside a zstd frame (truncated file); the text before it is served"
+		}
+		*problems = append(*problems, Problem{File: path, Start: n, End: -1, Line: 0,
+			Msg: fmt.Sprintf("cannot decompress after %d bytes of text: %s", n, msg)})
+	}
+	if sw != nil {
+		if err := sw.Close(); err != nil {
+			return nil, 0, fmt.Errorf("%s: spill file: %w", path, err)
+		}
+		st, err := tmp.Stat()
+		if err != nil {
+			return nil, 0, err
+		}
+		d, err := stream.NewDecryptReaderAt(tmp, st.Size(), stream.AES128, key)
+		if err != nil {
+			return nil, 0, err
+		}
+		return d, d.Size(), nil
+	}
+	return tmp, n, nil
+}
+
+type errWriter struct{ w io.Writer }
+
+func (e errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil {
+		err = &writeError{err}
+	}
+	return n, err
+}
+
+// writeError marks spill write failures (disk full) apart from decoding
+// errors.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "spill file: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
