@@ -71,6 +71,8 @@ type engine struct {
 
 	jobs    []*job
 	threads int
+	// filters are the partition filters the jobs were made from.
+	filters []compat.PartitionFilter
 	perJob  uint64 // max records per job, 0 = none
 
 	// outputs
@@ -118,6 +120,9 @@ type engine struct {
 	samples []uint64
 	estMu   sync.Mutex
 	header  uint64
+
+	// silent drops INF and VER lines (the pre-run estimate of -o).
+	silent bool
 }
 
 // Run executes asbackup with a validated configuration and returns the
@@ -128,8 +133,18 @@ func Run(opts Options) int {
 	return e.run()
 }
 
-func (e *engine) infof(format string, a ...any) { e.log.Infof(format, a...) }
-func (e *engine) errf(format string, a ...any)  { e.log.Errorf(format, a...) }
+func (e *engine) infof(format string, a ...any) {
+	if !e.silent {
+		e.log.Infof(format, a...)
+	}
+}
+
+func (e *engine) verbosef(format string, a ...any) {
+	if !e.silent {
+		e.log.Verbosef(format, a...)
+	}
+}
+func (e *engine) errf(format string, a ...any) { e.log.Errorf(format, a...) }
 
 func (e *engine) stop() {
 	e.stopOnce.Do(func() {
@@ -169,6 +184,8 @@ func (e *engine) run() int {
 		return 0
 	}
 	e.logStart()
+	// Start-up (package initialisation, option parsing) is over.
+	releaseStartupPages()
 	if !e.init() {
 		return 1
 	}
@@ -213,7 +230,7 @@ func (e *engine) init() bool {
 	host, port, tlsName := c.Cluster.Host, c.Cluster.Port, c.Cluster.TLS.Name.Value
 	switch {
 	case c.PartitionList.Set:
-		e.log.Verbosef("Parsing partition-list '%s'", c.PartitionList.Value)
+		e.verbosef("Parsing partition-list '%s'", c.PartitionList.Value)
 		f, err := compat.ParsePartitionList(c.PartitionList.Value)
 		if err != nil {
 			e.logLines(err)
@@ -221,7 +238,7 @@ func (e *engine) init() bool {
 		}
 		filters = f
 	case c.AfterDigest.Set:
-		e.log.Verbosef("Parsing after-digest '%s'", c.AfterDigest.Value)
+		e.verbosef("Parsing after-digest '%s'", c.AfterDigest.Value)
 		f, err := compat.ParseAfterDigest(c.AfterDigest.Value)
 		if err != nil {
 			e.logLines(err)
@@ -229,7 +246,7 @@ func (e *engine) init() bool {
 		}
 		filters = f
 	case c.NodeList.Set:
-		e.log.Verbosef("Parsing node list %s", c.NodeList.Value)
+		e.verbosef("Parsing node list %s", c.NodeList.Value)
 		n, err := compat.ParseNodeList(c.NodeList.Value)
 		if err != nil {
 			e.logLines(err)
@@ -300,7 +317,7 @@ func (e *engine) init() bool {
 	for i, h := range hosts {
 		asHosts[i] = &as.Host{Name: h.Name, TLSName: h.TLSName, Port: h.Port}
 	}
-	e.log.Verbosef("Connecting to cluster")
+	e.verbosef("Connecting to cluster")
 	client, aerr := as.NewClientWithPolicyAndHost(cp, asHosts...)
 	if aerr != nil {
 		for _, l := range connectError(host, port, hosts[0], aerr) {
@@ -428,7 +445,7 @@ func (e *engine) anyNode() *as.Node {
 
 func (e *engine) countObjects(nodes []*as.Node) bool {
 	c := e.cfg
-	e.log.Verbosef("Getting cluster object count")
+	e.verbosef("Getting cluster object count")
 	e.infof("%-20s%-15s%-15s", "Node ID", "Objects", "Replication")
 	var total uint64
 	var rf uint32
@@ -501,7 +518,7 @@ func (e *engine) checkBuild(nodes []*as.Node) bool {
 		return false
 	}
 	e.version = v
-	e.log.Verbosef("Connected to server build %d.%d.%d.%d", v.Major, v.Minor, v.Patch, v.Build)
+	e.verbosef("Connected to server build %d.%d.%d.%d", v.Major, v.Minor, v.Patch, v.Build)
 	if !v.AtLeast(4, 9) {
 		e.errf("Aerospike Server version 4.9 or greater is required to run asbackup, but version %d.%d is in use.", v.Major, v.Minor)
 		return false
@@ -557,6 +574,7 @@ func buildFilter(c *compat.BackupConfig) (*as.Expression, string) {
 // makeJobs splits the filters into jobs (legacy §8.3).
 func (e *engine) makeJobs(filters []compat.PartitionFilter) {
 	c := e.cfg
+	e.filters = append([]compat.PartitionFilter(nil), filters...)
 	n := c.EffectiveParallel()
 	if len(filters) <= 1 {
 		r := compat.PartitionFilter{Begin: 0, Count: state.NumPartitions}

@@ -19,6 +19,10 @@ const connectTimeout = 10 * time.Second
 
 // clientPolicy builds the client policy from the [cluster] options.
 func clientPolicy(c *compat.BackupConfig, password string, racks []int) (*as.ClientPolicy, error) {
+	// The client's own per-connection buffer only serves info requests and
+	// logins here (scans are read through the job's buffer): start it at
+	// the smallest size, it grows when a reply needs more.
+	as.DefaultBufferSize = as.MinBufferSize
 	cp := as.NewClientPolicy()
 	cp.Timeout = connectTimeout
 	cp.LoginTimeout = connectTimeout

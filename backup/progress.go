@@ -201,8 +201,26 @@ func confidenceZ(p float64, n uint64) float64 {
 	return math.Sqrt2 * -math.Erfinv(q*2-1)
 }
 
+// estimatedFileSize is the expected size of the whole backup file (legacy
+// estimate_total_backup_size): the preamble plus the expected record count
+// times the mean sampled size scaled by the output ratio, with a 99.9 %
+// confidence margin.
+func (e *engine) estimatedFileSize(total uint64, mean, variance float64) uint64 {
+	n := len(e.samples)
+	size := e.header
+	if R := e.recEstimate; R > 0 {
+		ratio := float64(e.byteTotal.Load()) / float64(total+e.header)
+		extra := 0.0
+		if n > 0 {
+			extra = confidenceZ(0.999, R) * math.Sqrt(variance/float64(n))
+		}
+		size += uint64(math.Ceil(float64(R) * (ratio*mean + extra)))
+	}
+	return size
+}
+
 // showEstimate prints the estimate lines (legacy show_estimate).
-func (e *engine) showEstimate() {
+func (e *engine) showEstimate(mach *os.File) {
 	f := e.estFile()
 	_ = f.Flush()
 	e.byteTotal.Store(f.Size())
@@ -220,16 +238,11 @@ func (e *engine) showEstimate() {
 	} else {
 		e.infof("Estimated overall record size is %d byte(s)", upper)
 	}
-	header := e.header
-	size := header
-	R := e.recEstimate
-	if R > 0 {
-		ratio := float64(e.byteTotal.Load()) / float64(total+header)
-		extra := 0.0
-		if n > 0 {
-			extra = confidenceZ(0.999, R) * math.Sqrt(variance/float64(n))
+	if mach != nil {
+		if _, err := fmt.Fprintf(mach, "ESTIMATE:%d:%d\n", e.recEstimate, upper); err != nil {
+			e.errf("Error while writing machine-readable estimate%s", storage.Errno(err))
 		}
-		size += uint64(math.Ceil(float64(R) * (ratio*mean + extra)))
 	}
+	size := e.estimatedFileSize(total, mean, variance)
 	e.infof("Estimated total backup file size (for backup-to-file, 99.9%% confidence): %d byte(s)", size)
 }

@@ -219,6 +219,7 @@ func (e *engine) execute() (code int) {
 		}
 	}
 
+	releaseStartupPages()
 	queue := make(chan *job, len(e.jobs))
 	for _, j := range e.jobs {
 		queue <- j
@@ -246,7 +247,7 @@ func (e *engine) execute() (code int) {
 	wg.Wait()
 	if c.Estimate {
 		// Legacy prints the estimate before the counter's last evaluation.
-		e.showEstimate()
+		e.showEstimate(mach)
 	}
 	close(finished)
 	bg.Wait()
@@ -370,11 +371,20 @@ func (e *engine) openOutputs() bool {
 			e.errf("%s", err)
 			return false
 		}
+		est, ok := e.preRunEstimate()
+		if !ok {
+			e.errf("Error while running backup estimate")
+			return false
+		}
+		e.verbosef("Estimated backup file size: %d bytes", est)
 		f, err := storage.Create(c.OutputFile.Value, c.Namespace, e.firstVer, e.streamO)
 		if err != nil {
 			e.errf("%s", err)
 			e.errf("Error while opening shared backup file \"%s\"", c.OutputFile.Value)
 			return false
+		}
+		if w := storage.FileSpaceWarning(f.Path, est); w != "" {
+			e.infof("%s", w)
 		}
 		e.single = f
 		return true
@@ -395,6 +405,8 @@ func (e *engine) openOutputs() bool {
 		return false
 	}
 	e.dir = storage.NewDir(dir, e.prefix(), c.Namespace, e.streamO, uint64(c.FileLimit), next)
+	e.dir.Expected = e.dirRemaining
+	e.dir.Warn = func(m string) { e.infof("%s", m) }
 	if e.loaded != nil {
 		for i := range e.loaded.Files {
 			f, ok := e.reopen(&e.loaded.Files[i])
@@ -522,7 +534,7 @@ func (e *engine) runJob(j *job) bool {
 		err := e.releaseDirFile(file, js)
 		e.ckpt.RUnlock()
 		if err != nil {
-			e.log.Verbosef("%v", err)
+			e.verbosef("%v", err)
 			e.errf("Error while flushing backup file %s", file.Path)
 			e.errf("Error while closing backup file")
 			ok = false
@@ -575,7 +587,7 @@ func (e *engine) oneShotWork(js *jobSink) bool {
 		return false
 	}
 	if c.NoIndexes {
-		e.log.Verbosef("Skipping index backup")
+		e.verbosef("Skipping index backup")
 	} else {
 		if len(e.indexes) == 0 {
 			e.infof("No secondary indexes")
@@ -601,7 +613,7 @@ func (e *engine) oneShotWork(js *jobSink) bool {
 		}
 	}
 	if c.NoUDFs {
-		e.log.Verbosef("Skipping UDF backup")
+		e.verbosef("Skipping UDF backup")
 	} else if !e.backupUDFs(js) {
 		e.errf("Error while processing UDFs")
 		return false

@@ -245,6 +245,10 @@ type recParser struct {
 	compact bool
 	rbuf    []byte
 	ops     []opSpan
+	// hdr and sizeBuf receive message headers and field/operation
+	// headers (kept here so that reading them allocates nothing).
+	hdr     [msgHeaderSize]byte
+	sizeBuf [8]byte
 	// binOrder, when set (--bin-list), is the order bins are written in:
 	// the order a real server returns them for a scan with bin names.
 	binOrder []string
@@ -276,7 +280,7 @@ func (rp *recParser) orderBins() {
 type partTable [4096]*partState
 
 func (rp *recParser) readStream(cr *connReader, byPID *partTable, sink recordSink, stop func() bool) error {
-	var hdr [msgHeaderSize]byte
+	hdr := rp.hdr[:]
 	for {
 		if !cr.available() {
 			if err := cr.nextProto(); err != nil {
@@ -284,7 +288,7 @@ func (rp *recParser) readStream(cr *connReader, byPID *partTable, sink recordSin
 			}
 			continue
 		}
-		if err := cr.readFull(hdr[:]); err != nil {
+		if err := cr.readFull(hdr); err != nil {
 			return err
 		}
 		rc := int(hdr[5])
@@ -313,7 +317,7 @@ func (rp *recParser) readStream(cr *connReader, byPID *partTable, sink recordSin
 			}
 			return &ScanError{Code: rc, Msg: resultText(rc)}
 		}
-		if err := rp.parseRecord(cr, hdr[:], nFields, nOps); err != nil {
+		if err := rp.parseRecord(cr, hdr, nFields, nOps); err != nil {
 			return err
 		}
 		pid := int(binary.LittleEndian.Uint16(rp.rec.Digest[:2]) & 0x0FFF)
@@ -361,7 +365,7 @@ func (rp *recParser) parseRecord(cr *connReader, hdr []byte, nFields, nOps int) 
 	r.Generation = uint16(binary.BigEndian.Uint32(hdr[6:10]))
 	r.VoidTime = binary.BigEndian.Uint32(hdr[10:14])
 	rp.arena = rp.arena[:0]
-	var sizeBuf [8]byte
+	sizeBuf := rp.sizeBuf[:]
 	// Offsets first: the arena may move while it grows.
 	var ns, set, key, dig span
 	var keyType byte

@@ -112,6 +112,10 @@ func (e *engine) nodeFor(p int) *as.Node {
 	return e.masterOf(p)
 }
 
+// scanReadBufSize is the per-job read buffer of the scan response stream;
+// values larger than it are read straight into the record arena.
+const scanReadBufSize = 32 << 10
+
 // scanNode sends one scan request for parts to node n and reads the answer.
 // Partitions not reported unavailable are marked done when the stream ends
 // normally.
@@ -135,7 +139,7 @@ func (e *engine) scanNode(n *as.Node, parts []*partState, j *job, js *jobSink, r
 	}
 	before := j.records
 	if rp.rbuf == nil {
-		rp.rbuf = make([]byte, 64<<10)
+		rp.rbuf = make([]byte, scanReadBufSize)
 	}
 	cr := &connReader{conn: conn, buf: rp.rbuf}
 	err := rp.readStream(cr, byPID, js, e.isStopped)

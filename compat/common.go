@@ -184,9 +184,11 @@ func (p *parser) applyClusterOption(a *mainArg) (bool, *Error) {
 func setPEMOption(path *Opt, content *[]byte, a *mainArg) {
 	if a.isSecret() {
 		*content = []byte(a.arg)
+		*path = Opt{}
 		return
 	}
 	path.set(a.arg)
+	*content = nil
 }
 
 // applyS3Option applies the S3 options shared by both tools.

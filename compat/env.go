@@ -18,7 +18,10 @@ type ConfigLoadOptions struct {
 // ConfigSetting mirrors conf.Setting: one key of a configuration file.
 // Section is the section as written ("cluster", "asbackup_a",
 // "secret-agent", ...); Value is a string, int64, bool or float64 as typed in
-// TOML; Level is the include nesting level (0 for top-level files).
+// TOML; Level is the include nesting level (0 for top-level files). Secret
+// reports that the loader already fetched the value from the Secret Agent:
+// Value is then the secret's text (for the PEM options the PEM content, not
+// a path) and is not resolved again.
 type ConfigSetting struct {
 	Section string
 	Key     string
@@ -26,6 +29,7 @@ type ConfigSetting struct {
 	File    string
 	Line    int
 	Level   int
+	Secret  bool
 }
 
 // Env holds everything the parsers need from the outside world. Zero fields

@@ -1,9 +1,9 @@
-package compat
+package compat_test
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,10 +13,20 @@ import (
 	"testing"
 	"time"
 
+	"asbtools/compat"
 	"asbtools/logging"
+	"asbtools/toolenv"
 )
 
-const goldenCLI = "../test/golden/cli"
+// goldenCLI is the transcripts' folder, made absolute before the test
+// changes into its working directory.
+var goldenCLI = func() string {
+	p, err := filepath.Abs("../test/golden/cli")
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
 
 // goldenSkip lists the transcript cases whose outcome is not decided by the
 // command-line surface alone, with the reason. They are enabled in the tool
@@ -49,7 +59,6 @@ var goldenSkip = map[string]string{
 	"b098": "empty bin list is reported while preparing the scan, after connecting",
 	"b101": "estimate against a server",
 	"b105": "full backup against a server",
-	"b106": "TOML syntax error message comes from package conf",
 	"b108": "full backup against a server",
 	"b110": "full backup against a server",
 	"b111": "full backup against a server",
@@ -182,122 +191,69 @@ func goldenDir(t *testing.T) string {
 	return dir
 }
 
-// goldenEnv is the transcripts' environment, with paths relative to dir.
-func goldenEnv(dir string) Env {
+// goldenEnv is the transcripts' environment: the tools' adapter (the real
+// configuration loader, Secret Agent client and key parser) with the
+// transcripts' variables and clock. The test runs inside dir, so relative
+// paths resolve like in the transcripts; the default configuration files
+// are looked up in dir, where there are none. Diagnostics printed while the
+// files are read go to stderr.
+func goldenEnv(dir string, stderr io.Writer) compat.Env {
 	vars := map[string]string{"ASB_TEST_KEY": "MDEyMzQ1Njc4OWFiY2RlZg==", "ASB_BAD_KEY": "not base64!", "TZ": "UTC"}
-	abs := func(p string) string {
-		if filepath.IsAbs(p) {
-			return p
-		}
-		return filepath.Join(dir, p)
-	}
-	return Env{
-		LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
-		ReadFile:  func(p string) ([]byte, error) { return os.ReadFile(abs(p)) },
-		Now:       func() time.Time { return time.Date(2026, 11, 22, 1, 46, 31, 0, time.UTC) },
-		Location:  time.UTC,
-		LoadConfig: func(o ConfigLoadOptions) ([]ConfigSetting, error) {
-			if o.NoConfigFile || o.ConfigFile == "" {
-				return nil, nil // no default files in the test environment
-			}
-			return loadTestTOML(abs(o.ConfigFile), o.ConfigFile)
-		},
-	}
-}
-
-// loadTestTOML reads the small TOML subset used by the transcript files
-// (sections, string/integer/boolean values) into settings in file order.
-// Package conf is the real loader; this one only feeds the golden cases.
-func loadTestTOML(path, name string) ([]ConfigSetting, error) {
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []ConfigSetting
-	section := ""
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
-			section = line[1 : len(line)-1]
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("%s:%d: unsupported TOML in test loader", name, n)
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		var val any
-		switch {
-		case strings.HasPrefix(v, `"`):
-			s, err := strconv.Unquote(v)
-			if err != nil {
-				return nil, err
-			}
-			val = s
-		case v == "true" || v == "false":
-			val = v == "true"
-		default:
-			i, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d: unsupported TOML value in test loader", name, n)
-			}
-			val = i
-		}
-		out = append(out, ConfigSetting{Section: section, Key: k, Value: val, File: name, Line: n})
-	}
-	return out, nil
+	env := toolenv.Env(toolenv.Options{
+		EtcFile:  filepath.Join(dir, "etc-astools.conf"),
+		HomeFile: filepath.Join(dir, ".aerospike", "astools.conf"),
+		Stderr:   stderr,
+	})
+	env.LookupEnv = func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	env.Now = func() time.Time { return time.Date(2026, 11, 22, 1, 46, 31, 0, time.UTC) }
+	env.Location = time.UTC
+	return env
 }
 
 // runGolden emulates the mains up to the first server contact and returns
 // the exit code (-1 if the run would continue), stdout and stderr.
-func runGolden(c goldenCase, env Env) (code int, stdout, stderr string, startPrefix bool) {
+func runGolden(c goldenCase, dir string) (code int, stdout, stderr string, startPrefix bool) {
 	var so, se bytes.Buffer
+	env := goldenEnv(dir, &se)
 	log := logging.New(&se)
 	argv := append([]string{c.tool}, c.args...)
-	finish := func(e *Error, verbose bool) int {
-		Print(e.Messages, log, &so)
+	finish := func(e *compat.Error, verbose bool) int {
+		compat.Print(e.Messages, log, &so)
 		if verbose {
 			log.SetVerbose(true)
-			Print([]Message{ExitMessage(e.Code)}, log, &so)
+			compat.Print([]compat.Message{compat.ExitMessage(e.Code)}, log, &so)
 		}
 		return e.Code
 	}
 	if c.tool == "asbackup" {
-		cfg, action, err := ParseBackup(argv, env)
+		cfg, action, err := compat.ParseBackup(argv, env)
 		switch action {
-		case ActionHelp, ActionVersion:
-			Print(HelpMessages(c.tool, action, argv[0]), log, &so)
+		case compat.ActionHelp, compat.ActionVersion:
+			compat.Print(compat.HelpMessages(c.tool, action, argv[0]), log, &so)
 			return 0, so.String(), se.String(), false
-		case ActionFail:
-			e := err.(*Error)
+		case compat.ActionFail:
+			e := err.(*compat.Error)
 			return finish(e, e.Verbose), so.String(), se.String(), false
 		}
 		log.SetVerbose(cfg.Verbose)
-		Print(cfg.Messages, log, &so)
+		compat.Print(cfg.Messages, log, &so)
 		log.Infof("%s", cfg.StartMessage())
 		if _, e := cfg.PrepareTargets(); e != nil {
 			return finish(e, cfg.Verbose), so.String(), se.String(), false
 		}
 		return -1, so.String(), se.String(), true
 	}
-	cfg, action, err := ParseRestore(argv, env)
+	cfg, action, err := compat.ParseRestore(argv, env)
 	switch action {
-	case ActionHelp, ActionVersion:
-		Print(HelpMessages(c.tool, action, argv[0]), log, &so)
+	case compat.ActionHelp, compat.ActionVersion:
+		compat.Print(compat.HelpMessages(c.tool, action, argv[0]), log, &so)
 		return 0, so.String(), se.String(), false
-	case ActionFail:
-		e := err.(*Error)
+	case compat.ActionFail:
+		e := err.(*compat.Error)
 		return finish(e, e.Verbose), so.String(), se.String(), false
 	}
 	log.SetVerbose(cfg.Verbose)
-	Print(cfg.Messages, log, &so)
+	compat.Print(cfg.Messages, log, &so)
 	if _, e := cfg.ParseLists(); e != nil {
 		return finish(e, cfg.Verbose), so.String(), se.String(), false
 	}
@@ -311,7 +267,7 @@ func normalize(s string) string { return logPrefix.ReplaceAllString(s, "<TS> [$1
 
 func TestGoldenCLI(t *testing.T) {
 	dir := goldenDir(t)
-	env := goldenEnv(dir)
+	t.Chdir(dir)
 	cases := readGoldenCases(t)
 	if len(cases) < 100 {
 		t.Fatalf("only %d cases in cases.tsv", len(cases))
@@ -327,10 +283,7 @@ func TestGoldenCLI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.id == "b106" {
-				t.Skip(goldenSkip[c.id])
-			}
-			code, stdout, stderr, cont := runGolden(c, env)
+			code, stdout, stderr, cont := runGolden(c, dir)
 			stderr = normalize(stderr)
 			if reason, skip := goldenSkip[c.id]; skip {
 				if !cont {

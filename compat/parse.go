@@ -144,10 +144,15 @@ func (p *parser) saPass() *Error {
 // splitSAAddress applies the legacy "host:port" split of the Secret Agent
 // address: "[v6]:port" or "host:port" (first colon) gives host and port; the
 // split-off port is used unless a port was given explicitly. Unlike the
-// legacy tools, an explicit port keeps the split-off host, and a bracketed
-// IPv6 address without port loses its brackets.
+// legacy tools, an explicit port keeps the split-off host, a bracketed IPv6
+// address without port loses its brackets, an unbracketed address with two
+// or more colons is a bare IPv6 address, and Unix socket addresses
+// ("unix:<path>" or an absolute path) are kept whole.
 func splitSAAddress(sa *SecretAgentConfig, explicitPort bool) {
 	a := sa.Address
+	if strings.HasPrefix(a, "unix:") || strings.HasPrefix(a, "/") || (!strings.HasPrefix(a, "[") && strings.Count(a, ":") >= 2) {
+		return
+	}
 	host, port, hasPort := "", "", false
 	if strings.HasPrefix(a, "[") {
 		if end := strings.IndexByte(a, ']'); end >= 0 {

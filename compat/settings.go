@@ -120,7 +120,11 @@ func (p *parser) applySettings(settings []ConfigSetting, apply func(s ConfigSett
 		v := settingValue{raw: s.Value}
 		if str, ok := s.Value.(string); ok {
 			v.str, v.isStr = str, true
-			if strings.HasPrefix(str, secretPrefix) {
+			if s.Secret {
+				// Already fetched by the loader.
+				v.secret = []byte(str)
+				v.str = cut(str)
+			} else if strings.HasPrefix(str, secretPrefix) {
 				val, e := p.fetchSecret(p.sa, str)
 				if e != nil {
 					return p.out.fail(join(e, errLines("failed requesting secret: "+str), emptyParseError(s)))
@@ -266,8 +270,10 @@ func (p *parser) applyClusterSetting(s ConfigSetting, key string, v settingValue
 		}
 		if v.secret != nil {
 			*content = []byte(t)
+			*path = Opt{}
 		} else {
 			path.set(t)
+			*content = nil
 		}
 		return nil
 	}

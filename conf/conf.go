@@ -27,6 +27,9 @@
 //     (or socket path) and a following sa-port setting carries the port when
 //     the address contained one. They configure the agent for command-line
 //     secrets only as a starting point for the --sa-* options.
+//   - asrestore "retry-delay" and "sleep-between-retries" have no effect;
+//     they are returned so that the consumer can print their deprecation
+//     warning in file order (Diag also receives it while loading).
 //   - Setting.Secret marks values fetched from the Secret Agent; for
 //     tls-cafile, tls-certfile, tls-keyfile and encryption-key-file the value
 //     is then the PEM content, not a path.
@@ -51,9 +54,11 @@ type Setting struct {
 	// are invalid for every key). 32-bit keys hold the value truncated to
 	// 32 bits as legacy does.
 	Value any
-	// File and Line locate the key.
-	File string
-	Line int
+	// File and Line locate the key; Level is the include nesting level of
+	// File (0 for the top-level files).
+	File  string
+	Line  int
+	Level int
 	// Secret reports that Value was fetched from the Secret Agent.
 	Secret bool
 }

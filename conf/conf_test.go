@@ -380,7 +380,7 @@ func TestWarnings(t *testing.T) {
 	if e != nil {
 		t.Fatal(e)
 	}
-	if values(s) != "cluster.tls-cert-blacklist=x" {
+	if values(s) != "cluster.tls-cert-blacklist=x asrestore.retry-delay=5" {
 		t.Errorf("got %s", values(s))
 	}
 	if len(diag) != 2 || diag[0].Text != "Warning: --tls-cert-blacklist is deprecated and will be removed in the next release. Use a crl instead\n" ||

@@ -19,6 +19,7 @@ type loader struct {
 	out    []Setting
 	sa     secretagent.Config
 	hasKey bool // an encryption key source has been read
+	level  int  // include level of the file being processed
 }
 
 func newLoader(opts LoadOptions) *loader {
@@ -42,6 +43,7 @@ func (l *loader) pick(root *table, base string, fallback bool) (*table, string) 
 // sections processes one parsed file. It returns printed lines, the text of
 // the parse-error line and whether processing succeeded.
 func (l *loader) sections(root *table, path string, level int) ([]Line, string, bool) {
+	l.level = level
 	if lines, eb, ok := l.secretAgent(root, path); !ok {
 		return lines, eb, false
 	}
@@ -79,7 +81,7 @@ func (l *loader) secretAgent(root *table, path string) ([]Line, string, bool) {
 			return invalid(e, ".")
 		}
 		set := func(key string, v any) {
-			l.out = append(l.out, Setting{Section: "secret-agent", Key: key, Value: v, File: path, Line: e.line})
+			l.out = append(l.out, Setting{Section: "secret-agent", Key: key, Value: v, File: path, Line: e.line, Level: l.level})
 		}
 		switch strings.ToLower(e.key) {
 		case "sa-address":
@@ -125,11 +127,11 @@ func (l *loader) secretAgent(root *table, path string) ([]Line, string, bool) {
 	}
 	if addrEntry != nil || hasPort {
 		l.sa.Address = host
-		l.out = append(l.out, Setting{Section: "secret-agent", Key: "sa-address", Value: host, File: path, Line: line})
+		l.out = append(l.out, Setting{Section: "secret-agent", Key: "sa-address", Value: host, File: path, Line: line, Level: l.level})
 	}
 	if hasPort && !explicitPort {
 		l.sa.Port = port
-		l.out = append(l.out, Setting{Section: "secret-agent", Key: "sa-port", Value: port, File: path, Line: line})
+		l.out = append(l.out, Setting{Section: "secret-agent", Key: "sa-port", Value: port, File: path, Line: line, Level: l.level})
 	}
 	return nil, "", true
 }
@@ -180,7 +182,7 @@ func (l *loader) keyed(t *table, name, base string, keys map[string]keySpec, pat
 		if canon == "" {
 			canon = key
 		}
-		l.out = append(l.out, Setting{Section: base, Key: canon, Value: res.v, File: path, Line: e.line, Secret: val.secret})
+		l.out = append(l.out, Setting{Section: base, Key: canon, Value: res.v, File: path, Line: e.line, Level: l.level, Secret: val.secret})
 	}
 	if len(lines) > 0 {
 		l.emit(lines)
@@ -431,9 +433,21 @@ func warnString(warning string) keySpec {
 	}}
 }
 
+// deprecatedRestore accepts any scalar value for a key that legacy ignores
+// after a warning. The setting is still returned (with the value as typed:
+// string, int64, bool, or the raw text of other scalars) so that a consumer
+// printing the warning at apply time keeps it in file order.
 func deprecatedRestore(name string) keySpec {
-	return keySpec{apply: func(_ *loader, _ value) result {
-		return result{ok: true, ignore: true, lines: []Line{{Text: "Warning: `--" + name + "` is deprecated and has no effect, use `--retry-scale-factor` to configure the amount to back off when retrying transactions."}}}
+	return keySpec{apply: func(_ *loader, v value) result {
+		var val any = v.raw
+		if s, ok := v.asString(); ok {
+			val = s
+		} else if i, ok := v.asInt(); ok {
+			val = i
+		} else if b, ok := v.asBool(); ok {
+			val = b
+		}
+		return result{v: val, ok: true, lines: []Line{{Text: "Warning: `--" + name + "` is deprecated and has no effect, use `--retry-scale-factor` to configure the amount to back off when retrying transactions."}}}
 	}}
 }
 

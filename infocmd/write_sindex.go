@@ -8,53 +8,10 @@ import (
 	"asbtools/asb"
 )
 
-// ServerVersion is a server build version (major.minor.patch).
-type ServerVersion struct {
-	Major, Minor, Patch int
-}
-
-// ParseServerVersion parses a "build" reply such as "8.1.2.0" or
-// "6.4.0.10-1". Only the leading numeric components matter.
-func ParseServerVersion(build string) (ServerVersion, error) {
-	var v ServerVersion
-	parts := strings.SplitN(strings.TrimSpace(build), ".", 4)
-	if len(parts) < 2 {
-		return v, fmt.Errorf("invalid server version %q", build)
-	}
-	nums := []*int{&v.Major, &v.Minor, &v.Patch}
-	for i := 0; i < len(parts) && i < 3; i++ {
-		p := parts[i]
-		end := 0
-		for end < len(p) && p[end] >= '0' && p[end] <= '9' {
-			end++
-		}
-		if end == 0 {
-			if i < 2 {
-				return v, fmt.Errorf("invalid server version %q", build)
-			}
-			break
-		}
-		n, err := strconv.Atoi(p[:end])
-		if err != nil {
-			return v, fmt.Errorf("invalid server version %q", build)
-		}
-		*nums[i] = n
-		if end < len(p) {
-			break
-		}
-	}
-	return v, nil
-}
-
-// AtLeast reports whether v is major.minor or newer.
-func (v ServerVersion) AtLeast(major, minor int) bool {
-	return v.Major > major || (v.Major == major && v.Minor >= minor)
-}
-
 // NewSIndexSyntax reports whether the server takes the 8.1 form of
 // sindex-create ("namespace=", "bin=", "type=", "exp=") rather than the
 // older "ns=" / "indexdata=<bin>,<type>" form.
-func (v ServerVersion) NewSIndexSyntax() bool { return v.AtLeast(8, 1) }
+func (v Version) NewSIndexSyntax() bool { return v.AtLeast(8, 1) }
 
 // SIndexCollectionName returns the sindex-create "indextype" value of t.
 func SIndexCollectionName(t asb.IndexType) (string, bool) {
@@ -93,7 +50,7 @@ func SIndexDataTypeName(t asb.IndexDataType) (string, bool) {
 // form; 8.1 and later the "namespace=...;bin=...;type=..." form, which is
 // also the only one able to express an expression index. An empty set
 // means the index covers records of every set.
-func SIndexCreateCommand(ix *asb.Index, ns string, v ServerVersion) (string, error) {
+func SIndexCreateCommand(ix *asb.Index, ns string, v Version) (string, error) {
 	if len(ix.Paths) == 0 && ix.Expression == "" {
 		return "", fmt.Errorf("index %s has no path", ix.Name)
 	}
@@ -154,7 +111,7 @@ func SIndexCreateCommand(ix *asb.Index, ns string, v ServerVersion) (string, err
 
 // SIndexDeleteCommand builds the sindex-delete info command for index name
 // of namespace ns.
-func SIndexDeleteCommand(ns, name string, v ServerVersion) string {
+func SIndexDeleteCommand(ns, name string, v Version) string {
 	if v.NewSIndexSyntax() {
 		return "sindex-delete:namespace=" + ns + ";indexname=" + name
 	}
@@ -163,7 +120,7 @@ func SIndexDeleteCommand(ns, name string, v ServerVersion) string {
 
 // SIndexStatCommand builds the info command whose reply tells how far the
 // build of index name has progressed (load_pct).
-func SIndexStatCommand(ns, name string, v ServerVersion) string {
+func SIndexStatCommand(ns, name string, v Version) string {
 	if v.NewSIndexSyntax() {
 		return "sindex-stat:namespace=" + ns + ";indexname=" + name
 	}

@@ -8,8 +8,8 @@ import (
 )
 
 func TestSIndexCreateCommand(t *testing.T) {
-	v80 := ServerVersion{8, 0, 0}
-	v81 := ServerVersion{8, 1, 2}
+	v80 := Version{8, 0, 0, 0}
+	v81 := Version{8, 1, 2, 0}
 	num := &asb.Index{Namespace: "test", Set: "kitchen", Name: "kit_i_num", Type: asb.IndexDefault,
 		Paths: []asb.IndexPath{{Bin: "i", Type: asb.IndexNumeric}}}
 	ctx := &asb.Index{Namespace: "test", Name: "kit_ctx", Type: asb.IndexMapKeys, Context: "kaNpAQ==",
@@ -19,7 +19,7 @@ func TestSIndexCreateCommand(t *testing.T) {
 	cases := []struct {
 		ix   *asb.Index
 		ns   string
-		v    ServerVersion
+		v    Version
 		want string
 	}{
 		{num, "test", v80, "sindex-create:ns=test;set=kitchen;indexname=kit_i_num;indextype=default;indexdata=i,numeric"},
@@ -43,18 +43,11 @@ func TestSIndexCreateCommand(t *testing.T) {
 	}
 }
 
-func TestServerVersion(t *testing.T) {
-	for in, want := range map[string]ServerVersion{"8.1.2.0": {8, 1, 2}, "6.4.0.10-1": {6, 4, 0}, "5.2": {5, 2, 0}, "7.0.0-rc1": {7, 0, 0}} {
-		got, err := ParseServerVersion(in)
-		if err != nil || got != want {
-			t.Errorf("%q: %v %v", in, got, err)
+func TestNewSIndexSyntax(t *testing.T) {
+	for v, want := range map[Version]bool{{8, 1, 0, 0}: true, {8, 1, 2, 0}: true, {9, 0, 0, 0}: true, {8, 0, 0, 3}: false, {7, 2, 0, 1}: false} {
+		if v.NewSIndexSyntax() != want {
+			t.Errorf("%v: NewSIndexSyntax() = %v", v, !want)
 		}
-	}
-	if _, err := ParseServerVersion("x"); err == nil {
-		t.Error("bad version accepted")
-	}
-	if !(ServerVersion{6, 0, 0}).AtLeast(6, 0) || (ServerVersion{5, 9, 0}).AtLeast(6, 0) {
-		t.Error("AtLeast")
 	}
 }
 

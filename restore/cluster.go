@@ -48,6 +48,9 @@ func connect(cfg *compat.RestoreConfig, env *Env, connections int) (*as.Client, 
 		if err != nil {
 			return nil, fail(err.Error())
 		}
+		if !validCredentials(user, pw) {
+			return nil, &stdoutFailure{line: fmt.Sprintf("Invalid password for user name `%s`", user)}
+		}
 		cp.User, cp.Password = user, pw
 	}
 	if cfg.Cluster.TLS.Enable {
@@ -80,6 +83,24 @@ func connect(cfg *compat.RestoreConfig, env *Env, connections int) (*as.Client, 
 	}
 	return client, nil
 }
+
+// maxCredentialSize is the legacy client's buffer size for the user name
+// and for the password (both NUL-terminated).
+const maxCredentialSize = 64
+
+// validCredentials reports whether the legacy client accepts the user name
+// and password: a non-empty user name, both shorter than its buffers.
+func validCredentials(user, password string) bool {
+	return user != "" && len(user) < maxCredentialSize && len(password) < maxCredentialSize
+}
+
+// stdoutFailure is an error whose line the legacy tool prints to stdout
+// (with printf) rather than as a log line.
+type stdoutFailure struct {
+	line string
+}
+
+func (f *stdoutFailure) Error() string { return f.line }
 
 // tlsConfig builds the client TLS configuration from the TLS options.
 func tlsConfig(t *compat.TLSConfig) (*tls.Config, error) {

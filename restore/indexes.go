@@ -1,73 +1,22 @@
 package restore
 
 import (
-	"strings"
 	"time"
-
-	as "github.com/aerospike/aerospike-client-go/v7"
 
 	"asbtools/asb"
 	"asbtools/infocmd"
 )
 
-// existingIndex is an index definition as a server lists it.
-type existingIndex struct {
-	set, bin, dtype, itype, ctx, exp string
-}
-
-// parseSIndexList reads a sindex-list reply ("ns=..:indexname=..:..;...")
-// of any server generation into definitions by index name.
-func parseSIndexList(reply string) map[string]existingIndex {
-	out := map[string]existingIndex{}
-	for _, entry := range strings.Split(strings.TrimSpace(reply), ";") {
-		if entry == "" {
-			continue
-		}
-		f := map[string]string{}
-		for _, kv := range strings.Split(entry, ":") {
-			if k, v, ok := strings.Cut(kv, "="); ok {
-				f[k] = v
-			}
-		}
-		name := f["indexname"]
-		if name == "" {
-			continue
-		}
-		bin := f["bin"]
-		if bin == "" {
-			bin = f["bins"]
-		}
-		if bin == "" {
-			bin = f["path"]
-		}
-		norm := func(s string) string {
-			if s == "null" || s == "NULL" {
-				return ""
-			}
-			return s
-		}
-		it := strings.ToLower(f["indextype"])
-		if it == "none" || it == "" {
-			it = "default"
-		}
-		out[name] = existingIndex{set: norm(f["set"]), bin: norm(bin), dtype: strings.ToLower(f["type"]),
-			itype: it, ctx: norm(f["context"]), exp: norm(f["exp"])}
+// sameIndex reports whether the server's definition e matches ix: same
+// set, collection type, bin, data type, context and expression.
+func sameIndex(e *asb.Index, ix *asb.Index) bool {
+	if e.Set != ix.Set || e.Type != ix.Type || e.Context != ix.Context || e.Expression != ix.Expression {
+		return false
 	}
-	return out
-}
-
-// sameIndex reports whether the server's definition matches ix.
-func sameIndex(e existingIndex, ix *asb.Index) bool {
-	it, _ := infocmd.SIndexCollectionName(ix.Type)
-	var bin, dt string
-	if len(ix.Paths) > 0 {
-		bin = ix.Paths[0].Bin
-		dt, _ = infocmd.SIndexDataTypeName(ix.Paths[0].Type)
+	if len(e.Paths) == 0 || len(ix.Paths) == 0 {
+		return len(e.Paths) == len(ix.Paths)
 	}
-	if ix.Expression != "" {
-		return e.exp == ix.Expression && e.set == ix.Set && e.itype == it && e.dtype == dt
-	}
-	return e.set == ix.Set && e.itype == it && e.bin == bin && e.dtype == dt && e.ctx == ix.Context && e.exp == ""
+	return e.Paths[0].Bin == ix.Paths[0].Bin && e.Paths[0].Type == ix.Paths[0].Type
 }
 
 // indexTask is a created index to wait for.
@@ -98,13 +47,24 @@ func (r *run) restoreIndex(ix *asb.Index) bool {
 		return true
 	}
 	r.log.Verbosef("Restoring index %s:%s:%s (%s)", ns, ix.Set, ix.Name, path)
-	check := func() (existingIndex, bool, bool) {
-		reply, err := infoRequest(r.client, r.cfg.Timeout, nil, "sindex-list:ns="+ns)
+	listCmd := infocmd.SIndexListCmd(ns, r.version.AtLeast(6, 1))
+	// check looks the index up by name on the server: its definition,
+	// whether it exists, and whether the server could be asked.
+	check := func() (*asb.Index, bool, bool) {
+		reply, err := infoRequest(r.client, r.cfg.Timeout, nil, listCmd)
 		if err != nil {
-			return existingIndex{}, false, false
+			return nil, false, false
 		}
-		e, ok := parseSIndexList(reply)[ix.Name]
-		return e, ok, true
+		list, err := infocmd.ParseSIndexList(reply)
+		if err != nil {
+			return nil, false, false
+		}
+		for i := range list {
+			if list[i].Name == ix.Name && !list[i].SetIndex {
+				return &list[i].Index, true, true
+			}
+		}
+		return nil, false, true
 	}
 	e, exists, ok := check()
 	if !ok {
@@ -242,5 +202,3 @@ func (r *run) waitUDFs() bool {
 	}
 	return true
 }
-
-var _ = as.NewInfoPolicy

@@ -14,6 +14,7 @@ package restore
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -59,7 +60,7 @@ type run struct {
 	lists   *compat.RestoreLists
 	c       Counters
 	client  *as.Client
-	version infocmd.ServerVersion
+	version infocmd.Version
 	strm    stream.Options
 	useStrm bool
 	limit   *limiter
@@ -149,10 +150,14 @@ func (r *run) main() int {
 	}
 	batchWrites := false
 	if !cfg.Validate {
-		writerCount := int(max(1, min(cfg.MaxAsyncBatches, 1024)))
-		client, err := connect(cfg, r.env, writerCount)
+		maxBatches := int(max(1, min(cfg.MaxAsyncBatches, 1024)))
+		client, err := connect(cfg, r.env, maxBatches)
 		if err != nil {
-			r.errLines(failLines(err))
+			if sf, ok := err.(*stdoutFailure); ok {
+				fmt.Fprintln(os.Stdout, sf.line)
+			} else {
+				r.errLines(failLines(err))
+			}
 			r.log.Errorf("Failed to initialize restore status")
 			return 1
 		}
@@ -160,7 +165,7 @@ func (r *run) main() int {
 		defer client.Close()
 		build, err := infoRequest(client, cfg.Timeout, nil, "build")
 		if err == nil {
-			r.version, err = infocmd.ParseServerVersion(build)
+			r.version, err = infocmd.ParseBuild(build)
 		}
 		if err != nil {
 			r.log.Errorf("Error while getting server build: %s", err.Error())
@@ -187,6 +192,12 @@ func (r *run) main() int {
 		total := cfg.TotalTimeout
 		if total == 0 {
 			total = cfg.Timeout
+		}
+		// --max-async-batches bounds the batches in flight; more than
+		// writersPerNode per node only costs memory.
+		writerCount := maxBatches
+		if batchWrites {
+			writerCount = min(maxBatches, writersPerNode*max(1, len(client.GetNodes())))
 		}
 		r.w = newWriters(writerConfig{client: client, batchWrites: batchWrites, unique: cfg.Unique, replace: cfg.Replace,
 			noGeneration: cfg.NoGeneration, ignoreErrors: cfg.IgnoreRecordError, maxRetries: cfg.MaxRetries,
@@ -470,6 +481,21 @@ func (r *run) readFile(src *source) {
 		}
 		return s
 	}
+	// Most records repeat the previous record's namespace, set and bin
+	// names in the same order: comparing with it avoids hashing.
+	var lastNS, lastSet string
+	var lastBins []string
+	binName := func(i int, b []byte) string {
+		if i < len(lastBins) && lastBins[i] == string(b) {
+			return lastBins[i]
+		}
+		s := intern(b)
+		for len(lastBins) <= i {
+			lastBins = append(lastBins, "")
+		}
+		lastBins[i] = s
+		return s
+	}
 	for !r.stopped.Load() {
 		e, err := src.reader.Next()
 		if err == io.EOF {
@@ -548,18 +574,7 @@ func (r *run) readFile(src *source) {
 					sel = append(sel, i)
 				}
 			}
-			var ttl uint32
-			expired := false
-			if rec.VoidTime == 0 {
-				ttl = as.TTLDontExpire
-			} else {
-				void := uint32(int64(rec.VoidTime) + r.cfg.ExtraTTL)
-				if r.now >= void {
-					expired = true
-				} else {
-					ttl = void - r.now
-				}
-			}
+			ttl, expired := recordTTL(rec.VoidTime, r.cfg.ExtraTTL, r.now)
 			switch {
 			case expired:
 				r.c.Expired.Add(1)
@@ -571,9 +586,15 @@ func (r *run) readFile(src *source) {
 				}
 				ns := r.lists.TargetNamespace
 				if ns == "" {
-					ns = intern(rec.Namespace)
+					if lastNS != string(rec.Namespace) {
+						lastNS = intern(rec.Namespace)
+					}
+					ns = lastNS
 				}
-				b.add(rec, ns, intern(rec.Set), ttl, sel, intern)
+				if lastSet != string(rec.Set) {
+					lastSet = intern(rec.Set)
+				}
+				b.add(rec, ns, lastSet, ttl, sel, binName)
 				if len(b.items) >= r.batchSize || b.size() >= maxBatchBytes {
 					flush()
 				}
@@ -584,6 +605,23 @@ func (r *run) readFile(src *source) {
 			}
 		}
 	}
+}
+
+// recordTTL computes the TTL a record is written with from its void time
+// (seconds since the Aerospike epoch, 0 = never expires), --extra-ttl and
+// the current time in the same unit: void time 0 gives "never expire",
+// otherwise the record expires at void time + extra TTL and is skipped as
+// expired when that moment is not in the future.
+func recordTTL(voidTime uint32, extraTTL int64, now uint32) (ttl uint32, expired bool) {
+	if voidTime == 0 {
+		return as.TTLDontExpire, false
+	}
+	expiry := int64(voidTime) + extraTTL
+	if expiry <= int64(now) {
+		return 0, true
+	}
+	// The two largest values mean "never expire" and "do not update".
+	return uint32(min(expiry-int64(now), math.MaxUint32-2)), false
 }
 
 // nsPosition returns the line and column where the legacy reader reports

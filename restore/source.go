@@ -55,6 +55,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readBufferSize is the size of the read buffers of one backup file (the
+// decoder's buffer grows to the largest entry when needed).
+const readBufferSize = 16 << 10
+
 // source is one opened backup file: its decoder and what is needed to
 // report errors the legacy way.
 type source struct {
@@ -155,7 +159,8 @@ func openSource(o openOptions) (*source, error) {
 		s.stream = sr
 		text = sr
 	}
-	br := bufio.NewReaderSize(text, 64<<10)
+	// Small buffers: a directory restore keeps --parallel files open.
+	br := bufio.NewReaderSize(text, readBufferSize)
 	// Version line: the legacy reader takes up to 12 bytes, stopping after
 	// a line feed, and requires "Version " + 3 chars + LF.
 	var ver [13]byte
@@ -249,7 +254,7 @@ func openSource(o openOptions) (*source, error) {
 		}
 	}
 	s.line = line
-	s.reader = asb.NewBodyReader(br, s.version, offset, line, asb.ReaderOptions{FileName: o.path, MaxEntrySize: o.maxEntry})
+	s.reader = asb.NewBodyReader(br, s.version, offset, line, asb.ReaderOptions{FileName: o.path, MaxEntrySize: o.maxEntry, BufferSize: readBufferSize})
 	return s, nil
 }
 

@@ -82,8 +82,8 @@ func grow[T any](s []T, n int) []T {
 }
 
 // add appends rec (already filtered: bins are the indexes of the bins to
-// write) to the batch.
-func (b *batch) add(rec *asb.Record, ns, set string, ttl uint32, bins []int, names func([]byte) string) {
+// write) to the batch; names turns the i-th bin's name into a string.
+func (b *batch) add(rec *asb.Record, ns, set string, ttl uint32, bins []int, names func(i int, name []byte) string) {
 	it := witem{ns: ns, set: set, keyType: rec.Key.Type, digest: rec.Digest, gen: uint32(rec.Generation), ttl: ttl}
 	switch rec.Key.Type {
 	case asb.KeyInt:
@@ -99,7 +99,7 @@ func (b *batch) add(rec *asb.Record, ns, set string, ttl uint32, bins []int, nam
 	it.binStart = int32(len(b.bins))
 	for _, i := range bins {
 		bin := &rec.Bins[i]
-		wb := wbin{name: names(bin.Name)}
+		wb := wbin{name: names(i, bin.Name)}
 		if bin.Type == asb.BinNil {
 			wb.null = true
 		} else {
@@ -183,6 +183,12 @@ type writers struct {
 	failed  atomic.Bool
 	onStop  func()
 }
+
+// writersPerNode is the number of concurrent batch writes per cluster node
+// (at most --max-async-batches in all): enough to keep a node's ingest
+// busy, few enough to keep the records in flight, and the memory they
+// hold, small.
+const writersPerNode = 8
 
 // queueDepth is the number of filled batches waiting for a writer: enough
 // to keep the writers busy, small enough to bound memory.
@@ -294,16 +300,17 @@ func (w *writers) backoff(attempt int64) {
 
 // key builds the client key of one queued record.
 func key(b *batch, it *witem) (*as.Key, error) {
+	// Client values are passed as they are (no second conversion).
 	var v any
 	switch it.keyType {
 	case asb.KeyInt:
-		v = it.keyNum
+		v = as.LongValue(it.keyNum)
 	case asb.KeyFloat:
-		v = math.Float64frombits(uint64(it.keyNum))
+		v = as.FloatValue(math.Float64frombits(uint64(it.keyNum)))
 	case asb.KeyString, asb.KeyString64:
-		v = string(b.arena[it.kStart:it.kEnd])
+		v = as.StringValue(b.arena[it.kStart:it.kEnd])
 	case asb.KeyBytes:
-		v = b.arena[it.kStart:it.kEnd:it.kEnd]
+		v = as.BytesValue(b.arena[it.kStart:it.kEnd:it.kEnd])
 	}
 	return as.NewKeyWithDigest(it.ns, it.set, v, it.digest[:])
 }
@@ -419,6 +426,9 @@ func (w *writers) writeBatch(s *wstate, b *batch) {
 	bp.SocketTimeout = w.cfg.socketTimeout
 	bp.TotalTimeout = w.cfg.totalTimeout
 	bp.RespondAllKeys = true
+	// Like the legacy asynchronous batches, send the sub-batches of all
+	// nodes at once.
+	bp.ConcurrentNodes = 0
 	for attempt := int64(0); ; attempt++ {
 		if w.stopped.Load() {
 			return

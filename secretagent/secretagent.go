@@ -74,6 +74,10 @@ type Config struct {
 	// CAFile, when non-empty, enables TLS; the agent's certificate must chain
 	// to a certificate in this PEM file.
 	CAFile string
+	// CAPEM, when non-nil, is the content of CAFile already read by the
+	// caller (the tools read --sa-cafile once, at parse time); it enables TLS
+	// and CAFile is then only used in messages.
+	CAPEM []byte
 }
 
 // DefaultConfig returns the legacy defaults: 127.0.0.1:3005, 1 s timeout, no TLS.
@@ -195,10 +199,13 @@ type Client struct {
 // NewClient validates cfg and, when CAFile is set, loads the CA certificates.
 func NewClient(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg}
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fail(CodeBadConfig, "ERR: failed to open "+cfg.CAFile)
+	if cfg.CAFile != "" || cfg.CAPEM != nil {
+		pem := cfg.CAPEM
+		if pem == nil {
+			var err error
+			if pem, err = os.ReadFile(cfg.CAFile); err != nil {
+				return nil, fail(CodeBadConfig, "ERR: failed to open "+cfg.CAFile)
+			}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {

@@ -176,8 +176,10 @@ type File struct {
 
 // fileBufSize is the write buffer between the stream and the file: the
 // stream hands on 4 KiB blocks (legacy size accounting), the file gets
-// fewer, larger writes.
-const fileBufSize = 64 << 10
+// fewer, larger writes. Writes of this size or more (zstd frames, large
+// plain blocks) bypass it. It is small because every open file of a
+// directory-mode backup holds one.
+const fileBufSize = 16 << 10
 
 // Create creates (truncates) path, or uses stdout for "-", and writes the
 // header "Version <v>" / "# namespace <ns>".
@@ -338,6 +340,12 @@ type Dir struct {
 	Opts                   stream.Options
 	// Limit is the rotation size in bytes.
 	Limit uint64
+	// Expected, if set, returns the expected size of the rest of the
+	// backup; before a new file is created the free space of Dir is
+	// compared with it and with its share for the file, and Warn receives
+	// the legacy warnings.
+	Expected func() uint64
+	Warn     func(msg string)
 
 	mu    sync.Mutex
 	next  uint64
@@ -386,7 +394,20 @@ func (d *Dir) Acquire(v asb.Version) (f *File, fresh bool, err error) {
 	i := d.next
 	d.next++
 	d.mu.Unlock()
+	var expect uint64
+	if d.Expected != nil && d.Warn != nil {
+		remaining := d.Expected()
+		if free := DiskSpace(d.Dir); free < remaining {
+			d.Warn(fmt.Sprintf("Warning: %d bytes of disk space remaining, but the expected total backup size is %d", free, remaining))
+		}
+		expect = min(remaining, d.Limit)
+	}
 	f, err = Create(d.FileName(i), d.Namespace, v, d.Opts)
+	if err == nil && expect > 0 {
+		if w := FileSpaceWarning(f.Path, expect); w != "" {
+			d.Warn(w)
+		}
+	}
 	return f, err == nil, err
 }
 

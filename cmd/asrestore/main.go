@@ -7,9 +7,6 @@ import (
 	"errors"
 	"os"
 	"os/signal"
-	"runtime/pprof"
-	"runtime"
-	"time"
 	"syscall"
 
 	"asbtools/compat"
@@ -21,22 +18,6 @@ import (
 )
 
 func main() {
-	if p := os.Getenv("ZZPROF"); p != "" {
-		f, _ := os.Create(p + ".cpu")
-		pprof.StartCPUProfile(f)
-		go func() {
-			time.Sleep(3 * time.Second)
-			h, _ := os.Create(p + ".inuse")
-			runtime.GC()
-			pprof.Lookup("heap").WriteTo(h, 0)
-			h.Close()
-		}()
-		code := run(os.Args)
-		pprof.StopCPUProfile()
-		h, _ := os.Create(p + ".heap")
-		pprof.Lookup("allocs").WriteTo(h, 0)
-		os.Exit(code)
-	}
 	os.Exit(run(os.Args))
 }
 

@@ -1,0 +1,77 @@
+package backup
+
+import (
+	"asbtools/compat"
+	"asbtools/storage"
+)
+
+// dirRemaining is the expected size of the rest of a directory-mode backup
+// (legacy directory_backup_remaining_estimate): the records still expected
+// times the average size of the records in the files closed so far, or the
+// file limit before any record was written.
+func (e *engine) dirRemaining() uint64 {
+	recs := e.recTotal.Load()
+	if recs == 0 {
+		return uint64(e.cfg.FileLimit)
+	}
+	bytes, committed := e.dir.Committed()
+	remain := uint64(0)
+	if recs < e.recEstimate {
+		remain = e.recEstimate - recs
+	}
+	per := uint64(0)
+	if committed > 0 {
+		per = bytes / committed
+	}
+	e.verbosef("%d remaining record(s), %d B/rec average size", remain, per)
+	return remain * per
+}
+
+// preRunEstimate is the silent estimate run that precedes a fresh -o backup
+// (legacy §8.2): --estimate-samples records of the same selection, one
+// thread, no throttling and no --max-records, written through the same
+// compression and encryption to a discarding output. It prints only ERR
+// lines and returns the expected size of the backup file.
+func (e *engine) preRunEstimate() (uint64, bool) {
+	c := *e.cfg
+	c.Estimate = true
+	c.OutputFile = compat.Opt{}
+	c.Bandwidth = 0
+	c.RecordsPerSecond = 0
+	c.MaxRecords = 0
+	c.Parallel = 0
+	sub := &engine{cfg: &c, log: e.log, opts: e.opts, silent: true,
+		client: e.client, sp: e.sp, version: e.version, streamO: e.streamO,
+		indexes: e.indexes, firstVer: e.firstVer, recEstimate: e.recEstimate,
+		stopCh: make(chan struct{}), oneShot: make(chan struct{}),
+		openFiles: map[*storage.File]struct{}{}}
+	sub.sp.rps = 0
+	sub.makeJobs(e.filters)
+	n := uint64(len(sub.jobs))
+	sub.perJob = (uint64(c.EstimateSamples) + n - 1) / n
+	sub.estW = &countWriter{}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-e.stopCh:
+			sub.stop()
+		case <-done:
+		}
+	}()
+	for _, j := range sub.jobs {
+		if sub.isStopped() {
+			break
+		}
+		if !sub.runJob(j) {
+			sub.stop()
+			return 0, false
+		}
+	}
+	if sub.isStopped() {
+		return 0, false
+	}
+	sub.estFlush()
+	total, mean, variance := recordStats(sub.samples)
+	return sub.estimatedFileSize(total, mean, variance), true
+}

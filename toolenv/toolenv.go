@@ -1,0 +1,135 @@
+// Package toolenv connects the command-line parser of package compat to the
+// packages that read configuration files (conf), fetch secrets
+// (secretagent) and parse encryption keys (stream). Both tool mains build
+// their compat.Env with it, so the command-line tests and the tools share
+// one adapter.
+package toolenv
+
+import (
+	"errors"
+	"io"
+	"os"
+	"strings"
+
+	"asbtools/compat"
+	"asbtools/conf"
+	"asbtools/logging"
+	"asbtools/secretagent"
+	"asbtools/stream"
+)
+
+// Options tunes the adapter. The zero value gives the tools' behaviour.
+type Options struct {
+	// EtcFile and HomeFile replace the default configuration files
+	// (/etc/aerospike/astools.conf and ~/.aerospike/astools.conf) when set.
+	EtcFile, HomeFile string
+	// Stderr receives the non-fatal diagnostics printed while the files are
+	// read (skipped files of an included directory, deprecation warnings);
+	// nil means os.Stderr.
+	Stderr io.Writer
+}
+
+// Env returns a compat.Env whose LoadConfig, ResolveSecret and
+// ParsePrivateKey hooks use conf, secretagent and stream. The other fields
+// keep their defaults (the operating system).
+func Env(o Options) compat.Env {
+	return compat.Env{
+		LoadConfig:      o.LoadConfig,
+		ResolveSecret:   ResolveSecret,
+		ParsePrivateKey: stream.KeyMaterialFromPEM,
+	}
+}
+
+// appliedWarnings start the deprecation warnings that compat prints when it
+// applies the setting (in file order); the loader's copies are dropped.
+var appliedWarnings = []string{
+	"Warning: --tls-cert-blacklist is deprecated",
+	"Warning: `--retry-delay` is deprecated",
+	"Warning: `--sleep-between-retries` is deprecated",
+}
+
+func appliedWarning(text string) bool {
+	for _, w := range appliedWarnings {
+		if strings.HasPrefix(text, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// LoadConfig reads the configuration files with conf.Load and converts the
+// result for compat. A *conf.Error becomes a *compat.Error with the same
+// lines (raw text stays raw, log lines become ERR lines).
+func (o Options) LoadConfig(lo compat.ConfigLoadOptions) ([]compat.ConfigSetting, error) {
+	w := o.Stderr
+	if w == nil {
+		w = os.Stderr
+	}
+	log := logging.New(w)
+	settings, err := conf.Load(conf.LoadOptions{
+		Tool:           lo.Tool,
+		ConfigFile:     lo.ConfigFile,
+		OnlyConfigFile: lo.OnlyConfigFile,
+		NoConfigFile:   lo.NoConfigFile,
+		Instance:       lo.Instance,
+		EtcFile:        o.EtcFile,
+		HomeFile:       o.HomeFile,
+		Diag: func(l conf.Line) {
+			switch {
+			case l.Log:
+				log.Errorf("%s", strings.TrimSuffix(l.Text, "\n"))
+			case appliedWarning(l.Text):
+			default:
+				log.Raw(l.Text)
+			}
+		},
+	})
+	if err != nil {
+		var ce *conf.Error
+		if errors.As(err, &ce) {
+			e := &compat.Error{Code: ce.ExitCode()}
+			for _, l := range ce.Lines {
+				m := compat.Message{Level: logging.Raw, Text: l.Text}
+				if l.Log {
+					m.Level = logging.Error
+				}
+				e.Messages = append(e.Messages, m)
+			}
+			return nil, e
+		}
+		return nil, err
+	}
+	out := make([]compat.ConfigSetting, 0, len(settings))
+	for _, s := range settings {
+		out = append(out, compat.ConfigSetting{Section: s.Section, Key: s.Key, Value: s.Value,
+			File: s.File, Line: s.Line, Level: s.Level, Secret: s.Secret})
+	}
+	return out, nil
+}
+
+// ResolveSecret fetches one `secrets:` reference from the agent described by
+// sa (already split into host and port by compat). Failures are
+// *compat.Error values carrying the legacy ERR lines, which never contain a
+// secret value.
+func ResolveSecret(sa compat.SecretAgentConfig, ref string) ([]byte, error) {
+	cfg := secretagent.Config{Address: sa.Address, Port: sa.Port, Timeout: sa.Timeout}
+	if sa.TLS {
+		cfg.CAFile, cfg.CAPEM = sa.CAFile, sa.CAContent
+	}
+	client, err := secretagent.NewClient(cfg)
+	if err == nil {
+		var v []byte
+		if v, err = client.Resolve(ref); err == nil {
+			return v, nil
+		}
+	}
+	var se *secretagent.Error
+	if errors.As(err, &se) {
+		e := &compat.Error{Code: 1}
+		for _, l := range se.LogLines() {
+			e.Messages = append(e.Messages, compat.Message{Level: logging.Error, Text: l})
+		}
+		return nil, e
+	}
+	return nil, err
+}
