@@ -49,30 +49,46 @@ func timedBackup(t *testing.T, srv *asdsim.Server, set string, extra ...string) 
 	return res.wall, fi.Size()
 }
 
+// checkRate runs measure up to three times and requires one measurement
+// within 5% of want. Running faster than the limit by more than 5% fails at
+// once: no amount of machine load explains a throttle that lets too much
+// through. Running slower can be load on a shared machine, so it is measured
+// again.
+func checkRate(t *testing.T, what string, want float64, measure func() float64) {
+	t.Helper()
+	for attempt := 1; attempt <= 3; attempt++ {
+		got := measure()
+		dev := (got - want) / want
+		t.Logf("%s: attempt %d measured %.0f/s against %.0f/s (%+.1f%%)", what, attempt, got, want, dev*100)
+		if dev > 0.05 {
+			t.Fatalf("%s let %.0f/s through, more than 5%% above the limit %.0f/s", what, got, want)
+		}
+		if math.Abs(dev) <= 0.05 {
+			return
+		}
+	}
+	t.Errorf("%s held no rate within 5%% of %.0f/s in three runs", what, want)
+}
+
 // TestBackupRecordsPerSecond measures -L: the difference of two runs (n1
 // and n2 records) cancels the constant start-up cost.
 func TestBackupRecordsPerSecond(t *testing.T) {
 	const n1, n2, rps = 2000, 12000, 5000
 	srv := rateServer(t, n1, n2)
-	t1, _ := timedBackup(t, srv, "small", "-L", fmt.Sprint(rps))
-	t2, _ := timedBackup(t, srv, "big", "-L", fmt.Sprint(rps))
-	got := float64(n2-n1) / (t2 - t1).Seconds()
-	t.Logf("-L %d: measured %.0f records/s (%v for %d, %v for %d records)", rps, got, t1, n1, t2, n2)
-	if math.Abs(got-rps)/rps > 0.05 {
-		t.Errorf("-L %d held %.0f records/s, more than 5%% off", rps, got)
-	}
+	checkRate(t, fmt.Sprintf("-L %d (records)", rps), rps, func() float64 {
+		t1, _ := timedBackup(t, srv, "small", "-L", fmt.Sprint(rps))
+		t2, _ := timedBackup(t, srv, "big", "-L", fmt.Sprint(rps))
+		return float64(n2-n1) / (t2 - t1).Seconds()
+	})
 }
 
 // TestBackupNice measures --nice (MiB/s of backup file bytes) the same way.
 func TestBackupNice(t *testing.T) {
 	const n1, n2 = 3000, 17000
 	srv := rateServer(t, n1, n2)
-	t1, s1 := timedBackup(t, srv, "small", "--nice", "1")
-	t2, s2 := timedBackup(t, srv, "big", "--nice", "1")
-	got := float64(s2-s1) / (t2 - t1).Seconds()
-	want := float64(1 << 20)
-	t.Logf("--nice 1: measured %.0f bytes/s (%v for %d bytes, %v for %d bytes)", got, t1, s1, t2, s2)
-	if math.Abs(got-want)/want > 0.05 {
-		t.Errorf("--nice 1 held %.0f bytes/s, more than 5%% off %0.f", got, want)
-	}
+	checkRate(t, "--nice 1 (bytes)", 1<<20, func() float64 {
+		t1, s1 := timedBackup(t, srv, "small", "--nice", "1")
+		t2, s2 := timedBackup(t, srv, "big", "--nice", "1")
+		return float64(s2-s1) / (t2 - t1).Seconds()
+	})
 }
