@@ -10,11 +10,9 @@ import (
 	"syscall"
 
 	"asbtools/compat"
-	"asbtools/conf"
 	"asbtools/logging"
 	"asbtools/restore"
-	"asbtools/secretagent"
-	"asbtools/stream"
+	"asbtools/toolenv"
 )
 
 func main() {
@@ -27,11 +25,7 @@ func run(args []string) int {
 	if len(args) > 0 {
 		argv0 = args[0]
 	}
-	env := compat.Env{
-		LoadConfig:      loadConfig,
-		ResolveSecret:   resolveSecret,
-		ParsePrivateKey: stream.KeyMaterialFromPEM,
-	}
+	env := toolenv.Env(toolenv.Options{})
 	cfg, action, err := compat.ParseRestore(args, env)
 	switch action {
 	case compat.ActionHelp, compat.ActionVersion:
@@ -68,57 +62,4 @@ func run(args []string) int {
 		Prompt:    compat.TerminalPrompt,
 		Interrupt: interrupt,
 	})
-}
-
-// loadConfig adapts package conf to the parser's loader hook.
-func loadConfig(o compat.ConfigLoadOptions) ([]compat.ConfigSetting, error) {
-	settings, err := conf.Load(conf.LoadOptions{
-		Tool:           o.Tool,
-		ConfigFile:     o.ConfigFile,
-		OnlyConfigFile: o.OnlyConfigFile,
-		NoConfigFile:   o.NoConfigFile,
-		Instance:       o.Instance,
-	})
-	if err != nil {
-		var ce *conf.Error
-		if errors.As(err, &ce) {
-			e := &compat.Error{Code: ce.ExitCode()}
-			for _, l := range ce.Lines {
-				m := compat.Message{Level: logging.Raw, Text: l.Text}
-				if l.Log {
-					m.Level = logging.Error
-				}
-				e.Messages = append(e.Messages, m)
-			}
-			return nil, e
-		}
-		return nil, err
-	}
-	out := make([]compat.ConfigSetting, 0, len(settings))
-	for _, s := range settings {
-		out = append(out, compat.ConfigSetting{Section: s.Section, Key: s.Key, Value: s.Value, File: s.File, Line: s.Line})
-	}
-	return out, nil
-}
-
-// resolveSecret adapts package secretagent to the parser's secret hook.
-func resolveSecret(sa compat.SecretAgentConfig, ref string) ([]byte, error) {
-	cfg := secretagent.Config{Address: sa.Address, Port: sa.Port, Timeout: sa.Timeout, CAFile: sa.CAFile}
-	client, err := secretagent.NewClient(cfg)
-	if err == nil {
-		var v []byte
-		v, err = client.Resolve(ref)
-		if err == nil {
-			return v, nil
-		}
-	}
-	var se *secretagent.Error
-	if errors.As(err, &se) {
-		e := &compat.Error{Code: 1}
-		for _, l := range se.LogLines() {
-			e.Messages = append(e.Messages, compat.Message{Level: logging.Error, Text: l})
-		}
-		return nil, e
-	}
-	return nil, err
 }
