@@ -67,7 +67,12 @@ func (cs *conn) handleAdmin(body []byte) error {
 		return cs.send(adminReply(ResultParameterError))
 	}
 	if len(s.cfg.Users) == 0 {
-		return cs.send(adminReply(ResultSecurityNotEnabled))
+		// A Community node has no security at all; an Enterprise node
+		// has it but not enabled. Configured users enable it on either.
+		if s.cfg.Enterprise {
+			return cs.send(adminReply(ResultSecurityNotEnabled))
+		}
+		return cs.send(adminReply(ResultSecurityNotSupported))
 	}
 	cmd := body[2]
 	nf := int(body[3])

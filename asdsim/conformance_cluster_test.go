@@ -247,8 +247,18 @@ func TestSecurityLogin(t *testing.T) {
 		bad.Close()
 		t.Fatal("connected without credentials")
 	}
-	// a server without security accepts clients that send credentials
-	open := startServer(t, Config{})
+	// an Enterprise server without security accepts clients that send
+	// credentials (SECURITY_NOT_ENABLED); a Community one refuses them
+	// (SECURITY_NOT_SUPPORTED), as the real servers do
+	cp.User, cp.Password = "admin", "secret"
+	ce := startServer(t, Config{})
+	if bad, err := as.NewClientWithPolicyAndHost(cp, as.NewHost(ce.Host(), ce.Port())); err == nil {
+		bad.Close()
+		t.Fatal("a Community server without security accepted a login")
+	} else if !err.Matches(types.SECURITY_NOT_SUPPORTED) {
+		t.Fatalf("Community login: %v, want SECURITY_NOT_SUPPORTED", err)
+	}
+	open := startServer(t, Config{Enterprise: true})
 	oc := connect(t, open, func(cp *as.ClientPolicy) { cp.User, cp.Password = "admin", "secret" })
 	if err := oc.PutBins(nil, k, as.NewBin("a", 1)); err != nil {
 		t.Fatal(err)

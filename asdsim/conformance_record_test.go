@@ -365,7 +365,9 @@ func TestKeysAndTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 	rh, err := c.GetHeader(nil, mustKey(t, "test", "s", "short"))
-	if err != nil || rh.Expiration != 5 {
+	// The client turns the void time into a TTL with its own (real) clock,
+	// which runs on while the server's fake clock stands still.
+	if err != nil || rh.Expiration < 4 || rh.Expiration > 5 {
 		t.Fatalf("header ttl: %v %v", rh, err)
 	}
 	clock.add(6 * time.Second)

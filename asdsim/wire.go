@@ -125,6 +125,7 @@ const (
 	ResultOpNotApplicable      ResultCode = 26
 	ResultFilteredOut          ResultCode = 27
 	ResultQueryAborted         ResultCode = 210
+	ResultSecurityNotSupported ResultCode = 51
 	ResultSecurityNotEnabled   ResultCode = 52
 	ResultInvalidUser          ResultCode = 60
 	ResultInvalidPassword      ResultCode = 62

@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,7 +81,16 @@ func connect(cfg *compat.RestoreConfig, env *Env, connections int) (*as.Client, 
 		if inner != nil && inner.ResultCode == types.INVALID_PASSWORD {
 			code = int(types.INVALID_PASSWORD)
 		}
-		return nil, fail(fmt.Sprintf("Error while connecting to %s:%d - code %d: Failed to connect at src/main/aerospike/as_cluster.c:416", cfg.Cluster.Host, cfg.Cluster.Port, code))
+		var lines []string
+		if ae, ok := err.(as.Error); ok && ae.Matches(types.SECURITY_NOT_SUPPORTED) && len(seeds) > 0 {
+			// A Community server refuses the login: the legacy client
+			// reports the seed it tried first.
+			code = int(types.SECURITY_NOT_SUPPORTED)
+			addr := net.JoinHostPort(seeds[0].Name, strconv.Itoa(seeds[0].Port))
+			lines = append(lines, fmt.Sprintf("[src/main/aerospike/as_cluster.c:395][as_cluster_seed_node] Failed to connect to seed %s %d. AEROSPIKE_SECURITY_NOT_SUPPORTED AEROSPIKE_SECURITY_NOT_SUPPORTED from %s", seeds[0].Name, seeds[0].Port, addr))
+		}
+		lines = append(lines, fmt.Sprintf("Error while connecting to %s:%d - code %d: Failed to connect at src/main/aerospike/as_cluster.c:416", cfg.Cluster.Host, cfg.Cluster.Port, code))
+		return nil, fail(lines...)
 	}
 	return client, nil
 }

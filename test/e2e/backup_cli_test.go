@@ -146,10 +146,7 @@ func nodeIDs(lines []string) []string {
 }
 
 // backupCLISkip lists transcripts the test server cannot reproduce.
-var backupCLISkip = map[string]string{
-	"b058": "a real CE node answers a login with SECURITY_NOT_SUPPORTED (51), which fails the " +
-		"connection; the test server answers SECURITY_NOT_ENABLED (52), which clients accept",
-}
+var backupCLISkip = map[string]string{}
 
 // sameLines compares log lines; unordered allows any order (parallel jobs
 // log in random order).

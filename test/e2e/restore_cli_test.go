@@ -95,10 +95,7 @@ func TestRestoreCLITranscripts(t *testing.T) {
 	defer srv.Close()
 	golden := filepath.Join(repoRoot(t), "test", "golden", "cli")
 	env := []string{"ASB_TEST_KEY=MDEyMzQ1Njc4OWFiY2RlZg==", "ASB_BAD_KEY=not base64!", "TZ=UTC", "HOME=/nonexistent"}
-	// r051: a real Community server answers a login with
-	// SECURITY_NOT_SUPPORTED (51), which fails the connection; the test
-	// server answers SECURITY_NOT_ENABLED (52), which clients accept.
-	skip := map[string]string{"r051": "test server answers login with code 52 instead of 51"}
+	skip := map[string]string{}
 	for _, c := range loadCLICases(t, "asrestore") {
 		t.Run(c.id, func(t *testing.T) {
 			if why, ok := skip[c.id]; ok {
