@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	rdebug "runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -240,6 +241,14 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		default:
 			material, err = stream.KeyMaterialFromEnv(*keyEnv)
 		}
+		var sae *secretagent.Error
+		if errors.As(err, &sae) {
+			// The Secret Agent's own lines, as the other tools log them.
+			for _, l := range sae.LogLines() {
+				logf("%s", l)
+			}
+			return 1
+		}
 		if err != nil {
 			return fail("%s", strings.TrimRight(err.Error(), "\n"))
 		}
@@ -272,6 +281,12 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		return fail("mount point %s: not a directory", mountpoint)
 	}
 
+	// The index is almost all pointer-free memory, which the garbage
+	// collector does not scan, so collecting often is cheap and keeps the
+	// process close to the size of its index (unless GOGC says otherwise).
+	if os.Getenv("GOGC") == "" {
+		rdebug.SetGCPercent(25)
+	}
 	start := time.Now()
 	if *verbose {
 		opts.Logf = logf

@@ -86,10 +86,15 @@ func Mount(dir string, t *index.Tree, cfg Config) (*fuse.Server, error) {
 	timeout := CacheTimeout
 	opts := &fs.Options{
 		MountOptions: fuse.MountOptions{
-			AllowOther:         cfg.AllowOther,
-			FsName:             "asbfs",
-			Name:               "asbfs",
-			Options:            append([]string{"ro", "default_permissions"}, cfg.Options...),
+			AllowOther: cfg.AllowOther,
+			FsName:     "asbfs",
+			Name:       "asbfs",
+			Options:    append([]string{"ro", "default_permissions"}, cfg.Options...),
+			// Set directories are listed from the index with no
+			// per-record work. With READDIRPLUS every listing would also
+			// look up each record and keep an inode for it (in the
+			// kernel and here); without it only ls -l, du and the like
+			// pay for lookups.
 			DisableReadDirPlus: true,
 			MaxReadAhead:       128 << 10,
 			Debug:              cfg.Debug,

@@ -88,16 +88,11 @@ var (
 )
 
 func (r *recordFile) attr(a *fuse.Attr) {
-	info := r.set.Info(r.i)
-	size := info.JSONSize
-	if r.raw {
-		size = info.RawSize
-	}
 	var mt time.Time
-	if info.File != nil {
-		mt = info.File.ModTime
+	if f := r.set.Info(r.i).File; f != nil {
+		mt = f.ModTime
 	}
-	r.fs.fileAttr(a, size, mt)
+	r.fs.fileAttr(a, r.set.Size(r.i, r.raw), mt)
 }
 
 func (r *recordFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {

@@ -1,13 +1,23 @@
 // Package index builds the record-offset index asbfs serves a backup from.
 //
 // Open finds the backup files (a single .asb file, a backup directory, or a
-// directory of backup directories), reads every file once, in parallel, and
-// keeps for each record only what is needed to name it, list it and read it
-// back without rescanning: its digest, file number, byte offset, line
-// number, the sizes of its JSON and raw views, and its file name when the
-// name comes from a user key. An entry takes 48 bytes plus the name bytes
-// (none for records named by digest) plus 4–8 bytes of hash table, so the
-// index of records with short keys stays well under 100 bytes per record.
+// directory of backup directories) and reads every file once, in parallel
+// across files and within them: a large file is cut into chunks at record
+// boundaries, each chunk is parsed by its own worker, and the chunks are
+// stitched back in order (a cut that turns out not to be a record boundary,
+// e.g. a "+ n" line inside a string value, is detected and that stretch is
+// parsed again sequentially). For each record the index keeps only what is
+// needed to name it, list it and read it back without rescanning: its
+// digest, file number, byte offset, line number, the sizes of its raw and
+// JSON views, and its file name when the name comes from a user key. An entry takes 48 bytes plus the name bytes (none
+// for records named by digest) plus 5–10 bytes of hash table, so the index
+// of records with short keys stays well under 100 bytes per record.
+// Entries are stored in blocks of 1024, so that building the index never
+// copies or over-allocates the entry array.
+//
+// The size of a record's JSON view is measured while indexing by running
+// the renderer in counting mode (render.RecordSize): no text is produced,
+// and the size cannot differ from what reading the file returns.
 //
 // Plain files are read in place with ReadAt. Encrypted, uncompressed files
 // are decrypted on the fly (AES-CTR is seekable). Compressed files cannot be
@@ -45,12 +55,17 @@ type Options struct {
 	Key    []byte
 	// Compress selects how files are decompressed (default: detect zstd).
 	Compress Compression
-	// Workers bounds the files indexed at once (0: GOMAXPROCS).
+	// Workers bounds the files and chunks indexed at once (0: GOMAXPROCS).
 	Workers int
+	// ChunkSize is the smallest chunk a file is cut into for parallel
+	// parsing (0: 4 MiB; negative: never cut files).
+	ChunkSize int64
 	// TempDir holds the spill files of compressed backups ("" = os.TempDir).
 	TempDir string
 	// Logf, when set, receives progress and problem reports.
 	Logf func(format string, args ...any)
+
+	reparsed *int // tests: counts the cuts that were not record boundaries
 }
 
 // Tree is the indexed content of everything given to Open.
@@ -112,6 +127,8 @@ type Problem struct {
 	// Line is the line of Start (0 when unknown).
 	Line int
 	Msg  string
+
+	err error // the parse error, formatted into Msg once its line is known
 }
 
 // String formats the problem as one line.
@@ -131,6 +148,21 @@ func (p Problem) String() string {
 	return b.String()
 }
 
+// fileJob is one backup file being indexed.
+type fileJob struct {
+	b      *Backup
+	no     uint16
+	path   string
+	file   *File
+	start  int64 // end of the header
+	line   int   // line of start
+	err    error // the file cannot be read at all
+	probs  []Problem
+	chunks []*chunk
+	// reparsed counts the cuts that were not record boundaries.
+	reparsed int
+}
+
 // Open indexes the backup(s) at path. Errors are returned only when nothing
 // can be served (no backup files, a key that decrypts no file); problems in
 // single files are recorded in Backup.Problems.
@@ -140,61 +172,79 @@ func Open(path string, opts Options) (*Tree, error) {
 		return nil, err
 	}
 	t := &Tree{Multi: multi, Backups: backups}
-	type job struct {
-		b   *Backup
-		i   int
-		res *fileResult
-	}
-	var jobs []*job
+	var jobs []*fileJob
 	for _, b := range backups {
 		if len(b.paths) > 1<<16-1 {
 			return nil, fmt.Errorf("backup %s: %d files, at most %d are supported", b.Path, len(b.paths), 1<<16-1)
 		}
 		b.Files = make([]*File, len(b.paths))
-		for i := range b.paths {
-			jobs = append(jobs, &job{b: b, i: i})
+		for i, p := range b.paths {
+			jobs = append(jobs, &fileJob{b: b, no: uint16(i), path: p})
 		}
 	}
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	ch := make(chan *job)
-	var wg sync.WaitGroup
-	for w := 0; w < min(workers, len(jobs)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range ch {
-				j.res = indexFile(j.b.paths[j.i], uint16(j.i), &opts)
-			}
-		}()
-	}
+
+	// Open every file (decompressing compressed ones) and read its header.
+	parallel(workers, len(jobs), func(i int) { jobs[i].open(&opts) })
+
+	// Cut the files into chunks and parse them all.
+	var total int64
 	for _, j := range jobs {
-		ch <- j
+		if j.err == nil {
+			total += j.file.Size - j.start
+		}
 	}
-	close(ch)
-	wg.Wait()
+	// About four chunks per worker, none smaller than 4 MiB.
+	chunkSize := opts.ChunkSize
+	if chunkSize == 0 {
+		chunkSize = max(4<<20, total/int64(4*workers))
+	}
+	var chunks []*chunk
+	for _, j := range jobs {
+		if j.err == nil {
+			j.plan(chunkSize)
+			chunks = append(chunks, j.chunks...)
+		}
+	}
+	parallel(workers, len(chunks), func(i int) { chunks[i].parse() })
+
+	// Stitch each file's chunks back in order.
+	for _, j := range jobs {
+		if j.err == nil {
+			j.stitch()
+		}
+	}
+	if opts.reparsed != nil {
+		for _, j := range jobs {
+			*opts.reparsed += j.reparsed
+		}
+	}
 
 	usable := 0
 	var firstErr error
 	for _, b := range backups {
-		var results []*fileResult
+		var mine []*fileJob
 		for _, j := range jobs {
 			if j.b == b {
-				results = append(results, j.res)
+				mine = append(mine, j)
 			}
 		}
-		for i, r := range results {
-			b.Files[i] = r.file
-			b.Problems = append(b.Problems, r.problems...)
-			if r.err == nil {
+		for _, j := range mine {
+			b.Files[j.no] = j.file
+			b.Problems = append(b.Problems, j.probs...)
+			for _, c := range j.chunks {
+				b.Problems = append(b.Problems, c.problems...)
+			}
+			if j.err == nil {
 				usable++
 			} else if firstErr == nil {
-				firstErr = r.err
+				firstErr = j.err
 			}
 		}
-		b.merge(results)
+		b.merge(mine)
 		if opts.Logf != nil {
 			for _, p := range b.Problems {
 				opts.Logf("%s", p)
@@ -206,6 +256,26 @@ func Open(path string, opts Options) (*Tree, error) {
 		return nil, firstErr
 	}
 	return t, nil
+}
+
+// parallel runs fn(0..n-1) on at most workers goroutines.
+func parallel(workers, n int, fn func(i int)) {
+	ch := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ch {
+				fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		ch <- i
+	}
+	close(ch)
+	wg.Wait()
 }
 
 // Close releases the open files and spill files.
@@ -223,14 +293,14 @@ func (t *Tree) Close() error {
 	return first
 }
 
-// IndexBytes returns the memory held by the record index (entries, names
-// and hash tables), for measurements.
+// IndexBytes returns the memory held by the record index (entries, names,
+// blocks and hash tables), for measurements.
 func (t *Tree) IndexBytes() int64 {
 	var n int64
 	for _, b := range t.Backups {
 		for _, ns := range b.Namespaces {
 			for _, s := range ns.Sets {
-				n += int64(cap(s.ents))*entrySize + int64(cap(s.names)) + int64(cap(s.table))*4
+				n += s.indexBytes()
 			}
 		}
 	}
@@ -246,22 +316,47 @@ func (t *Tree) Records() int {
 	return n
 }
 
-// fileResult is what indexing one file produced.
-type fileResult struct {
-	file     *File
-	groups   map[groupKey]*group
-	indexes  []*asb.Index
-	udfs     []*asb.UDF
-	problems []Problem
-	err      error // the file could not be read at all
-}
-
 type groupKey struct{ ns, set string }
 
-// group collects the records of one (namespace, set) of one file.
+// group collects the records of one (namespace, set) of one chunk.
 type group struct {
+	blocks []*block
+}
+
+// add appends an entry and returns it with its block.
+func (g *group) add() (*entry, *block) {
+	var bl *block
+	if n := len(g.blocks); n > 0 && len(g.blocks[n-1].ents) < blockLen {
+		bl = g.blocks[n-1]
+	} else {
+		if n > 0 {
+			g.blocks[n-1].trim()
+		}
+		bl = &block{ents: make([]entry, 0, blockLen)}
+		if n > 0 {
+			bl.names = make([]byte, 0, len(g.blocks[n-1].names)+len(g.blocks[n-1].names)/8)
+		}
+		g.blocks = append(g.blocks, bl)
+	}
+	bl.ents = bl.ents[:len(bl.ents)+1]
+	return &bl.ents[len(bl.ents)-1], bl
+}
+
+// block holds up to blockLen consecutive entries of a set and the names
+// they refer to.
+type block struct {
+	start int // index in the set of ents[0]
 	ents  []entry
 	names []byte
+}
+
+const blockLen = 1024
+
+// trim drops the spare capacity of the names.
+func (bl *block) trim() {
+	if cap(bl.names)-len(bl.names) > len(bl.names)/8+64 {
+		bl.names = append([]byte(nil), bl.names...)
+	}
 }
 
 // entry is the index of one record (entrySize bytes).
@@ -274,56 +369,133 @@ type entry struct {
 	jsonSize uint32
 	rawSize  uint32
 	line     uint32
-	nameOff  uint32
+	nameOff  uint32 // in the block's names
 }
 
 const entrySize = 48
 
-// indexFile reads one file and indexes its entries.
-func indexFile(path string, fileNo uint16, opts *Options) *fileResult {
-	res := &fileResult{groups: map[groupKey]*group{}}
-	f, err := openFile(path, opts, &res.problems)
+// open opens the file and reads its header.
+func (j *fileJob) open(opts *Options) {
+	f, err := openFile(j.path, opts, &j.probs)
 	if err != nil {
-		res.problems = append(res.problems, Problem{File: path, End: -1, Msg: unwrapMsg(err, path)})
-		res.err = err
-		res.file = &File{Path: path}
-		return res
+		j.probs = append(j.probs, Problem{File: j.path, End: -1, Msg: unwrapMsg(err, j.path)})
+		j.err = err
+		j.file = &File{Path: j.path}
+		return
 	}
-	res.file = f
-	rd := asb.NewReader(io.NewSectionReader(f.ra, 0, f.Size), asb.ReaderOptions{FileName: path, BufferSize: 256 << 10})
+	j.file = f
+	rd := asb.NewReader(io.NewSectionReader(f.ra, 0, f.Size), asb.ReaderOptions{FileName: j.path, BufferSize: 16 << 10})
 	h, err := rd.Header()
 	if err != nil {
-		msg := "cannot read the header: " + unwrapMsg(err, path)
+		msg := "cannot read the header: " + unwrapMsg(err, j.path)
 		if opts.Cipher == stream.None && !f.Compressed {
 			msg += " (encrypted backup? give -y and a key)"
 		} else if opts.Cipher != stream.None {
 			msg += " (wrong encryption key or cipher?)"
 		}
-		res.problems = append(res.problems, Problem{File: path, End: -1, Line: 1, Msg: msg})
-		res.err = fmt.Errorf("%s: %s", path, msg)
-		return res
+		j.probs = append(j.probs, Problem{File: j.path, End: -1, Line: 1, Msg: msg})
+		j.err = fmt.Errorf("%s: %s", j.path, msg)
+		return
 	}
 	f.version = h.Version
-	var scratch []byte
+	j.start, j.line = rd.Offset(), rd.Line()
+}
+
+// plan cuts the file's body into chunks of at least size bytes, each
+// starting at what looks like the first line of a record.
+func (j *fileJob) plan(size int64) {
+	f := j.file
+	body := f.Size - j.start
+	n := int64(1)
+	if size > 0 && body > size {
+		n = body / size
+	}
+	j.chunks = []*chunk{{j: j, start: j.start, line: j.line}}
+	for k := int64(1); k < n; k++ {
+		off, _, ok := nextRecordStart(f, j.start+body*k/n)
+		last := j.chunks[len(j.chunks)-1]
+		if !ok || off <= last.start {
+			continue
+		}
+		last.limit = off
+		j.chunks = append(j.chunks, &chunk{j: j, start: off})
+	}
+	j.chunks[len(j.chunks)-1].limit = f.Size
+}
+
+// stitch checks that every chunk starts where the previous one ended,
+// parses again the stretches where it does not, and numbers the lines of
+// the chunks that started with an unknown line number.
+func (j *fileJob) stitch() {
+	pos, line := j.start, j.line
+	for k, c := range j.chunks {
+		if c.start != pos {
+			// The cut was not a record boundary (or the previous chunk ran
+			// past it): parse from where the previous chunk ended.
+			c = &chunk{j: j, start: pos, line: line, limit: max(pos, c.limit)}
+			c.parse()
+			j.reparsed++
+			j.chunks[k] = c
+		}
+		if c.line == 0 {
+			c.renumber(line)
+		}
+		// Problems are formatted here, once their lines are final.
+		for i := range c.problems {
+			if p := &c.problems[i]; p.err != nil {
+				p.Msg = unwrapMsg(p.err, p.File)
+			}
+		}
+		pos, line = c.end, c.endLine
+	}
+}
+
+// chunk is a stretch of a file parsed by one worker.
+type chunk struct {
+	j     *fileJob
+	start int64
+	limit int64 // stop at the first entry that starts at or after limit
+	line  int   // line of start; 0: unknown, lines are counted from 1
+
+	end      int64 // where parsing stopped: an entry boundary or the file size
+	endLine  int
+	groups   map[groupKey]*group
+	indexes  []*asb.Index
+	udfs     []*asb.UDF
+	problems []Problem
+}
+
+var readerOpts = asb.ReaderOptions{BufferSize: 256 << 10}
+
+// parse indexes the entries of the chunk.
+func (c *chunk) parse() {
+	f, path, fileNo := c.j.file, c.j.path, c.j.no
+	c.groups = map[groupKey]*group{}
+	ro := readerOpts
+	ro.FileName = path
+	start, line := c.start, max(c.line, 1)
+	rd := asb.NewBodyReader(io.NewSectionReader(f.ra, start, f.Size-start), f.version, start, line, ro)
 	var g *group
 	var gk groupKey
-	start, line := rd.Offset(), rd.Line()
-	for {
+	defer func() { c.end, c.endLine = start, line }()
+	for start < c.limit {
 		e, err := rd.Next()
 		if err == io.EOF {
-			break
+			start, line = rd.Offset(), rd.Line()
+			return
 		}
 		if err != nil {
 			next, nline, ok := resync(f, start, line, err)
-			p := Problem{File: path, Start: start, End: next, Line: line, Msg: unwrapMsg(err, path)}
+			p := Problem{File: path, Start: start, End: next, Line: line, err: err}
 			if !ok {
 				p.End = -1
 			}
-			res.problems = append(res.problems, p)
+			c.problems = append(c.problems, p)
 			if !ok {
-				break
+				start = f.Size
+				return
 			}
-			rd = asb.NewBodyReader(io.NewSectionReader(f.ra, next, f.Size-next), f.version, next, nline, asb.ReaderOptions{FileName: path, BufferSize: 256 << 10})
+			rd = asb.NewBodyReader(io.NewSectionReader(f.ra, next, f.Size-next), f.version, next, nline, ro)
 			start, line = next, nline
 			continue
 		}
@@ -333,37 +505,64 @@ func indexFile(path string, fileNo uint16, opts *Options) *fileResult {
 			r := e.Record
 			if g == nil || gk.ns != string(r.Namespace) || gk.set != string(r.Set) {
 				gk = groupKey{string(r.Namespace), string(r.Set)}
-				g = res.groups[gk]
+				g = c.groups[gk]
 				if g == nil {
 					g = &group{}
-					res.groups[gk] = g
+					c.groups[gk] = g
 				}
 			}
-			scratch = render.AppendRecord(scratch[:0], r)
-			en := entry{digest: r.Digest, keyType: uint8(r.Key.Type), file: fileNo, off: e.Offset,
-				jsonSize: uint32(len(scratch)), rawSize: uint32(end - e.Offset), line: uint32(e.Line)}
+			en, bl := g.add()
+			*en = entry{digest: r.Digest, keyType: uint8(r.Key.Type), file: fileNo, off: e.Offset,
+				jsonSize: uint32(render.RecordSize(r)), rawSize: uint32(end - e.Offset), line: uint32(e.Line)}
 			if r.Key.Type != asb.KeyNone {
-				off := len(g.names)
+				off := len(bl.names)
 				var long bool
-				g.names, long, _ = render.AppendKeyName(g.names, &r.Key)
+				bl.names, long, _ = render.AppendKeyName(bl.names, &r.Key)
 				if long {
-					g.names = render.AppendDigestSuffix(g.names, &r.Digest)
+					bl.names = render.AppendDigestSuffix(bl.names, &r.Digest)
 				}
-				en.nameOff, en.nameLen = uint32(off), uint8(len(g.names)-off)
+				en.nameOff, en.nameLen = uint32(off), uint8(len(bl.names)-off)
 			}
-			g.ents = append(g.ents, en)
 		case asb.EntryIndex:
 			ix := *e.Index
 			ix.Paths = append([]asb.IndexPath(nil), ix.Paths...)
-			res.indexes = append(res.indexes, &ix)
+			c.indexes = append(c.indexes, &ix)
 		case asb.EntryUDF:
 			u := *e.UDF
 			u.Content = append([]byte(nil), u.Content...)
-			res.udfs = append(res.udfs, &u)
+			c.udfs = append(c.udfs, &u)
 		}
 		start, line = end, rd.Line()
 	}
-	return res
+}
+
+// renumber shifts the line numbers of a chunk parsed with lines counted
+// from 1 so that its first line is line first.
+func (c *chunk) renumber(first int) {
+	d := first - 1
+	c.line = first
+	if c.endLine > 0 {
+		c.endLine += d
+	}
+	for _, g := range c.groups {
+		for _, bl := range g.blocks {
+			for i := range bl.ents {
+				bl.ents[i].line += uint32(d)
+			}
+		}
+	}
+	for i := range c.problems {
+		p := &c.problems[i]
+		if p.Line > 0 {
+			p.Line += d
+		}
+		var se *asb.SyntaxError
+		if errors.As(p.err, &se) {
+			cp := *se
+			cp.Line += d
+			p.err = &cp
+		}
+	}
 }
 
 // unwrapMsg returns err's text without a leading "path: ".
@@ -372,17 +571,35 @@ func unwrapMsg(err error, path string) string {
 }
 
 // resync finds the next line after a syntax error at the entry starting at
-// start that begins a record ("+ k " or "+ n "), so that indexing can go on
-// after a corrupt span. It returns that offset and its line number.
+// start that begins a record, so that indexing can go on after a corrupt
+// span. It returns that offset and its line number.
 func resync(f *File, start int64, line int, perr error) (int64, int, bool) {
 	var se *asb.SyntaxError
 	if !errors.As(perr, &se) || errors.Is(perr, asb.ErrUnexpectedEOF) {
 		return 0, 0, false
 	}
-	pos, ln := start, line
-	buf := make([]byte, 64<<10)
 	// Skip the first line of the failed entry so that resync makes progress.
-	atLineStart := false
+	off, nl, ok := nextRecordStart(f, start+1)
+	if line > 0 {
+		nl += line
+	}
+	return off, nl, ok
+}
+
+// nextRecordStart returns the offset of the first line at or after from
+// (from itself counts only when it follows a newline) that starts a record
+// ("+ k " or "+ n ", but not a "+ n " line that follows a "+ k " line), and
+// the number of newlines between from and that offset.
+func nextRecordStart(f *File, from int64) (int64, int, bool) {
+	atLineStart := from == 0
+	if from > 0 {
+		var prev [1]byte
+		if n, _ := f.ra.ReadAt(prev[:], from-1); n == 1 && prev[0] == '\n' {
+			atLineStart = true
+		}
+	}
+	pos, nl := from, 0
+	buf := make([]byte, 16<<10)
 	for pos < f.Size {
 		n, err := f.ra.ReadAt(buf, pos)
 		if n == 0 {
@@ -393,22 +610,19 @@ func resync(f *File, start int64, line int, perr error) (int64, int, bool) {
 		}
 		chunk := buf[:n]
 		for i := 0; i < len(chunk); i++ {
-			if atLineStart && pos+int64(i) > start && chunk[i] == '+' {
-				// Need 4 bytes: "+ k " or "+ n ".
+			if atLineStart && chunk[i] == '+' {
 				var hdr [4]byte
 				if m, _ := f.ra.ReadAt(hdr[:], pos+int64(i)); m == 4 && hdr[1] == ' ' && hdr[3] == ' ' && (hdr[2] == 'k' || hdr[2] == 'n') {
 					// A "+ n" line right after a "+ k" line belongs to the
-					// record of that (already passed) key line.
-					if hdr[2] == 'n' && prevIsKey(f, pos+int64(i)) {
-						atLineStart = false
-						continue
+					// record of that key line.
+					if hdr[2] == 'k' || !prevIsKey(f, pos+int64(i)) {
+						return pos + int64(i), nl, true
 					}
-					return pos + int64(i), ln, true
 				}
 			}
 			atLineStart = chunk[i] == '\n'
 			if atLineStart {
-				ln++
+				nl++
 			}
 		}
 		pos += int64(n)
@@ -430,41 +644,46 @@ func prevIsKey(f *File, off int64) bool {
 	return strings.HasPrefix(string(buf[i+1:]), "+ k ")
 }
 
-// merge builds the backup's namespaces and sets from the per-file results.
-func (b *Backup) merge(results []*fileResult) {
+// merge builds the backup's namespaces and sets from its files' chunks.
+func (b *Backup) merge(jobs []*fileJob) {
 	type setAcc struct {
 		ns, set string
-		parts   []*group
+		blocks  []*block
 	}
 	accs := map[groupKey]*setAcc{}
 	nsIdx := map[string]map[string]*asb.Index{}
 	udfs := map[string]*Blob{}
-	for i, r := range results {
-		for k, g := range r.groups {
-			a := accs[k]
-			if a == nil {
-				a = &setAcc{ns: k.ns, set: k.set}
-				accs[k] = a
-			}
-			a.parts = append(a.parts, g)
-		}
-		for _, ix := range r.indexes {
-			m := nsIdx[ix.Namespace]
-			if m == nil {
-				m = map[string]*asb.Index{}
-				nsIdx[ix.Namespace] = m
-			}
-			m[ix.Name] = ix
-		}
+	for _, j := range jobs {
 		mt := b.ModTime
-		if f := b.Files[i]; f != nil {
-			mt = f.ModTime
+		if j.file != nil {
+			mt = j.file.ModTime
 		}
-		for _, u := range r.udfs {
-			name := render.EscapeString(u.Name)
-			udfs[name] = &Blob{Name: name, Content: u.Content, ModTime: mt}
+		for _, c := range j.chunks {
+			for k, g := range c.groups {
+				a := accs[k]
+				if a == nil {
+					a = &setAcc{ns: k.ns, set: k.set}
+					accs[k] = a
+				}
+				if n := len(g.blocks); n > 0 {
+					g.blocks[n-1].trim()
+				}
+				a.blocks = append(a.blocks, g.blocks...)
+			}
+			for _, ix := range c.indexes {
+				m := nsIdx[ix.Namespace]
+				if m == nil {
+					m = map[string]*asb.Index{}
+					nsIdx[ix.Namespace] = m
+				}
+				m[ix.Name] = ix
+			}
+			for _, u := range c.udfs {
+				name := render.EscapeString(u.Name)
+				udfs[name] = &Blob{Name: name, Content: u.Content, ModTime: mt}
+			}
+			c.groups = nil
 		}
-		r.groups = nil
 	}
 	nss := map[string]*Namespace{}
 	getNS := func(name string) *Namespace {
@@ -488,32 +707,15 @@ func (b *Backup) merge(results []*fileResult) {
 	})
 	for _, k := range keys {
 		a := accs[k]
-		s := &Set{Name: a.set, b: b}
+		s := &Set{Name: a.set, b: b, blocks: a.blocks}
 		if a.set == "" {
 			s.DirName = render.NoSetDir
 		} else {
 			s.DirName = render.EscapeString(a.set)
 		}
-		n, nb := 0, 0
-		for _, g := range a.parts {
-			n += len(g.ents)
-			nb += len(g.names)
-		}
-		s.ents = make([]entry, 0, n)
-		s.names = make([]byte, 0, nb)
-		for _, g := range a.parts {
-			base := uint32(len(s.names))
-			s.names = append(s.names, g.names...)
-			for _, e := range g.ents {
-				if e.nameLen > 0 {
-					e.nameOff += base
-				}
-				s.ents = append(s.ents, e)
-			}
-			g.ents, g.names = nil, nil
-		}
+		s.number()
 		s.build()
-		b.Records += len(s.ents)
+		b.Records += s.n
 		ns := getNS(a.ns)
 		ns.Sets = append(ns.Sets, s)
 	}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"runtime"
+	"slices"
+	"sort"
 
 	"asbtools/asb"
 	"asbtools/asbfs/render"
@@ -25,10 +28,11 @@ type Set struct {
 	// DirName is the escaped directory name.
 	DirName string
 
-	b     *Backup
-	ents  []entry
-	names []byte
-	table []uint32 // open addressing: entry index + 1, 0 = empty
+	b      *Backup
+	blocks []*block
+	n      int
+	table  []uint32 // open addressing: entry index + 1, 0 = empty
+	tags   []uint8  // top hash byte of each table slot, to skip most name compares
 }
 
 // Info describes one record of a set without reading it.
@@ -43,15 +47,36 @@ type Info struct {
 }
 
 // Len returns the number of records.
-func (s *Set) Len() int { return len(s.ents) }
+func (s *Set) Len() int { return s.n }
 
-// AppendName appends the file name of record i.
-func (s *Set) AppendName(dst []byte, i int) []byte {
-	e := &s.ents[i]
+// number sets the start of every block and the record count.
+func (s *Set) number() {
+	n := 0
+	for _, bl := range s.blocks {
+		bl.start = n
+		n += len(bl.ents)
+	}
+	s.n = n
+}
+
+// ent returns entry i and its block.
+func (s *Set) ent(i int) (*entry, *block) {
+	k := sort.Search(len(s.blocks), func(k int) bool { return s.blocks[k].start > i }) - 1
+	bl := s.blocks[k]
+	return &bl.ents[i-bl.start], bl
+}
+
+func appendName(dst []byte, e *entry, bl *block) []byte {
 	if e.nameLen == 0 {
 		return render.AppendDigestName(dst, &e.digest)
 	}
-	return append(dst, s.names[e.nameOff:e.nameOff+uint32(e.nameLen)]...)
+	return append(dst, bl.names[e.nameOff:e.nameOff+uint32(e.nameLen)]...)
+}
+
+// AppendName appends the file name of record i.
+func (s *Set) AppendName(dst []byte, i int) []byte {
+	e, bl := s.ent(i)
+	return appendName(dst, e, bl)
 }
 
 // FileName returns the file name of record i.
@@ -59,9 +84,19 @@ func (s *Set) FileName(i int) string { return string(s.AppendName(nil, i)) }
 
 // Info returns what the index knows about record i.
 func (s *Set) Info(i int) Info {
-	e := &s.ents[i]
+	e, _ := s.ent(i)
 	return Info{Digest: e.digest, KeyType: asb.KeyType(e.keyType), JSONSize: int64(e.jsonSize),
 		RawSize: int64(e.rawSize), File: s.b.Files[e.file], Offset: e.off, Line: int(e.line)}
+}
+
+// Size returns the size of record i's JSON view, or of its raw view when
+// raw is true.
+func (s *Set) Size(i int, raw bool) int64 {
+	e, _ := s.ent(i)
+	if raw {
+		return int64(e.rawSize)
+	}
+	return int64(e.jsonSize)
 }
 
 // Lookup returns the record named name.
@@ -69,15 +104,16 @@ func (s *Set) Lookup(name string) (int, bool) {
 	if len(s.table) == 0 {
 		return 0, false
 	}
-	mask := uint64(len(s.table) - 1)
 	var buf [256]byte
 	h := maphash.String(hashSeed, name)
-	for p := h & mask; ; p = (p + 1) & mask {
-		v := s.table[p]
+	tag := uint8(h >> 56)
+	base, p, mask := s.slot(h)
+	for ; ; p = (p + 1) & mask {
+		v := s.table[base+p]
 		if v == 0 {
 			return 0, false
 		}
-		if string(s.AppendName(buf[:0], int(v-1))) == name {
+		if s.tags[base+p] == tag && string(s.AppendName(buf[:0], int(v-1))) == name {
 			return int(v - 1), true
 		}
 	}
@@ -85,7 +121,7 @@ func (s *Set) Lookup(name string) (int, bool) {
 
 // Record reads record i from its file.
 func (s *Set) Record(i int) (*asb.Record, error) {
-	e := &s.ents[i]
+	e, _ := s.ent(i)
 	f := s.b.Files[e.file]
 	bs := int(e.rawSize) + 1
 	if bs > 1<<20 {
@@ -104,16 +140,17 @@ func (s *Set) JSON(i int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := render.AppendRecord(make([]byte, 0, s.ents[i].jsonSize), r)
-	if len(out) != int(s.ents[i].jsonSize) {
-		return nil, fmt.Errorf("%s: line %d: record changed since the backup was indexed", s.b.Files[s.ents[i].file].Path, s.ents[i].line)
+	e, _ := s.ent(i)
+	out := render.AppendRecord(make([]byte, 0, e.jsonSize), r)
+	if len(out) != int(e.jsonSize) {
+		return nil, fmt.Errorf("%s: line %d: record changed since the backup was indexed", s.b.Files[e.file].Path, e.line)
 	}
 	return out, nil
 }
 
 // Raw returns the .asb text of record i.
 func (s *Set) Raw(i int) ([]byte, error) {
-	e := &s.ents[i]
+	e, _ := s.ent(i)
 	f := s.b.Files[e.file]
 	buf := make([]byte, e.rawSize)
 	n, err := f.ra.ReadAt(buf, e.off)
@@ -124,6 +161,16 @@ func (s *Set) Raw(i int) ([]byte, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	return nil, fmt.Errorf("%s: line %d: %w", f.Path, e.line, err)
+}
+
+// indexBytes returns the memory held by the set's index.
+func (s *Set) indexBytes() int64 {
+	const blockOverhead = 8 + 8 + 24 + 24 // pointer, start, two slice headers
+	n := int64(cap(s.table))*4 + int64(cap(s.tags)) + int64(cap(s.blocks))*8
+	for _, bl := range s.blocks {
+		n += int64(cap(bl.ents))*entrySize + int64(cap(bl.names)) + blockOverhead
+	}
+	return n
 }
 
 // build removes duplicate digests, resolves name collisions and builds the
@@ -144,12 +191,13 @@ func (s *Set) build() {
 		seen := map[[20]byte]int{}
 		var keep []int
 		for _, i := range idx {
-			if j, ok := seen[s.ents[i].digest]; ok {
+			e, _ := s.ent(i)
+			if j, ok := seen[e.digest]; ok {
 				drop[keep[j]] = true
 				keep[j] = i
 				continue
 			}
-			seen[s.ents[i].digest] = len(keep)
+			seen[e.digest] = len(keep)
 			keep = append(keep, i)
 		}
 		if len(keep) < 2 {
@@ -158,72 +206,125 @@ func (s *Set) build() {
 		types := map[uint8]bool{}
 		distinct := true
 		for _, i := range keep {
-			if types[s.ents[i].keyType] {
+			e, _ := s.ent(i)
+			if types[e.keyType] {
 				distinct = false
 			}
-			types[s.ents[i].keyType] = true
+			types[e.keyType] = true
 		}
 		for _, i := range keep {
-			e := &s.ents[i]
-			off := len(s.names)
-			s.names = append(s.names, name...)
+			e, bl := s.ent(i)
+			off := len(bl.names)
+			bl.names = append(bl.names, name...)
 			if distinct {
-				s.names = append(s.names, render.KeySuffix(asb.KeyType(e.keyType))...)
+				bl.names = append(bl.names, render.KeySuffix(asb.KeyType(e.keyType))...)
 			} else {
-				s.names = render.AppendDigestSuffix(s.names, &e.digest)
+				bl.names = render.AppendDigestSuffix(bl.names, &e.digest)
 			}
-			e.nameOff, e.nameLen = uint32(off), uint8(min(255, len(s.names)-off))
+			e.nameOff, e.nameLen = uint32(off), uint8(min(255, len(bl.names)-off))
 		}
 	}
 	if len(drop) > 0 {
-		out := s.ents[:0]
-		for i, e := range s.ents {
-			if !drop[i] {
-				out = append(out, e)
+		// Rare: copy the kept entries (and their names) into new blocks.
+		var g group
+		i := 0
+		for _, bl := range s.blocks {
+			for k := range bl.ents {
+				if !drop[i] {
+					e := &bl.ents[k]
+					ne, nbl := g.add()
+					*ne = *e
+					if e.nameLen > 0 {
+						ne.nameOff = uint32(len(nbl.names))
+						nbl.names = append(nbl.names, bl.names[e.nameOff:e.nameOff+uint32(e.nameLen)]...)
+					}
+				}
+				i++
 			}
 		}
-		s.ents = out
+		if n := len(g.blocks); n > 0 {
+			g.blocks[n-1].trim()
+		}
+		s.blocks = g.blocks
+		s.number()
 	}
 	s.fillTable()
 }
 
+// The hash table is cut into regions of at most regionSlots slots, chosen
+// by the top bits of the hash; a name is probed for only within its region.
+// Building the table one region at a time keeps each region in the CPU
+// cache, and the regions are filled in parallel.
+const regionSlots = 1 << 15 // at most 1<<24 (see fillTable)
+
+// slot returns the first slot to probe for hash h and the region's bounds
+// as a base and a mask.
+func (s *Set) slot(h uint64) (base, p, mask uint64) {
+	region := uint64(len(s.table))
+	if region > regionSlots {
+		region = regionSlots
+	}
+	nreg := uint64(len(s.table)) / region
+	base = (h >> 32) % nreg * region
+	return base, h & (region - 1), region - 1
+}
+
 // fillTable builds the hash table and returns the entries whose name is
-// already taken by another entry (both of them).
+// already taken by another entry (both of them), in index order.
 func (s *Set) fillTable() []int {
 	size := 1
-	for size < 2*len(s.ents) {
+	for size < 2*s.n {
 		size <<= 1
 	}
 	if cap(s.table) >= size {
-		s.table = s.table[:size]
+		s.table, s.tags = s.table[:size], s.tags[:size]
 		clear(s.table)
 	} else {
-		s.table = make([]uint32, size)
+		s.table, s.tags = make([]uint32, size), make([]uint8, size)
 	}
-	mask := uint64(size - 1)
-	var collided []int
-	inColl := map[int]bool{}
-	var buf, buf2 [256]byte
-	for i := range s.ents {
-		name := s.AppendName(buf[:0], i)
-		h := maphash.Bytes(hashSeed, name)
-		for p := h & mask; ; p = (p + 1) & mask {
-			v := s.table[p]
-			if v == 0 {
-				s.table[p] = uint32(i + 1)
-				break
-			}
-			if bytes.Equal(s.AppendName(buf2[:0], int(v-1)), name) {
-				j := int(v - 1)
-				if !inColl[j] {
-					inColl[j] = true
-					collided = append(collided, j)
-				}
-				inColl[i] = true
-				collided = append(collided, i)
-				break
-			}
+	nreg := max(1, size/regionSlots)
+	// Hash every name and sort the entries by region. An item packs the
+	// entry index (high 32 bits), the top byte of the hash (the tag) and
+	// its low 24 bits, which hold the slot within the region.
+	region := uint64(min(size, regionSlots))
+	per := make([][]uint64, nreg)
+	for r := range per {
+		per[r] = make([]uint64, 0, s.n/nreg+s.n/nreg/8+16)
+	}
+	var buf [256]byte
+	for _, bl := range s.blocks {
+		for k := range bl.ents {
+			h := maphash.Bytes(hashSeed, appendName(buf[:0], &bl.ents[k], bl))
+			base, _, _ := s.slot(h)
+			r := base / region
+			per[r] = append(per[r], uint64(bl.start+k)<<32|h>>56<<24|h&0xffffff)
 		}
 	}
-	return collided
+	colls := make([][]int, nreg)
+	parallel(runtime.GOMAXPROCS(0), nreg, func(r int) {
+		var buf, buf2 [256]byte
+		base, mask := uint64(r)*region, region-1
+		for _, it := range per[r] {
+			i := int(it >> 32)
+			tag := uint8(it >> 24)
+			for p := it & mask; ; p = (p + 1) & mask {
+				v := s.table[base+p]
+				if v == 0 {
+					s.table[base+p], s.tags[base+p] = uint32(i+1), tag
+					break
+				}
+				if s.tags[base+p] == tag && bytes.Equal(s.AppendName(buf2[:0], int(v-1)), s.AppendName(buf[:0], i)) {
+					colls[r] = append(colls[r], int(v-1), i)
+					break
+				}
+			}
+		}
+		per[r] = nil
+	})
+	var collided []int
+	for _, c := range colls {
+		collided = append(collided, c...)
+	}
+	sort.Ints(collided)
+	return slices.Compact(collided)
 }

@@ -64,63 +64,137 @@ func ExpiryTime(voidTime uint32) (t time.Time, ok bool) {
 	return Epoch.Add(time.Duration(voidTime) * time.Second), true
 }
 
+// out is where a view is rendered: appended to b, or, when count is set,
+// only measured in n. Rendering and measuring run the same code, so a size
+// computed without rendering is always the size of the rendered view.
+type out struct {
+	b     []byte
+	n     int
+	count bool
+}
+
+func (o *out) str(s string) {
+	if o.count {
+		o.n += len(s)
+	} else {
+		o.b = append(o.b, s...)
+	}
+}
+
+func (o *out) raw(p []byte) {
+	if o.count {
+		o.n += len(p)
+	} else {
+		o.b = append(o.b, p...)
+	}
+}
+
+func (o *out) c(c byte) {
+	if o.count {
+		o.n++
+	} else {
+		o.b = append(o.b, c)
+	}
+}
+
+func (o *out) b64(p []byte) {
+	if o.count {
+		o.n += base64.StdEncoding.EncodedLen(len(p))
+	} else {
+		o.b = base64.StdEncoding.AppendEncode(o.b, p)
+	}
+}
+
+func (o *out) int(v int64) {
+	var t [24]byte
+	o.raw(strconv.AppendInt(t[:0], v, 10))
+}
+
+func (o *out) uint(v uint64) {
+	var t [24]byte
+	o.raw(strconv.AppendUint(t[:0], v, 10))
+}
+
 // AppendRecord appends the JSON view of r (with a final newline) to dst.
 func AppendRecord(dst []byte, r *asb.Record) []byte {
-	dst = append(dst, "{\n  \"digest\": \""...)
-	dst = base64.StdEncoding.AppendEncode(dst, r.Digest[:])
-	dst = append(dst, "\",\n  \"namespace\": "...)
-	dst = AppendString(dst, r.Namespace)
-	dst = append(dst, ",\n  \"set\": "...)
+	o := out{b: dst}
+	o.record(r)
+	return o.b
+}
+
+// RecordSize returns the size of the JSON view of r (len(AppendRecord(nil,
+// r))) without rendering it.
+func RecordSize(r *asb.Record) int {
+	o := out{count: true}
+	o.record(r)
+	return o.n
+}
+
+func (o *out) record(r *asb.Record) {
+	o.str("{\n  \"digest\": \"")
+	o.b64(r.Digest[:])
+	o.str("\",\n  \"namespace\": ")
+	o.jsonString(r.Namespace)
+	o.str(",\n  \"set\": ")
 	if r.HasSet || len(r.Set) > 0 {
-		dst = AppendString(dst, r.Set)
+		o.jsonString(r.Set)
 	} else {
-		dst = append(dst, "null"...)
+		o.str("null")
 	}
-	dst = append(dst, ",\n  \"key\": "...)
-	dst = AppendKey(dst, &r.Key)
-	dst = append(dst, ",\n  \"generation\": "...)
-	dst = strconv.AppendUint(dst, uint64(r.Generation), 10)
-	dst = append(dst, ",\n  \"void_time\": "...)
-	dst = strconv.AppendUint(dst, uint64(r.VoidTime), 10)
-	dst = append(dst, ",\n  \"expires\": "...)
+	o.str(",\n  \"key\": ")
+	o.key(&r.Key)
+	o.str(",\n  \"generation\": ")
+	o.uint(uint64(r.Generation))
+	o.str(",\n  \"void_time\": ")
+	o.uint(uint64(r.VoidTime))
+	o.str(",\n  \"expires\": ")
 	if t, ok := ExpiryTime(r.VoidTime); ok {
-		dst = append(dst, '"')
-		dst = t.AppendFormat(dst, time.RFC3339)
-		dst = append(dst, '"')
+		var tb [64]byte
+		o.c('"')
+		o.raw(t.AppendFormat(tb[:0], time.RFC3339))
+		o.c('"')
 	} else {
-		dst = append(dst, "null"...)
+		o.str("null")
 	}
 	if len(r.Bins) == 0 {
-		return append(dst, ",\n  \"bins\": {}\n}\n"...)
+		o.str(",\n  \"bins\": {}\n}\n")
+		return
 	}
-	dst = append(dst, ",\n  \"bins\": {"...)
+	o.str(",\n  \"bins\": {")
 	for i := range r.Bins {
 		if i > 0 {
-			dst = append(dst, ',')
+			o.c(',')
 		}
-		dst = append(dst, "\n    "...)
-		dst = AppendString(dst, r.Bins[i].Name)
-		dst = append(dst, ": "...)
-		dst = AppendBin(dst, &r.Bins[i])
+		o.str("\n    ")
+		o.jsonString(r.Bins[i].Name)
+		o.str(": ")
+		o.bin(&r.Bins[i])
 	}
-	return append(dst, "\n  }\n}\n"...)
+	o.str("\n  }\n}\n")
 }
 
 // AppendKey appends the typed JSON form of k, or null when there is no key.
 func AppendKey(dst []byte, k *asb.Key) []byte {
+	o := out{b: dst}
+	o.key(k)
+	return o.b
+}
+
+func (o *out) key(k *asb.Key) {
 	switch k.Type {
 	case asb.KeyInt:
-		dst = append(dst, `{"int": `...)
-		dst = strconv.AppendInt(dst, k.Int, 10)
-		return append(dst, '}')
+		o.str(`{"int": `)
+		o.int(k.Int)
+		o.c('}')
 	case asb.KeyFloat:
-		return appendFloat(dst, k.Float)
+		o.float(k.Float)
 	case asb.KeyString, asb.KeyString64:
-		return appendStr(dst, k.Bytes)
+		o.strValue(k.Bytes)
 	case asb.KeyBytes:
-		return appendTagged(dst, "bytes", k.Bytes)
+		o.tagged("bytes", k.Bytes)
+	default:
+		o.str("null")
 	}
-	return append(dst, "null"...)
 }
 
 // particleNames names the tagged forms of the bytes particle types.
@@ -165,143 +239,156 @@ func TypeName(t asb.BinType) string {
 
 // AppendBin appends the typed JSON form of one bin's value.
 func AppendBin(dst []byte, b *asb.Bin) []byte {
+	o := out{b: dst}
+	o.bin(b)
+	return o.b
+}
+
+func (o *out) bin(b *asb.Bin) {
 	switch b.Type {
 	case asb.BinNil:
-		return append(dst, `{"nil": null}`...)
+		o.str(`{"nil": null}`)
 	case asb.BinBool:
 		if b.Bool {
-			return append(dst, `{"bool": true}`...)
+			o.str(`{"bool": true}`)
+		} else {
+			o.str(`{"bool": false}`)
 		}
-		return append(dst, `{"bool": false}`...)
 	case asb.BinInt:
-		dst = append(dst, `{"int": `...)
-		dst = strconv.AppendInt(dst, b.Int, 10)
-		return append(dst, '}')
+		o.str(`{"int": `)
+		o.int(b.Int)
+		o.c('}')
 	case asb.BinFloat:
-		return appendFloat(dst, b.Float)
+		o.float(b.Float)
 	case asb.BinString, asb.BinString64:
-		return appendStr(dst, b.Bytes)
+		o.strValue(b.Bytes)
 	case asb.BinGeoJSON:
-		dst = append(dst, `{"geo": `...)
-		dst = AppendString(dst, b.Bytes)
-		return append(dst, '}')
+		o.str(`{"geo": `)
+		o.jsonString(b.Bytes)
+		o.c('}')
 	case asb.BinMap, asb.BinList:
 		v, err := asb.DecodeMsgpack(b.Bytes)
 		if err != nil {
-			dst = append(dst, `{"msgpack": "`...)
-			dst = base64.StdEncoding.AppendEncode(dst, b.Bytes)
-			dst = append(dst, `", "error": `...)
-			dst = AppendString(dst, []byte(err.Error()))
-			return append(dst, '}')
+			o.str(`{"msgpack": "`)
+			o.b64(b.Bytes)
+			o.str(`", "error": `)
+			o.jsonString([]byte(err.Error()))
+			o.c('}')
+			return
 		}
-		return appendValue(dst, v)
+		o.value(v)
+	default:
+		o.tagged(TypeName(b.Type), b.Bytes)
 	}
-	return appendTagged(dst, TypeName(b.Type), b.Bytes)
 }
 
-// appendValue appends a value decoded by asb.DecodeMsgpack.
-func appendValue(dst []byte, v any) []byte {
+// value renders a value decoded by asb.DecodeMsgpack.
+func (o *out) value(v any) {
 	switch v := v.(type) {
 	case nil:
-		return append(dst, `{"nil": null}`...)
+		o.str(`{"nil": null}`)
 	case bool:
 		if v {
-			return append(dst, `{"bool": true}`...)
+			o.str(`{"bool": true}`)
+		} else {
+			o.str(`{"bool": false}`)
 		}
-		return append(dst, `{"bool": false}`...)
 	case int64:
-		dst = append(dst, `{"int": `...)
-		dst = strconv.AppendInt(dst, v, 10)
-		return append(dst, '}')
+		o.str(`{"int": `)
+		o.int(v)
+		o.c('}')
 	case uint64:
-		dst = append(dst, `{"uint": `...)
-		dst = strconv.AppendUint(dst, v, 10)
-		return append(dst, '}')
+		o.str(`{"uint": `)
+		o.uint(v)
+		o.c('}')
 	case float64:
-		return appendFloat(dst, v)
+		o.float(v)
 	case string:
-		return appendStr(dst, []byte(v))
+		o.strValue([]byte(v))
 	case []byte:
-		return appendTagged(dst, "bytes", v)
+		o.tagged("bytes", v)
 	case asb.GeoJSON:
-		dst = append(dst, `{"geo": `...)
-		dst = AppendString(dst, []byte(v))
-		return append(dst, '}')
+		o.str(`{"geo": `)
+		o.jsonString([]byte(v))
+		o.c('}')
 	case asb.TypedBytes:
 		name, ok := particleNames[v.Type]
 		if !ok {
 			name = "particle" + strconv.Itoa(int(v.Type))
 		}
-		return appendTagged(dst, name, v.Data)
+		o.tagged(name, v.Data)
 	case *asb.List:
-		dst = append(dst, `{"list": [`...)
+		o.str(`{"list": [`)
 		for i, it := range v.Items {
 			if i > 0 {
-				dst = append(dst, ", "...)
+				o.str(", ")
 			}
-			dst = appendValue(dst, it)
+			o.value(it)
 		}
-		dst = append(dst, ']')
+		o.c(']')
 		if v.Flags != 0 {
-			dst = append(dst, `, "flags": `...)
-			dst = strconv.AppendUint(dst, uint64(v.Flags), 10)
+			o.str(`, "flags": `)
+			o.uint(uint64(v.Flags))
 		}
-		return append(dst, '}')
+		o.c('}')
 	case *asb.Map:
-		dst = append(dst, `{"map": [`...)
+		o.str(`{"map": [`)
 		for i, p := range v.Pairs {
 			if i > 0 {
-				dst = append(dst, ", "...)
+				o.str(", ")
 			}
-			dst = append(dst, '[')
-			dst = appendValue(dst, p.Key)
-			dst = append(dst, ", "...)
-			dst = appendValue(dst, p.Value)
-			dst = append(dst, ']')
+			o.c('[')
+			o.value(p.Key)
+			o.str(", ")
+			o.value(p.Value)
+			o.c(']')
 		}
-		dst = append(dst, ']')
+		o.c(']')
 		if v.Flags != 0 {
-			dst = append(dst, `, "flags": `...)
-			dst = strconv.AppendUint(dst, uint64(v.Flags), 10)
+			o.str(`, "flags": `)
+			o.uint(uint64(v.Flags))
 		}
-		return append(dst, '}')
+		o.c('}')
 	case asb.Wildcard:
-		return append(dst, `{"wildcard": null}`...)
+		o.str(`{"wildcard": null}`)
 	case asb.Infinity:
-		return append(dst, `{"infinity": null}`...)
+		o.str(`{"infinity": null}`)
 	case asb.Ext:
-		dst = append(dst, `{"ext": {"type": `...)
-		dst = strconv.AppendInt(dst, int64(v.Type), 10)
-		dst = append(dst, `, "data": "`...)
-		dst = base64.StdEncoding.AppendEncode(dst, v.Data)
-		return append(dst, `"}}`...)
+		o.str(`{"ext": {"type": `)
+		o.int(int64(v.Type))
+		o.str(`, "data": "`)
+		o.b64(v.Data)
+		o.str(`"}}`)
+	default:
+		o.str(`{"unknown": `)
+		o.jsonString([]byte(fmt.Sprint(v)))
+		o.c('}')
 	}
-	dst = append(dst, `{"unknown": `...)
-	dst = AppendString(dst, []byte(fmt.Sprint(v)))
-	return append(dst, '}')
 }
 
-func appendTagged(dst []byte, tag string, data []byte) []byte {
-	dst = append(dst, `{"`...)
-	dst = append(dst, tag...)
-	dst = append(dst, `": "`...)
-	dst = base64.StdEncoding.AppendEncode(dst, data)
-	return append(dst, `"}`...)
+func (o *out) tagged(tag string, data []byte) {
+	o.str(`{"`)
+	o.str(tag)
+	o.str(`": "`)
+	o.b64(data)
+	o.str(`"}`)
 }
 
-func appendStr(dst []byte, s []byte) []byte {
+func (o *out) strValue(s []byte) {
 	if !utf8.Valid(s) {
-		return appendTagged(dst, "str64", s)
+		o.tagged("str64", s)
+		return
 	}
-	dst = append(dst, `{"str": `...)
-	dst = AppendString(dst, s)
-	return append(dst, '}')
+	o.str(`{"str": `)
+	o.jsonString(s)
+	o.c('}')
 }
 
-func appendFloat(dst []byte, f float64) []byte {
-	dst = append(dst, `{"float": "`...)
-	dst = AppendFloat(dst, f)
-	return append(dst, `"}`...)
+func (o *out) float(f float64) {
+	var t [40]byte
+	o.str(`{"float": "`)
+	o.raw(AppendFloat(t[:0], f))
+	o.str(`"}`)
 }
 
 // AppendFloat appends f as shown in record files: the shortest text that
@@ -325,7 +412,13 @@ const hexDigits = "0123456789abcdef"
 // AppendString appends s as a JSON string. Invalid UTF-8 bytes become
 // U+FFFD (callers wanting lossless output check utf8.Valid first).
 func AppendString(dst []byte, s []byte) []byte {
-	dst = append(dst, '"')
+	o := out{b: dst}
+	o.jsonString(s)
+	return o.b
+}
+
+func (o *out) jsonString(s []byte) {
+	o.c('"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -334,18 +427,21 @@ func AppendString(dst []byte, s []byte) []byte {
 				i++
 				continue
 			}
-			dst = append(dst, s[start:i]...)
+			o.raw(s[start:i])
 			switch c {
 			case '"', '\\':
-				dst = append(dst, '\\', c)
+				o.c('\\')
+				o.c(c)
 			case '\n':
-				dst = append(dst, '\\', 'n')
+				o.str(`\n`)
 			case '\r':
-				dst = append(dst, '\\', 'r')
+				o.str(`\r`)
 			case '\t':
-				dst = append(dst, '\\', 't')
+				o.str(`\t`)
 			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+				o.str(`\u00`)
+				o.c(hexDigits[c>>4])
+				o.c(hexDigits[c&0xf])
 			}
 			i++
 			start = i
@@ -353,16 +449,16 @@ func AppendString(dst []byte, s []byte) []byte {
 		}
 		r, size := utf8.DecodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
+			o.raw(s[start:i])
+			o.str(`\ufffd`)
 			i++
 			start = i
 			continue
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	o.raw(s[start:])
+	o.c('"')
 }
 
 // AppendIndex appends the JSON view of a secondary index definition.

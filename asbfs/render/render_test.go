@@ -1,8 +1,11 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"asbtools/asb"
@@ -103,5 +106,51 @@ func TestAppendRecordIsTypedJSON(t *testing.T) {
 	}
 	if v.Bins["s"]["str"] != "a\x00\n" {
 		t.Errorf("string rendered as %q", v.Bins["s"]["str"])
+	}
+}
+
+// TestRecordSize checks that RecordSize measures exactly what AppendRecord
+// renders, for every record of the golden backups and for values that need
+// escaping, base64 or msgpack decoding.
+func TestRecordSize(t *testing.T) {
+	files, _ := filepath.Glob("../../test/golden/legacy-4.5.8/*/*.asb")
+	more, _ := filepath.Glob("../../test/golden/legacy-4.5.8/*/*/*.asb")
+	files = append(files, more...)
+	n := 0
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd := asb.NewReader(bytes.NewReader(data), asb.ReaderOptions{FileName: p})
+		for {
+			e, err := rd.Next()
+			if err != nil {
+				break // encrypted or compressed files stop at once
+			}
+			if e.Kind != asb.EntryRecord {
+				continue
+			}
+			n++
+			if got, want := RecordSize(e.Record), len(AppendRecord(nil, e.Record)); got != want {
+				t.Fatalf("%s: line %d: RecordSize %d, rendered %d bytes", p, e.Line, got, want)
+			}
+		}
+	}
+	if n < 1000 {
+		t.Fatalf("only %d golden records checked", n)
+	}
+	odd := &asb.Record{Namespace: []byte("n\x01\"\\"), Set: []byte("s\t\n\r"), HasSet: true,
+		Key: asb.Key{Type: asb.KeyFloat, Float: math.NaN()}, VoidTime: 123,
+		Bins: []asb.Bin{
+			{Name: []byte("bad\xff"), Type: asb.BinString, Bytes: []byte("\xff\xfe")},
+			{Name: []byte("u"), Type: asb.BinString, Bytes: []byte("日本\x7f")},
+			{Name: []byte("m"), Type: asb.BinMap, Bytes: []byte{0x82, 0xa1, 'a', 0xcb, 0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18, 0x01, 0x93, 0xc0, 0xc3, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+			{Name: []byte("bad-map"), Type: asb.BinMap, Bytes: []byte{0x82, 0x01}},
+			{Name: []byte("f"), Type: asb.BinFloat, Float: math.Inf(-1)},
+			{Name: []byte("i"), Type: asb.BinInt, Int: math.MinInt64},
+		}}
+	if got, want := RecordSize(odd), len(AppendRecord(nil, odd)); got != want {
+		t.Fatalf("RecordSize %d, rendered %d bytes:\n%s", got, want, AppendRecord(nil, odd))
 	}
 }
