@@ -422,6 +422,10 @@ func (r *Reader) parseEntry() (EntryKind, error) {
 	c := p.b[0]
 	switch {
 	case c == '+':
+		if p.fastRecord(&r.rec) {
+			return EntryRecord, nil
+		}
+		r.ar.reset()
 		p.i = 1
 		return EntryRecord, p.record(&r.rec)
 	case c == '*' && r.version != Version30:

@@ -1,8 +1,8 @@
 package asb
 
 import (
-	"encoding/base64"
 	"math"
+	"math/bits"
 	"strconv"
 )
 
@@ -28,7 +28,141 @@ func AppendFloat(dst []byte, f float64) []byte {
 	case math.IsInf(f, -1):
 		return append(dst, "-inf"...)
 	}
-	return strconv.AppendFloat(dst, f, 'g', 17, 64)
+	b := math.Float64bits(f)
+	if b>>63 != 0 {
+		dst = append(dst, '-')
+		b &^= 1 << 63
+	}
+	if b == 0 {
+		return append(dst, '0')
+	}
+	var dig [17]byte
+	d, x, ok := digits17(b)
+	if ok {
+		// Write the 17 digits of d, two at a time from the end.
+		for i := 15; i > 0; i -= 2 {
+			q := d / 100
+			r := (d - q*100) * 2
+			dig[i], dig[i+1] = digitPairs[r], digitPairs[r+1]
+			d = q
+		}
+		dig[0] = byte('0' + d)
+	} else {
+		// strconv's %e with 16 decimals yields the same 17 digits.
+		var tmp [32]byte
+		e := strconv.AppendFloat(tmp[:0], math.Float64frombits(b), 'e', 16, 64)
+		// e is "d.dddddddddddddddde±XX" (two or three exponent digits).
+		dig[0] = e[0]
+		copy(dig[1:], e[2:18])
+		x = 0
+		for _, c := range e[20:] {
+			x = x*10 + int(c-'0')
+		}
+		if e[19] == '-' {
+			x = -x
+		}
+	}
+	nd := 17 // significant digits without trailing zeros
+	for nd > 1 && dig[nd-1] == '0' {
+		nd--
+	}
+	// C's %g: exponential notation when the exponent is below -4 or at
+	// least the precision; trailing zeros are dropped either way.
+	if x < -4 || x >= 17 {
+		dst = append(dst, dig[0])
+		if nd > 1 {
+			dst = append(dst, '.')
+			dst = append(dst, dig[1:nd]...)
+		}
+		dst = append(dst, 'e', '+')
+		if x < 0 {
+			dst[len(dst)-1] = '-'
+			x = -x
+		}
+		if x < 100 {
+			return append(dst, digitPairs[2*x], digitPairs[2*x+1])
+		}
+		return append(dst, byte('0'+x/100), digitPairs[2*(x%100)], digitPairs[2*(x%100)+1])
+	}
+	dp := x + 1 // position of the decimal point in the digits
+	if dp <= 0 {
+		// 0.000ddd
+		dst = append(dst, '0', '.')
+		dst = append(dst, "0000"[:-dp]...)
+		return append(dst, dig[:nd]...)
+	}
+	if dp >= nd {
+		// ddd000
+		dst = append(dst, dig[:nd]...)
+		return append(dst, "0000000000000000"[:dp-nd]...)
+	}
+	// ddd.ddd
+	dst = append(dst, dig[:dp]...)
+	dst = append(dst, '.')
+	return append(dst, dig[dp:nd]...)
+}
+
+// digits17 returns the positive normal double with bits b rounded to 17
+// significant digits: d in [10^16, 10^17) and the decimal exponent x, so
+// that the value is about d * 10^(x-16). ok is false for subnormals and
+// whenever the 128-bit power of ten leaves the rounding in doubt (a tie
+// or a value too close to one); strconv then does the exact work.
+func digits17(b uint64) (d uint64, x int, ok bool) {
+	be := int(b >> 52)
+	if be == 0 {
+		return 0, 0, false
+	}
+	m := b&(1<<52-1) | 1<<52
+	e2 := be - 1075 // the value is m * 2^e2, 2^52 <= m < 2^53
+	// floor(log10(2^(e2+52))) (78913 / 2^18 approximates log10(2)); the
+	// value's own decimal exponent is this or one more.
+	x = (e2 + 52) * 78913 >> 18
+	for try := 0; try < 2; try++ {
+		q := 16 - x
+		if q < pow10Min || q > pow10Max {
+			return 0, 0, false
+		}
+		tab := pow10Table()
+		p := &tab[q-pow10Min]
+		// 10^q lies in [P, P+1) * 2^E with P the 128-bit table entry, so
+		// V = m * 2^e2 * 10^q lies in [N, N+m) / 2^sh with N = m*P.
+		sh := -(e2 + int(pow10Exp[q-pow10Min]))
+		if sh < 65 || sh > 127 {
+			return 0, 0, false
+		}
+		a1, a0 := bits.Mul64(m, p[1])
+		b1, b0 := bits.Mul64(m, p[0])
+		n1, c := bits.Add64(a1, b0, 0)
+		n2 := b1 + c
+		n0 := a0
+		// Round half up at both ends of the interval: add 2^(sh-1).
+		h1, c1 := bits.Add64(n1, 1<<uint(sh-65), 0)
+		h2 := n2 + c1
+		lo := h2<<uint(128-sh) | h1>>uint(sh-64)
+		_, c2 := bits.Add64(n0, m-1, 0)
+		u1, c3 := bits.Add64(h1, 0, c2)
+		u2 := h2 + c3
+		hi := u2<<uint(128-sh) | u1>>uint(sh-64)
+		// A rounding that differs across the interval, or a lower end
+		// exactly halfway (possibly a tie, which rounds to even), is left
+		// to strconv.
+		if lo != hi || (n0 == 0 && h1&(1<<uint(sh-64)-1) == 0) {
+			return 0, 0, false
+		}
+		switch {
+		case lo >= 1e17:
+			if lo == 1e17 && try == 1 {
+				// rounded up to the next power of ten
+				return 1e16, x + 1, true
+			}
+			x++
+			continue
+		case lo < 1e16:
+			return 0, 0, false
+		}
+		return lo, x, true
+	}
+	return 0, 0, false
 }
 
 // floatBadIndex returns the index of the first byte at which the legacy
@@ -147,75 +281,6 @@ func parseFloatToken(tok []byte) (float64, bool) {
 		return 0, false
 	}
 	return f, true
-}
-
-var b64map = func() (m [256]byte) {
-	for i := range m {
-		m[i] = 0xff
-	}
-	const alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	for i := 0; i < len(alpha); i++ {
-		m[alpha[i]] = byte(i)
-	}
-	m['='] = 0
-	return
-}()
-
-// decodeBase64 decodes src (len a multiple of 4) into dst (len >= len(src)/4*3)
-// with the legacy reader's rules: '=' counts as a zero digit anywhere, and
-// the decoded size is 3 per group, 2 if the group ends in "=", 1 if it ends
-// in "==". It returns the decoded size, or the index of the first group
-// holding a byte outside the alphabet (bad >= 0).
-func decodeBase64(dst, src []byte) (n int, bad int) {
-	if len(src) == 0 {
-		return 0, -1
-	}
-	if len(src) < 512 {
-		return decodeBase64Small(dst, src)
-	}
-	// Fast path: canonical base64 without line breaks.
-	{
-		// The standard decoder skips CR and LF; a result of the expected
-		// size proves there were none (skipping needs 4 of them).
-		if m, err := base64.StdEncoding.Decode(dst, src); err == nil && m == legacyB64Size(src) {
-			return m, -1
-		}
-	}
-	return decodeBase64Small(dst, src)
-}
-
-func decodeBase64Small(dst, src []byte) (n int, bad int) {
-	size := 0
-	for g := 0; g+4 <= len(src); g += 4 {
-		d1, d2, d3, d4 := b64map[src[g]], b64map[src[g+1]], b64map[src[g+2]], b64map[src[g+3]]
-		if (d1|d2|d3|d4)&0x80 != 0 {
-			return 0, g
-		}
-		o := g / 4 * 3
-		dst[o] = d1<<2 | d2>>4
-		dst[o+1] = d2<<4 | d3>>2
-		dst[o+2] = d3<<6 | d4
-		size += 3
-		if src[g+3] == '=' {
-			size--
-			if src[g+2] == '=' {
-				size--
-			}
-		}
-	}
-	return size, -1
-}
-
-func legacyB64Size(src []byte) int {
-	n := len(src) / 4 * 3
-	if len(src) >= 4 && src[len(src)-1] == '=' {
-		if src[len(src)-2] == '=' {
-			n -= 2
-		} else {
-			n--
-		}
-	}
-	return n
 }
 
 // escapeAppend appends s with '\\', ' ' and '\n' backslash-escaped, as the

@@ -1,12 +1,11 @@
 package asb
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"strconv"
+	"math/bits"
 )
 
 const writerFlushSize = 64 << 10
@@ -123,34 +122,41 @@ func (w *Writer) WriteMeta(m Meta) error {
 // token appends a name, escaped unless the file is version 3.0, where
 // characters that would end the token are refused.
 func (w *Writer) token(s []byte, what string, stops string) error {
+	var err error
+	w.buf, err = w.appendToken(w.buf, s, what, stops)
+	return err
+}
+
+func (w *Writer) appendToken(buf, s []byte, what string, stops string) ([]byte, error) {
 	if w.version == Version30 {
 		for _, c := range s {
 			for k := 0; k < len(stops); k++ {
 				if c == stops[k] {
-					return fmt.Errorf("asb: %s %q cannot be written in a version 3.0 file", what, s)
+					return buf, fmt.Errorf("asb: %s %q cannot be written in a version 3.0 file", what, s)
 				}
 			}
 		}
-		w.buf = append(w.buf, s...)
-		return nil
+		return append(buf, s...), nil
 	}
-	w.buf = escapeAppend(w.buf, s)
-	return nil
+	return escapeAppend(buf, s), nil
 }
 
-func (w *Writer) b64(b []byte) {
-	n := base64.StdEncoding.EncodedLen(len(b))
-	w.buf = strconv.AppendInt(w.buf, int64(n), 10)
-	w.buf = append(w.buf, ' ')
-	s := len(w.buf)
-	w.buf = growTo(w.buf, s+n)
-	base64.StdEncoding.Encode(w.buf[s:], b)
+// appendB64 appends "<encoded size> <base64>".
+func appendB64(buf, b []byte) []byte {
+	n := (len(b) + 2) / 3 * 4
+	buf = appendUint(buf, uint64(n))
+	buf = append(buf, ' ')
+	s := len(buf)
+	buf = growTo(buf, s+n)
+	encodeBase64(buf[s:], b)
+	return buf
 }
 
-func (w *Writer) raw(b []byte) {
-	w.buf = strconv.AppendInt(w.buf, int64(len(b)), 10)
-	w.buf = append(w.buf, ' ')
-	w.buf = append(w.buf, b...)
+// appendRaw appends "<size> <bytes>".
+func appendRaw(buf, b []byte) []byte {
+	buf = appendUint(buf, uint64(len(b)))
+	buf = append(buf, ' ')
+	return append(buf, b...)
 }
 
 func growTo(b []byte, n int) []byte {
@@ -182,113 +188,177 @@ func (w *Writer) WriteRecord(r *Record) error {
 }
 
 func (w *Writer) record(r *Record) error {
+	// The record is built in a local slice (kept in registers) and stored
+	// back once complete.
+	buf := w.buf
+	var err error
 	k := &r.Key
 	switch k.Type {
 	case KeyNone:
 	case KeyInt:
-		w.buf = append(w.buf, "+ k I "...)
-		w.buf = strconv.AppendInt(w.buf, k.Int, 10)
-		w.buf = append(w.buf, '\n')
+		buf = append(buf, "+ k I "...)
+		buf = appendInt(buf, k.Int)
+		buf = append(buf, '\n')
 	case KeyFloat:
-		w.buf = append(w.buf, "+ k D "...)
-		w.buf = AppendFloat(w.buf, k.Float)
-		w.buf = append(w.buf, '\n')
+		buf = append(buf, "+ k D "...)
+		buf = AppendFloat(buf, k.Float)
+		buf = append(buf, '\n')
 	case KeyString:
-		w.buf = append(w.buf, "+ k S "...)
-		w.raw(k.Bytes)
-		w.buf = append(w.buf, '\n')
+		buf = append(buf, "+ k S "...)
+		buf = appendRaw(buf, k.Bytes)
+		buf = append(buf, '\n')
 	case KeyString64:
-		w.buf = append(w.buf, "+ k X "...)
-		w.b64(k.Bytes)
-		w.buf = append(w.buf, '\n')
+		buf = append(buf, "+ k X "...)
+		buf = appendB64(buf, k.Bytes)
+		buf = append(buf, '\n')
 	case KeyBytes:
 		if k.Compact {
-			w.buf = append(w.buf, "+ k B! "...)
-			w.raw(k.Bytes)
+			buf = append(buf, "+ k B! "...)
+			buf = appendRaw(buf, k.Bytes)
 		} else {
-			w.buf = append(w.buf, "+ k B "...)
-			w.b64(k.Bytes)
+			buf = append(buf, "+ k B "...)
+			buf = appendB64(buf, k.Bytes)
 		}
-		w.buf = append(w.buf, '\n')
+		buf = append(buf, '\n')
 	default:
 		return fmt.Errorf("asb: invalid key type %q", byte(k.Type))
 	}
-	w.buf = append(w.buf, "+ n "...)
-	if err := w.token(r.Namespace, "namespace", "\n"); err != nil {
+	buf = append(buf, "+ n "...)
+	if buf, err = w.appendToken(buf, r.Namespace, "namespace", "\n"); err != nil {
 		return err
 	}
-	w.buf = append(w.buf, "\n+ d "...)
-	s := len(w.buf)
-	w.buf = growTo(w.buf, s+28)
-	base64.StdEncoding.Encode(w.buf[s:], r.Digest[:])
-	w.buf = append(w.buf, '\n')
+	buf = append(buf, "\n+ d "...)
+	s := len(buf)
+	buf = growTo(buf, s+28)
+	encodeBase64(buf[s:], r.Digest[:])
+	buf = append(buf, '\n')
 	if r.HasSet || len(r.Set) > 0 {
-		w.buf = append(w.buf, "+ s "...)
-		if err := w.token(r.Set, "set", "\n"); err != nil {
+		buf = append(buf, "+ s "...)
+		if buf, err = w.appendToken(buf, r.Set, "set", "\n"); err != nil {
 			return err
 		}
-		w.buf = append(w.buf, '\n')
+		buf = append(buf, '\n')
 	}
-	w.buf = append(w.buf, "+ g "...)
-	w.buf = strconv.AppendUint(w.buf, uint64(r.Generation), 10)
-	w.buf = append(w.buf, "\n+ t "...)
-	w.buf = strconv.AppendUint(w.buf, uint64(r.VoidTime), 10)
-	w.buf = append(w.buf, "\n+ b "...)
-	w.buf = strconv.AppendUint(w.buf, uint64(len(r.Bins)), 10)
-	w.buf = append(w.buf, '\n')
+	buf = append(buf, "+ g "...)
+	buf = appendUint(buf, uint64(r.Generation))
+	buf = append(buf, "\n+ t "...)
+	buf = appendUint(buf, uint64(r.VoidTime))
+	buf = append(buf, "\n+ b "...)
+	buf = appendUint(buf, uint64(len(r.Bins)))
+	buf = append(buf, '\n')
 	for i := range r.Bins {
-		if err := w.bin(&r.Bins[i]); err != nil {
+		if buf, err = w.appendBin(buf, &r.Bins[i]); err != nil {
 			return err
 		}
 	}
+	w.buf = buf
 	return nil
 }
 
-func (w *Writer) bin(b *Bin) error {
+func (w *Writer) appendBin(buf []byte, b *Bin) ([]byte, error) {
 	if !isBinLetter(byte(b.Type)) || b.Type == BinLDT {
-		return fmt.Errorf("asb: bin %q: invalid bin type %q", b.Name, byte(b.Type))
+		return buf, fmt.Errorf("asb: bin %q: invalid bin type %q", b.Name, byte(b.Type))
 	}
-	w.buf = append(w.buf, '-', ' ', byte(b.Type))
+	buf = append(buf, '-', ' ', byte(b.Type))
 	if b.Compact {
-		w.buf = append(w.buf, '!')
+		buf = append(buf, '!')
 	}
-	w.buf = append(w.buf, ' ')
-	if err := w.token(b.Name, "bin name", " \n"); err != nil {
-		return err
+	buf = append(buf, ' ')
+	var err error
+	if buf, err = w.appendToken(buf, b.Name, "bin name", " \n"); err != nil {
+		return buf, err
 	}
 	switch b.Type {
 	case BinNil:
-		w.buf = append(w.buf, '\n')
-		return nil
+		return append(buf, '\n'), nil
 	case BinBool:
 		if b.Bool {
-			w.buf = append(w.buf, " T\n"...)
-		} else {
-			w.buf = append(w.buf, " F\n"...)
+			return append(buf, " T\n"...), nil
 		}
-		return nil
+		return append(buf, " F\n"...), nil
 	case BinInt:
-		w.buf = append(w.buf, ' ')
-		w.buf = strconv.AppendInt(w.buf, b.Int, 10)
+		buf = append(buf, ' ')
+		buf = appendInt(buf, b.Int)
 	case BinFloat:
-		w.buf = append(w.buf, ' ')
-		w.buf = AppendFloat(w.buf, b.Float)
+		buf = append(buf, ' ')
+		buf = AppendFloat(buf, b.Float)
 	case BinString, BinGeoJSON:
-		w.buf = append(w.buf, ' ')
-		w.raw(b.Bytes)
+		buf = append(buf, ' ')
+		buf = appendRaw(buf, b.Bytes)
 	case BinString64:
-		w.buf = append(w.buf, ' ')
-		w.b64(b.Bytes)
+		buf = append(buf, ' ')
+		buf = appendB64(buf, b.Bytes)
 	default:
-		w.buf = append(w.buf, ' ')
+		buf = append(buf, ' ')
 		if b.Compact {
-			w.raw(b.Bytes)
+			buf = appendRaw(buf, b.Bytes)
 		} else {
-			w.b64(b.Bytes)
+			buf = appendB64(buf, b.Bytes)
 		}
 	}
-	w.buf = append(w.buf, '\n')
-	return nil
+	return append(buf, '\n'), nil
+}
+
+// digitPairs holds "00" to "99".
+const digitPairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
+// pow10u64[i] is 10^i.
+var pow10u64 = func() (t [20]uint64) {
+	t[0] = 1
+	for i := 1; i < len(t); i++ {
+		t[i] = t[i-1] * 10
+	}
+	return
+}()
+
+// appendUint appends v in decimal, writing the digits in place (two at a
+// time, from the end) rather than through a temporary.
+func appendUint(dst []byte, v uint64) []byte {
+	if v < 10 {
+		return append(dst, byte('0'+v))
+	}
+	// Digit count: bits.Len64(v)*1233>>12 is floor(log10(2^len)), which
+	// is the count less one, or the count itself when v is below that
+	// power of ten.
+	t := bits.Len64(v) * 1233 >> 12
+	n := t + 1
+	if v < pow10u64[t] {
+		n = t
+	}
+	l := len(dst)
+	dst = growTo(dst, l+n)
+	d := dst[l : l+n : l+n]
+	i := n
+	for v >= 100 {
+		q := v / 100
+		r := (v - q*100) * 2
+		i -= 2
+		d[i], d[i+1] = digitPairs[r], digitPairs[r+1]
+		v = q
+	}
+	if v >= 10 {
+		d[0], d[1] = digitPairs[v*2], digitPairs[v*2+1]
+	} else {
+		d[0] = byte('0' + v)
+	}
+	return dst
+}
+
+// appendInt appends v in decimal.
+func appendInt(dst []byte, v int64) []byte {
+	if v < 0 {
+		return appendUint(append(dst, '-'), uint64(-v))
+	}
+	return appendUint(dst, uint64(v))
 }
 
 // WriteIndex writes a secondary index line ("* i", or "* e" for an
@@ -325,7 +395,7 @@ func (w *Writer) WriteIndex(ix *Index) error {
 	w.buf = append(w.buf, ' ')
 	w.buf = escapeAppend(w.buf, []byte(ix.Name))
 	w.buf = append(w.buf, ' ', byte(ix.Type), ' ')
-	w.buf = strconv.AppendInt(w.buf, int64(len(ix.Paths)), 10)
+	w.buf = appendUint(w.buf, uint64(len(ix.Paths)))
 	for i, p := range ix.Paths {
 		switch p.Type {
 		case IndexNumeric, IndexString, IndexGeo, IndexBlob:
@@ -373,7 +443,7 @@ func (w *Writer) WriteUDF(u *UDF) error {
 	w.buf = append(w.buf, '*', ' ', 'u', ' ', t, ' ')
 	w.buf = escapeAppend(w.buf, []byte(u.Name))
 	w.buf = append(w.buf, ' ')
-	w.raw(u.Content)
+	w.buf = appendRaw(w.buf, u.Content)
 	w.buf = append(w.buf, '\n')
 	return w.maybeFlush()
 }
