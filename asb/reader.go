@@ -161,6 +161,7 @@ func (r *Reader) init() {
 		r.opts.MaxEntrySize = DefaultMaxEntrySize
 	}
 	r.buf = make([]byte, n)
+	r.ar.chunk = max(4<<10, min(n, 64<<10))
 	r.p.ar = &r.ar
 }
 
@@ -1269,6 +1270,9 @@ func (p *parser) udf(u *UDF) error {
 type arena struct {
 	chunks [][]byte
 	cur    int
+	// chunk is the smallest chunk size (0: 64 KiB); readers with a small
+	// read buffer (ReadRecordAt) use small chunks too.
+	chunk int
 }
 
 func (a *arena) reset() {
@@ -1292,7 +1296,11 @@ func (a *arena) alloc(n int) []byte {
 			a.chunks[a.cur] = a.chunks[a.cur][:0]
 		}
 	}
-	c := make([]byte, n, max(n, 64<<10))
+	size := a.chunk
+	if size <= 0 {
+		size = 64 << 10
+	}
+	c := make([]byte, n, max(n, size))
 	a.chunks = append(a.chunks, c)
 	a.cur = len(a.chunks) - 1
 	return c[:n:n]
