@@ -114,6 +114,8 @@ type engine struct {
 	stopOnce    sync.Once
 
 	throttle *throttle
+	// racks is the --prefer-racks state (nil without the option).
+	racks *rackTable
 
 	checkpointed bool
 
@@ -193,31 +195,7 @@ func (e *engine) run() int {
 }
 
 func (e *engine) logStart() {
-	c := e.cfg
-	target := c.Cluster.Host
-	if c.NodeList.Set {
-		target = c.NodeList.Value
-	}
-	sets := "all"
-	if len(c.Sets) > 0 {
-		sets = strings.Join(c.Sets, ",")
-	}
-	bins := "[all]"
-	if c.BinList.Set {
-		bins = c.BinList.Value
-	}
-	dest := "[none]"
-	switch {
-	case c.OutputFile.Set && c.OutputFile.Value == "-":
-		dest = "[stdout]"
-	case c.OutputFile.Set:
-		dest = c.OutputFile.Value
-	case c.Directory.Set:
-		dest = c.Directory.Value
-	}
-	e.infof("Starting backup of %s (namespace: %s, set: [%s], bins: %s, after: %s, before: %s, no ttl only: %t, limit: %d) to %s",
-		target, c.Namespace, sets, bins, compat.FormatDateTime(c.ModifiedAfter, c.Location),
-		compat.FormatDateTime(c.ModifiedBefore, c.Location), c.NoTTLOnly, c.MaxRecords, dest)
+	e.infof("%s", e.cfg.StartMessage())
 }
 
 // init is legacy backup_status_init: option values parsed late, the
@@ -225,50 +203,27 @@ func (e *engine) logStart() {
 // after logging the failure (no summary line follows).
 func (e *engine) init() bool {
 	c := e.cfg
-	var filters []compat.PartitionFilter
-	var nodes []compat.NodeSpec
-	host, port, tlsName := c.Cluster.Host, c.Cluster.Port, c.Cluster.TLS.Name.Value
 	switch {
 	case c.PartitionList.Set:
 		e.verbosef("Parsing partition-list '%s'", c.PartitionList.Value)
-		f, err := compat.ParsePartitionList(c.PartitionList.Value)
-		if err != nil {
-			e.logLines(err)
-			return false
-		}
-		filters = f
 	case c.AfterDigest.Set:
 		e.verbosef("Parsing after-digest '%s'", c.AfterDigest.Value)
-		f, err := compat.ParseAfterDigest(c.AfterDigest.Value)
-		if err != nil {
-			e.logLines(err)
-			return false
-		}
-		filters = f
 	case c.NodeList.Set:
 		e.verbosef("Parsing node list %s", c.NodeList.Value)
-		n, err := compat.ParseNodeList(c.NodeList.Value)
-		if err != nil {
-			e.logLines(err)
-			return false
-		}
-		nodes = n
-		host, port = n[0].String(), n[0].Port
-		if n[0].TLSName != "" {
-			tlsName = n[0].TLSName
-		}
 	}
+	t, perr := c.PrepareTargets()
+	if perr != nil {
+		e.logLines(perr)
+		return false
+	}
+	filters, nodes, racks := t.Partitions, t.Nodes, t.RackIDs
+	host, port := t.SeedText, t.SeedPort
 	e.sp = scanSpec{namespace: c.Namespace, noBins: c.NoBins, socketTO: c.SocketTimeout}
 	if e.sp.socketTO == 0 {
 		e.sp.socketTO = c.TotalTimeout
 	}
 	if c.FilterExp.Set {
-		b, err := compat.DecodeFilterExp(c.FilterExp.Value)
-		if err != nil {
-			e.logLines(err)
-			return false
-		}
-		e.sp.filterExp = b
+		e.sp.filterExp = t.FilterExp
 		if len(c.Sets) == 1 {
 			e.sp.set = c.Sets[0]
 		}
@@ -284,31 +239,12 @@ func (e *engine) init() bool {
 			e.sp.filterExp, _ = base64.StdEncoding.DecodeString(s)
 		}
 	}
-	hostText := host
-	if c.NodeList.Set {
-		hostText = nodes[0].String()
-	}
-	hosts, ok := compat.ParseHostList(hostText, port, tlsName)
-	if !ok || len(hosts) == 0 {
-		e.logLines(compat.HostListError("asbackup", c.Cluster.Host))
+	hosts := t.Seeds
+	if len(hosts) == 0 {
+		e.logLines(compat.HostListError("asbackup", host))
 		return false
 	}
-	if c.Cluster.AuthMode.Set {
-		if _, ok := compat.ParseAuthMode(c.Cluster.AuthMode.Value); !ok {
-			e.logLines(compat.AuthModeError("asbackup", c.Cluster.AuthMode.Value))
-			return false
-		}
-	}
-	var racks []int
-	if c.PreferRacks.Set {
-		r, err := compat.ParseRackList(c.PreferRacks.Value)
-		if err != nil {
-			e.logLines(err)
-			return false
-		}
-		racks = r
-	}
-	cp, err := clientPolicy(c, e.opts.Password, racks)
+	cp, err := clientPolicy(c, t.Auth, e.opts.Password)
 	if err != nil {
 		e.errf("%s", err)
 		return false
@@ -329,6 +265,10 @@ func (e *engine) init() bool {
 	clNodes := client.GetNodes()
 	for _, n := range clNodes {
 		e.infof("[src/main/aerospike/as_cluster.c:198][as_cluster_add_nodes_copy] Add node %s %s", n.GetName(), nodeAddr(n))
+	}
+	if racks != nil {
+		e.racks = &rackTable{ids: racks, racks: map[string]int{}}
+		e.refreshRacks()
 	}
 	if c.NodeList.Set {
 		sel, ok := matchNodes(clNodes, nodes)

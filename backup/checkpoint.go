@@ -59,11 +59,18 @@ func (e *engine) openOutputFiles() []*storage.File {
 	return files
 }
 
+// legacyZstdBufSize is the capacity legacy records for the text buffer of a
+// compressing writer (state-and-streams.md A.3.3).
+const legacyZstdBufSize = 131591
+
 func (e *engine) fileEntry(f *storage.File, recs uint64) state.FileEntry {
 	pos := f.Position()
+	// Buffer capacities as legacy records them (its text buffer is 4 KiB,
+	// or libzstd's streaming buffer size); nothing is pending after the
+	// flush, so they only tell a legacy reader what to allocate.
 	bufSize := uint64(4096)
 	if e.streamO.Compress {
-		bufSize = stream.FrameSize
+		bufSize = legacyZstdBufSize
 	}
 	ent := state.FileEntry{
 		ByteCount: pos.BytesWritten, RawByteCount: pos.RawBytes, Num: pos.Num,
@@ -264,6 +271,8 @@ func (e *engine) reopen(ent *state.FileEntry) (*storage.File, bool) {
 			return nil, false
 		}
 	}
+	// Bytes of the pending buffers handed to the file count like any other.
+	e.byteTotal.Add(sf.Size() - ent.ByteCount)
 	return sf, true
 }
 

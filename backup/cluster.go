@@ -17,8 +17,9 @@ import (
 // connectTimeout is the legacy connect and info timeout (10 s).
 const connectTimeout = 10 * time.Second
 
-// clientPolicy builds the client policy from the [cluster] options.
-func clientPolicy(c *compat.BackupConfig, password string, racks []int) (*as.ClientPolicy, error) {
+// clientPolicy builds the client policy from the [cluster] options. The
+// client's rack awareness stays off (see racks.go).
+func clientPolicy(c *compat.BackupConfig, auth compat.AuthMode, password string) (*as.ClientPolicy, error) {
 	// The client's own per-connection buffer only serves info requests and
 	// logins here (scans are read through the job's buffer): start it at
 	// the smallest size, it grows when a reply needs more.
@@ -33,8 +34,7 @@ func clientPolicy(c *compat.BackupConfig, password string, racks []int) (*as.Cli
 		cp.User, cp.Password = c.Cluster.User, password
 	}
 	if c.Cluster.AuthMode.Set {
-		m, _ := compat.ParseAuthMode(c.Cluster.AuthMode.Value)
-		switch m {
+		switch auth {
 		case compat.AuthExternal, compat.AuthExternalInsecure:
 			cp.AuthMode = as.AuthModeExternal
 		case compat.AuthPKI:
@@ -42,9 +42,6 @@ func clientPolicy(c *compat.BackupConfig, password string, racks []int) (*as.Cli
 		default:
 			cp.AuthMode = as.AuthModeInternal
 		}
-	}
-	if len(racks) > 0 {
-		cp.RackAware, cp.RackIds = true, racks
 	}
 	if c.Cluster.TLS.Enable {
 		tc, err := tlsConfig(&c.Cluster.TLS)
@@ -126,8 +123,16 @@ func connectError(host string, port int, seed compat.Host, err error) []string {
 	case secNS || strings.Contains(text, "SECURITY_NOT_SUPPORTED"):
 		code = int(types.SECURITY_NOT_SUPPORTED)
 		seedLine = fmt.Sprintf("Failed to connect to seed %s %d. AEROSPIKE_SECURITY_NOT_SUPPORTED AEROSPIKE_SECURITY_NOT_SUPPORTED from %s", seed.Name, seed.Port, addr)
+	case tlsReason(text) != "":
+		// The handshake failed (untrusted certificate, wrong TLS name,
+		// protocol mismatch): say why.
+		seedLine = fmt.Sprintf("Failed to connect to seed %s %d. AEROSPIKE_ERR_TLS_ERROR TLS handshake failed: %s, %s", seed.Name, seed.Port, tlsReason(text), addr)
 	case strings.Contains(text, "timeout") || strings.Contains(text, "TIMEOUT"):
 		seedLine = fmt.Sprintf("Failed to connect to seed %s %d. AEROSPIKE_ERR_TIMEOUT %s", seed.Name, seed.Port, firstLine(text))
+	case strings.HasSuffix(text, "EOF") || strings.Contains(text, "connection reset"):
+		// Something answered but dropped the connection (for example a
+		// TLS port spoken to without --tls-enable).
+		seedLine = fmt.Sprintf("Failed to connect to seed %s %d. AEROSPIKE_ERR_CONNECTION Socket read error: 104, %s", seed.Name, seed.Port, addr)
 	default:
 		// Nothing answered at the seed address (connection refused).
 		seedLine = fmt.Sprintf("Failed to connect to seed %s %d. AEROSPIKE_ERR_CONNECTION Socket write error: 111, %s", seed.Name, seed.Port, addr)
@@ -136,6 +141,21 @@ func connectError(host string, port int, seed compat.Host, err error) []string {
 		"[src/main/aerospike/as_cluster.c:395][as_cluster_seed_node] " + seedLine,
 		fmt.Sprintf("Error while connecting to %s:%d - code %d: Failed to connect at src/main/aerospike/as_cluster.c:416", host, port, code),
 	}
+}
+
+// tlsReason extracts the TLS or certificate failure from a client error
+// text, or returns "".
+func tlsReason(text string) string {
+	for _, mark := range []string{"tls: ", "x509: "} {
+		if i := strings.Index(text, mark); i >= 0 {
+			r := firstLine(text[i:])
+			if j := strings.IndexAny(r, ";)"); j > 0 && mark == "x509: " {
+				r = r[:j]
+			}
+			return strings.TrimSpace(r)
+		}
+	}
+	return ""
 }
 
 func firstLine(s string) string {

@@ -93,20 +93,12 @@ func retryable(err error) bool {
 	return true // network errors
 }
 
-// nodeFor returns the node to scan partition p on.
+// nodeFor returns the node to scan partition p on: with --prefer-racks a
+// replica on a preferred rack, else the master.
 func (e *engine) nodeFor(p int) *as.Node {
-	if e.cfg.PreferRacks.Set {
-		var d [20]byte
-		d[0], d[1] = byte(p), byte(p>>8)
-		key, err := as.NewKeyWithDigest(e.cfg.Namespace, "", nil, d[:])
-		if err == nil {
-			pol := as.NewPolicy()
-			pol.ReplicaPolicy = as.PREFER_RACK
-			if pt, err := as.PartitionForRead(e.client.Cluster(), pol, key); err == nil {
-				if n, err := pt.GetNodeRead(e.client.Cluster()); err == nil {
-					return n
-				}
-			}
+	if e.racks != nil {
+		if n := e.rackNode(p); n != nil {
+			return n
 		}
 	}
 	return e.masterOf(p)

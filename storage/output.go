@@ -174,12 +174,23 @@ type File struct {
 	stdout bool
 }
 
-// fileBufSize is the write buffer between the stream and the file: the
-// stream hands on 4 KiB blocks (legacy size accounting), the file gets
-// fewer, larger writes. Writes of this size or more (zstd frames, large
-// plain blocks) bypass it. It is small because every open file of a
-// directory-mode backup holds one.
+// fileBufSize is the write buffer between an uncompressed stream and the
+// file: the stream hands on 4 KiB blocks (legacy size accounting), the file
+// gets fewer, larger writes. Writes of this size or more bypass it. It is
+// small because every open file of a directory-mode backup holds one.
+// Compressed streams write their frames to the file directly.
 const fileBufSize = 16 << 10
+
+// sink returns what the stream writes to: the file itself for a
+// compressing stream (it hands on whole frames, a few KiB each), else a
+// write buffer in front of it.
+func (o *File) sink(opts stream.Options) io.Writer {
+	if opts.Compress {
+		return o.out
+	}
+	o.bw = bufio.NewWriterSize(o.out, fileBufSize)
+	return o.bw
+}
 
 // Create creates (truncates) path, or uses stdout for "-", and writes the
 // header "Version <v>" / "# namespace <ns>".
@@ -194,8 +205,7 @@ func Create(path, ns string, v asb.Version, opts stream.Options) (*File, error) 
 		}
 		out.f, out.out = f, f
 	}
-	out.bw = bufio.NewWriterSize(out.out, fileBufSize)
-	sw, err := stream.NewWriter(out.bw, opts)
+	sw, err := stream.NewWriter(out.sink(opts), opts)
 	if err != nil {
 		out.discard()
 		return nil, err
@@ -242,8 +252,7 @@ func Resume(path string, f *os.File, opts stream.Options, pos stream.Position, r
 	if f == nil {
 		out.stdout, out.out = true, os.Stdout
 	}
-	out.bw = bufio.NewWriterSize(out.out, fileBufSize)
-	sw, err := stream.ResumeWriter(out.bw, opts, pos)
+	sw, err := stream.ResumeWriter(out.sink(opts), opts, pos)
 	if err != nil {
 		return nil, err
 	}

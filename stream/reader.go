@@ -10,7 +10,7 @@ import (
 )
 
 // MaxWindow is the largest zstd window a Reader accepts (libzstd's default
-// decoder limit, 128 MiB). Files written by this package use 128 KiB; legacy
+// decoder limit, 128 MiB). Files written by this package use FrameSize; legacy
 // files use the window of their compression level (2 MiB at the default).
 const MaxWindow = 1 << 27
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -660,3 +661,52 @@ func TestLegacyFlags(t *testing.T) {
 }
 
 func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// Writers on different goroutines share one encoder per level: each stream
+// still decodes to exactly its own text.
+func TestConcurrentWritersShareEncoder(t *testing.T) {
+	k := DeriveKey([]byte("k"), AES128)
+	opts := []Options{{Compress: true}, {Compress: true, Cipher: AES128, Key: k}, {Compress: true, Level: 1}}
+	const n = 12
+	outs := make([]bytes.Buffer, n)
+	texts := make([][]byte, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		texts[i] = sampleText(3*FrameSize+1000*i, uint64(100+i))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w, err := NewWriter(&outs[i], opts[i%len(opts)])
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for p := texts[i]; len(p) > 0; p = p[min(len(p), 333):] {
+				if _, err := w.Write(p[:min(len(p), 333)]); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		r, err := NewReader(bytes.NewReader(outs[i].Bytes()), opts[i%len(opts)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		if err != nil || !bytes.Equal(got, texts[i]) {
+			t.Fatalf("writer %d: %d bytes decoded (want %d), err %v", i, len(got), len(texts[i]), err)
+		}
+		if opts[i%len(opts)].Cipher != None {
+			continue
+		}
+		if f := countFrames(t, outs[i].Bytes()); f < 3 {
+			t.Errorf("writer %d: %d frames for %d bytes of text", i, f, len(texts[i]))
+		}
+	}
+}

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
-
-	"github.com/klauspost/compress/zstd"
 )
 
 // Position is a writer's resumable state, in the units of the legacy .state
@@ -29,14 +26,11 @@ type Position struct {
 // ErrClosed is returned by writes to a closed Writer.
 var ErrClosed = errors.New("stream: write to closed writer")
 
-// zbufPool holds compressed-frame scratch buffers shared by all writers.
-var zbufPool = sync.Pool{New: func() any { b := make([]byte, 0, FrameSize+FrameSize/8); return &b }}
-
 // Writer writes the legacy stream. It is not safe for concurrent use.
 type Writer struct {
 	w      io.Writer
 	opts   Options
-	enc    *zstd.Encoder
+	enc    *frameEncoder
 	ks     *keystream
 	header []byte // encrypted IV still to be written
 	buf    []byte // text not yet pushed through the stages
@@ -160,7 +154,9 @@ func (w *Writer) WriteString(s string) (int, error) {
 }
 
 // commit pushes the buffered text through compression (one frame) and
-// encryption to the underlying writer.
+// encryption to the underlying writer. A compressed frame is built in the
+// shared encoder's output buffer and handed on before the encoder is
+// released.
 func (w *Writer) commit() error {
 	if len(w.buf) == 0 {
 		if w.header != nil {
@@ -169,13 +165,19 @@ func (w *Writer) commit() error {
 		}
 		return nil
 	}
-	data := w.buf
 	if w.enc != nil {
-		zb := zbufPool.Get().(*[]byte)
-		defer zbufPool.Put(zb)
-		*zb = w.enc.EncodeAll(w.buf, (*zb)[:0])
-		data = *zb
+		fe := w.enc
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		fe.out = fe.enc.EncodeAll(w.buf, fe.out[:0])
+		return w.emitText(fe.out)
 	}
+	return w.emitText(w.buf)
+}
+
+// emitText encrypts data (the stage-two form of the buffered text, in
+// place) and hands it on; the buffered text is then consumed.
+func (w *Writer) emitText(data []byte) error {
 	if w.ks != nil {
 		w.ks.xor(data)
 	}

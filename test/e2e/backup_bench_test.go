@@ -55,7 +55,12 @@ func backupBenchServer(b *testing.B) *asdsim.Server {
 // BenchmarkBackup1M backs up 1M records through the real binary at
 // --parallel 1, 4 and 16 and reports records/s, MB/s, the CPU seconds and
 // peak RSS of the asbackup process.
-func BenchmarkBackup1M(b *testing.B) {
+func BenchmarkBackup1M(b *testing.B) { benchBackup(b) }
+
+// BenchmarkBackup1MZstd is BenchmarkBackup1M with -z zstd.
+func BenchmarkBackup1MZstd(b *testing.B) { benchBackup(b, "-z", "zstd") }
+
+func benchBackup(b *testing.B, extra ...string) {
 	srv := backupBenchServer(b)
 	for _, par := range []int{1, 4, 16} {
 		b.Run(fmt.Sprintf("parallel-%d", par), func(b *testing.B) {
@@ -63,8 +68,8 @@ func BenchmarkBackup1M(b *testing.B) {
 			var rss, anon, size int64
 			for i := 0; i < b.N; i++ {
 				work := b.TempDir()
-				res := runBackup(b, work, nil, "-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test",
-					"-d", "bk", "--parallel", fmt.Sprint(par))
+				res := runBackup(b, work, nil, append([]string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test",
+					"-d", "bk", "--parallel", fmt.Sprint(par)}, extra...)...)
 				if res.code != 0 {
 					b.Fatalf("asbackup exit %d:\n%s", res.code, res.stderr)
 				}

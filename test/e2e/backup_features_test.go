@@ -35,16 +35,37 @@ func TestBackupAuthentication(t *testing.T) {
 	}
 }
 
-// TestBackupPreferRacksAndNodeList scans with --prefer-racks (rack-aware
-// client, PREFER_RACK replica choice) and a three-node cluster with
-// --node-list, each record exactly once.
+// TestBackupPreferRacksAndNodeList scans with --prefer-racks against an
+// Enterprise server (racks known, replica on the preferred rack) and a
+// Community server, which refuses rack-ids: like the legacy client's tend,
+// each refusal is logged and the backup reads from the masters. Then a
+// three-node cluster with --node-list. Each record exactly once.
 func TestBackupPreferRacksAndNodeList(t *testing.T) {
-	// rack-ids is answered by Enterprise servers only.
-	one := startServer(t, asdsim.Config{Enterprise: true})
-	seedSimple(t, one, "racks", 300)
-	recs, stderr := backupDigests(t, one, "--prefer-racks", "0", "--parallel", "4")
+	const refused = "rack refresh failed: AEROSPIKE_ERR_ENTERPRISE_ONLY enterprise only"
+	ee := startServer(t, asdsim.Config{Enterprise: true, Nodes: 2, Namespaces: []asdsim.NamespaceConfig{{Name: "test", ReplicationFactor: 2}}})
+	seedSimple(t, ee, "racks", 300)
+	recs, stderr := backupDigests(t, ee, "--prefer-racks", "1,0", "--parallel", "4")
+	if len(recs) != 300 || strings.Contains(stderr, "rack refresh failed") {
+		t.Fatalf("--prefer-racks (Enterprise): %d records, want 300\n%s", len(recs), stderr)
+	}
+	ce := startServer(t, asdsim.Config{Nodes: 2})
+	seedSimple(t, ce, "racks", 300)
+	recs, stderr = backupDigests(t, ce, "--prefer-racks", "0", "--parallel", "4")
 	if len(recs) != 300 {
-		t.Fatalf("--prefer-racks: %d records, want 300\n%s", len(recs), stderr)
+		t.Fatalf("--prefer-racks (Community): %d records, want 300\n%s", len(recs), stderr)
+	}
+	// Legacy order: the nodes are added, the tend's rack refresh fails on
+	// each, then the nodes are processed.
+	lines := normalizeBackupLog(stderr)
+	if len(lines) < 6 || !strings.Contains(lines[5], "Processing 2 node(s)") {
+		t.Fatalf("unexpected start of the log:\n%s", strings.Join(lines, "\n"))
+	}
+	got := map[string]bool{lines[3]: true, lines[4]: true}
+	for _, n := range ce.Nodes() {
+		want := fmt.Sprintf("<TS> [ERR] [TID] [src/main/aerospike/as_cluster.c:1037][as_cluster_tend] Node %s %s", n.Name(), refused)
+		if !got[want] {
+			t.Errorf("missing %q after the Add node lines:\n%s", want, strings.Join(lines, "\n"))
+		}
 	}
 	srv := startServer(t, asdsim.Config{Nodes: 3})
 	seedSimple(t, srv, "racks", 300)
