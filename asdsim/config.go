@@ -33,6 +33,9 @@ type Config struct {
 	Users map[string]string
 	// TLS, when set, makes every node listen with TLS.
 	TLS *tls.Config
+	// TLSName is the name the nodes' certificates carry; peers-tls-std
+	// reports it so that clients can verify the other nodes of a cluster.
+	TLSName string
 	// BatchIndexThreads is reported by get-config:context=service; default 4.
 	BatchIndexThreads int
 	// Clock overrides the time source (tests of TTL and last-update time).

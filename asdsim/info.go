@@ -287,7 +287,9 @@ func (n *Node) peers(tls bool) string {
 			addr = host + ":" + strconv.Itoa(o.addr.Port)
 		}
 		tlsName := ""
-		_ = tls
+		if tls {
+			tlsName = s.cfg.TLSName
+		}
 		fmt.Fprintf(&b, "[%s,%s,[%s]]", o.name, tlsName, addr)
 	}
 	b.WriteByte(']')

@@ -33,6 +33,7 @@ func run(args []string) int {
 	users := fs.String("users", "", "enable security with these users: user:password[,user:password...]")
 	certFile := fs.String("tls-cert", "", "TLS certificate file (PEM); enables TLS with -tls-key")
 	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
+	tlsName := fs.String("tls-name", "", "TLS name of the nodes' certificate, reported to clients for peer nodes")
 	seedRecords := fs.Int("seed-records", 0, "store this many synthetic records in the first namespace, set -seed-set")
 	seedSet := fs.String("seed-set", "demo", "set of the synthetic records")
 	recordSize := fs.Int("record-size", 200, "approximate size in bytes of each synthetic record")
@@ -76,6 +77,7 @@ func run(args []string) int {
 			return 2
 		}
 		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		cfg.TLSName = *tlsName
 	}
 	if *seedRecords < 0 || *recordSize < 0 {
 		fmt.Fprintln(os.Stderr, "asdsim: -seed-records and -record-size must not be negative")

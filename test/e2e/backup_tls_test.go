@@ -108,3 +108,39 @@ func TestBackupTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestBackupTLSCluster backs up a three-node TLS cluster: the client learns
+// the other nodes from peers-tls-std, with their TLS name, and verifies each
+// of them; every record is backed up exactly once.
+func TestBackupTLSCluster(t *testing.T) {
+	pki, err := satest.NewPKI("asd.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, asdsim.Config{Nodes: 3, TLSName: "asd.test",
+		TLS: &tls.Config{Certificates: []tls.Certificate{pki.Cert}, MinVersion: tls.VersionTLS12}})
+	seedSimple(t, srv, "tls", 600)
+	work := t.TempDir()
+	if err := os.WriteFile(filepath.Join(work, "ca.pem"), pki.CAPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := runBackup(t, work, nil, "-h", fmt.Sprintf("%s:asd.test:%d", srv.Host(), srv.Port()),
+		"--tls-enable", "--tls-cafile", "ca.pem", "-n", "test", "-o", "out.asb", "--parallel", "4")
+	if res.code != 0 {
+		t.Fatalf("exit %d:\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "Processing 3 node(s)") {
+		t.Errorf("the backup did not see the three nodes:\n%s", res.stderr)
+	}
+	recs, _, _ := backupRecords(t, filepath.Join(work, "out.asb"), nil)
+	seen := map[[20]byte]bool{}
+	for _, r := range recs {
+		if seen[r.Digest] {
+			t.Fatalf("record %x twice", r.Digest)
+		}
+		seen[r.Digest] = true
+	}
+	if len(seen) != 600 {
+		t.Fatalf("%d records over TLS from three nodes, want 600", len(seen))
+	}
+}
