@@ -1,9 +1,6 @@
 package compat
 
-import (
-	"math"
-	"time"
-)
+import "math"
 
 // Backup defaults.
 const (
@@ -12,8 +9,6 @@ const (
 	maxBackupParallel      = 100
 	mib                    = 1 << 20
 )
-
-func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
 
 func newBackupConfig(env *Env) *BackupConfig {
 	return &BackupConfig{
@@ -34,34 +29,17 @@ func newBackupConfig(env *Env) *BackupConfig {
 // BackupUsage(args[0]) / VersionText("asbackup") and exit 0; on ActionFail
 // the error is an *Error with the messages to print and the exit code.
 func ParseBackup(args []string, env Env) (*BackupConfig, Action, error) {
-	p := newParser(backupTool, args, env)
-	switch p.helpPass() {
-	case ActionHelp:
-		return nil, ActionHelp, nil
-	case ActionVersion:
-		return nil, ActionVersion, nil
-	}
-	c := newBackupConfig(&p.env)
-	p.cluster, p.s3, p.key = &c.Cluster, &c.S3, &c.Key
-	fail := func(e *Error) (*BackupConfig, Action, error) { return nil, ActionFail, e }
+	return parseTool(backupTool, args, env, newBackupConfig, func(p *parser, c *BackupConfig) toolPasses {
+		return toolPasses{
+			setting:  func(s ConfigSetting, key string, v settingValue) *Error { return p.applyBackupSetting(c, s, key, v) },
+			option:   func(a *mainArg) *Error { return p.applyBackupOption(c, a) },
+			validate: func() *Error { return p.validateBackup(c) },
+		}
+	})
+}
 
-	if e := p.configPass(func(s ConfigSetting, key string, v settingValue) *Error {
-		return p.applyBackupSetting(c, s, key, v)
-	}); e != nil {
-		return fail(e)
-	}
-	if e := p.saPass(); e != nil {
-		return fail(e)
-	}
-	c.SecretAgent = p.sa
-	if e := p.mainPass(func(a *mainArg) *Error { return p.applyBackupOption(c, a) }); e != nil {
-		return fail(e)
-	}
-	if e := p.validateBackup(c); e != nil {
-		return fail(e)
-	}
-	c.Messages = p.out.msgs
-	return c, ActionRun, nil
+func (c *BackupConfig) parts() toolParts {
+	return toolParts{&c.Cluster, &c.S3, &c.Key, &c.SecretAgent, &c.Messages}
 }
 
 // applyBackupOption applies one asbackup option of the main pass.
@@ -72,8 +50,6 @@ func (p *parser) applyBackupOption(c *BackupConfig, a *mainArg) *Error {
 	if ok, e := p.applyS3Option(a); ok {
 		return e
 	}
-	bad := func(what string) *Error { return p.out.failLines("Invalid " + what + " value " + a.arg) }
-	num := func() (int64, bool) { return ParseCInt(a.arg) }
 	switch a.code {
 	case 'n':
 		c.Namespace = truncate(a.arg, 31)
@@ -94,27 +70,15 @@ func (p *parser) applyBackupOption(c *BackupConfig, a *mainArg) *Error {
 	case 'o':
 		c.OutputFile.set(a.arg)
 	case 'F':
-		v, ok := num()
-		if !ok || v < 1 {
-			return bad("file limit")
-		}
-		c.FileLimit = mulMiB(v)
+		return intOption(p, a, "file limit", atLeast(1), &c.FileLimit, mulMiB)
 	case 'r':
 		c.RemoveFiles = true
 	case optRemoveArtifacts:
 		c.RemoveArtifacts = true
 	case optEstimateSamples:
-		v, ok := num()
-		if !ok || v < 1 || v > math.MaxUint32 {
-			return bad("estimate-samples")
-		}
-		c.EstimateSamples = v
+		return intOption(p, a, "estimate-samples", inRange(1, math.MaxUint32), &c.EstimateSamples, identity)
 	case 'L':
-		v, ok := num()
-		if !ok || v < 0 || v > math.MaxUint32 {
-			return bad("records-per-second")
-		}
-		c.RecordsPerSecond = v
+		return intOption(p, a, "records-per-second", inRange(0, math.MaxUint32), &c.RecordsPerSecond, identity)
 	case 'v':
 		c.Verbose, p.out.verbose = true, true
 	case 'x':
@@ -122,11 +86,7 @@ func (p *parser) applyBackupOption(c *BackupConfig, a *mainArg) *Error {
 	case 'C':
 		c.Compact = true
 	case 'w':
-		v, ok := num()
-		if !ok || v < 1 || v > maxBackupParallel {
-			return bad("parallelism")
-		}
-		c.Parallel = int(v)
+		return intOption(p, a, "parallelism", inRange(1, maxBackupParallel), &c.Parallel, toInt)
 	case 'z':
 		m, ok := parseCompress(a.arg)
 		if !ok {
@@ -134,11 +94,7 @@ func (p *parser) applyBackupOption(c *BackupConfig, a *mainArg) *Error {
 		}
 		c.Compress = m
 	case optCompressionLevel:
-		v, ok := num()
-		if !ok || v < math.MinInt32 || v > math.MaxInt32 {
-			return bad("compression-level")
-		}
-		c.CompressionLevel = int(v)
+		return intOption(p, a, "compression-level", inRange(math.MinInt32, math.MaxInt32), &c.CompressionLevel, toInt)
 	case 'y':
 		m, ok := parseEncrypt(a.arg)
 		if !ok {
@@ -158,21 +114,13 @@ func (p *parser) applyBackupOption(c *BackupConfig, a *mainArg) *Error {
 	case 'f':
 		c.FilterExp.set(a.arg)
 	case 'M':
-		v, ok := num()
-		if !ok || v < 0 {
-			return bad("max-records")
-		}
-		c.MaxRecords = v
+		return intOption(p, a, "max-records", atLeast(0), &c.MaxRecords, identity)
 	case 'm':
 		c.Machine.set(a.arg)
 	case 'e':
 		c.Estimate = true
 	case 'N':
-		v, ok := num()
-		if !ok || v < 1 || uint64(v) > math.MaxUint64/mib {
-			return bad("bandwidth")
-		}
-		c.Bandwidth = mulMiB(v)
+		return intOption(p, a, "bandwidth", inRange(1, math.MaxUint64/mib), &c.Bandwidth, mulMiB)
 	case 'R':
 		c.NoRecords = true
 	case 'I':
@@ -193,43 +141,19 @@ func (p *parser) applyBackupOption(c *BackupConfig, a *mainArg) *Error {
 	case optNoTTLOnly:
 		c.NoTTLOnly = true
 	case optSocketTimeout:
-		v, ok := num()
-		if !ok || v < 0 || v > math.MaxUint32 {
-			return bad("socket timeout")
-		}
-		c.SocketTimeout = ms(v)
+		return intOption(p, a, "socket timeout", inRange(0, math.MaxUint32), &c.SocketTimeout, ms)
 	case optTotalTimeout:
-		v, ok := num()
-		if !ok || v < 0 || v > math.MaxUint32 {
-			return bad("total timeout")
-		}
-		c.TotalTimeout = ms(v)
+		return intOption(p, a, "total timeout", inRange(0, math.MaxUint32), &c.TotalTimeout, ms)
 	case optMaxRetries:
-		v, ok := num()
-		if !ok || v < 0 || v > math.MaxUint32 {
-			return bad("max retries")
-		}
-		c.MaxRetries = v
+		return intOption(p, a, "max retries", inRange(0, math.MaxUint32), &c.MaxRetries, identity)
 	case optRetryDelay:
-		v, ok := num()
-		if !ok || v < 0 || v > math.MaxUint32 {
-			return bad("retry delay")
-		}
-		c.SleepBetweenRetries = ms(v)
+		return intOption(p, a, "retry delay", inRange(0, math.MaxUint32), &c.SleepBetweenRetries, ms)
 	case optPreferRacks:
 		c.PreferRacks.set(a.arg)
 	case optS3MinPartSize:
-		v, ok := num()
-		if !ok || v <= 0 || uint64(v) > math.MaxUint64/mib {
-			return p.out.failLines("Invalid S3 min part size value " + a.arg)
-		}
-		c.S3.MinPartSize = mulMiB(v)
+		return intOption(p, a, "S3 min part size", inRange(1, math.MaxUint64/mib), &c.S3.MinPartSize, mulMiB)
 	case optS3MaxAsyncUploads:
-		v, ok := num()
-		if !ok || v <= 0 || v > math.MaxUint32 {
-			return p.out.failLines("Invalid S3 max async uploads value " + a.arg)
-		}
-		c.S3.MaxAsyncUploads = v
+		return intOption(p, a, "S3 max async uploads", inRange(1, math.MaxUint32), &c.S3.MaxAsyncUploads, identity)
 	default:
 		// --tlsEncryptOnly and anything unhandled.
 		p.out.raw(runWithHelp)
@@ -237,9 +161,6 @@ func (p *parser) applyBackupOption(c *BackupConfig, a *mainArg) *Error {
 	}
 	return nil
 }
-
-// mulMiB multiplies a MiB count by 1 MiB with the legacy uint64 wrap-around.
-func mulMiB(v int64) int64 { return int64(uint64(v) * mib) }
 
 // truncate cuts s to at most n bytes (legacy fixed-size name buffers).
 func truncate(s string, n int) string {

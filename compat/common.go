@@ -2,6 +2,7 @@ package compat
 
 import (
 	"encoding/pem"
+	"math"
 	"strings"
 )
 
@@ -121,11 +122,7 @@ func (p *parser) applyClusterOption(a *mainArg) (bool, *Error) {
 	case 'h':
 		c.Host = a.arg
 	case 'p':
-		v, ok := ParseCInt(a.arg)
-		if !ok || v < 1 || v > 65535 {
-			return true, p.out.failLines("Invalid port value " + a.arg)
-		}
-		c.Port = int(v)
+		return true, intOption(p, a, "port", inRange(1, 65535), &c.Port, toInt)
 	case 'U':
 		c.User = a.arg
 	case 'P':
@@ -143,7 +140,7 @@ func (p *parser) applyClusterOption(a *mainArg) (bool, *Error) {
 	case optTLSName:
 		c.TLS.Name.set(a.arg)
 	case optTLSCAFile:
-		setPEMOption(&c.TLS.CAFile, &c.TLS.CAFileContent, a)
+		setPEM(&c.TLS.CAFile, &c.TLS.CAFileContent, a.arg, a.isSecret())
 	case optTLSCAPath:
 		c.TLS.CAPath.set(a.arg)
 	case optTLSProtocols:
@@ -164,7 +161,7 @@ func (p *parser) applyClusterOption(a *mainArg) (bool, *Error) {
 	case optTLSLogSessionInfo:
 		c.TLS.LogSessionInfo = true
 	case optTLSKeyFile:
-		setPEMOption(&c.TLS.KeyFile, &c.TLS.KeyFileContent, a)
+		setPEM(&c.TLS.KeyFile, &c.TLS.KeyFileContent, a.arg, a.isSecret())
 	case optTLSKeyFilePassword:
 		v, e := p.optionalValue(a)
 		if e != nil {
@@ -172,22 +169,22 @@ func (p *parser) applyClusterOption(a *mainArg) (bool, *Error) {
 		}
 		c.TLS.KeyFilePassword.set(v)
 	case optTLSCertFile:
-		setPEMOption(&c.TLS.CertFile, &c.TLS.CertFileContent, a)
+		setPEM(&c.TLS.CertFile, &c.TLS.CertFileContent, a.arg, a.isSecret())
 	default:
 		return false, nil
 	}
 	return true, nil
 }
 
-// setPEMOption stores a path option, or the PEM content when the value was
-// a secret.
-func setPEMOption(path *Opt, content *[]byte, a *mainArg) {
-	if a.isSecret() {
-		*content = []byte(a.arg)
+// setPEM stores a TLS file option (command line or [cluster] key): the
+// path, or the PEM content when the value was a secret.
+func setPEM(path *Opt, content *[]byte, value string, secret bool) {
+	if secret {
+		*content = []byte(value)
 		*path = Opt{}
 		return
 	}
-	path.set(a.arg)
+	path.set(value)
 	*content = nil
 }
 
@@ -202,17 +199,9 @@ func (p *parser) applyS3Option(a *mainArg) (bool, *Error) {
 	case optS3EndpointOverride:
 		s.EndpointOverride.set(a.arg)
 	case optS3MaxAsyncDownloads:
-		v, ok := ParseCInt(a.arg)
-		if !ok || v <= 0 || v > 4294967295 {
-			return true, p.out.failLines("Invalid S3 max async downloads value " + a.arg)
-		}
-		s.MaxAsyncDownloads = v
+		return true, intOption(p, a, "S3 max async downloads", inRange(1, math.MaxUint32), &s.MaxAsyncDownloads, identity)
 	case optS3ConnectTimeout:
-		v, ok := ParseCInt(a.arg)
-		if !ok || v < 0 || v > 4294967295 {
-			return true, p.out.failLines("Invalid S3 connect timeout value " + a.arg)
-		}
-		s.ConnectTimeout = ms(v)
+		return true, intOption(p, a, "S3 connect timeout", inRange(0, math.MaxUint32), &s.ConnectTimeout, ms)
 	case optS3LogLevel:
 		l, ok := ParseS3LogLevel(a.arg)
 		if !ok {

@@ -63,6 +63,53 @@ func (p *parser) helpPass() Action {
 	}
 }
 
+// toolPasses holds what differs between the two tools in passes 2 to 4.
+type toolPasses struct {
+	setting  func(s ConfigSetting, key string, v settingValue) *Error // one tool-section setting
+	option   func(a *mainArg) *Error                                  // one main-pass option
+	validate func() *Error                                            // the checks after the main pass
+}
+
+// toolParts are the fields of a tool's configuration that the shared
+// passes fill.
+type toolParts struct {
+	cluster  *ClusterConfig
+	s3       *S3Config
+	key      **EncryptionKey
+	sa       *SecretAgentConfig
+	messages *[]Message
+}
+
+// parseTool parses one tool's command line: legacy pass 1 (help/version),
+// 2 (configuration files), 3 (Secret Agent options) and 4 (every option),
+// then the tool's validation.
+func parseTool[C interface{ parts() toolParts }](tool *toolDef, args []string, env Env, newConfig func(*Env) C, passes func(*parser, C) toolPasses) (C, Action, error) {
+	var none C
+	p := newParser(tool, args, env)
+	if a := p.helpPass(); a != ActionRun {
+		return none, a, nil
+	}
+	c := newConfig(&p.env)
+	parts := c.parts()
+	p.cluster, p.s3, p.key = parts.cluster, parts.s3, parts.key
+	t := passes(p, c)
+	if e := p.configPass(t.setting); e != nil {
+		return none, ActionFail, e
+	}
+	if e := p.saPass(); e != nil {
+		return none, ActionFail, e
+	}
+	*parts.sa = p.sa
+	if e := p.mainPass(t.option); e != nil {
+		return none, ActionFail, e
+	}
+	if e := t.validate(); e != nil {
+		return none, ActionFail, e
+	}
+	*parts.messages = p.out.msgs
+	return c, ActionRun, nil
+}
+
 // configPass is legacy pass 2: collect the configuration-file options and
 // load and apply the files. apply applies one tool-section setting.
 func (p *parser) configPass(apply func(s ConfigSetting, key string, v settingValue) *Error) *Error {
@@ -221,6 +268,17 @@ func (p *parser) mainPass(apply func(a *mainArg) *Error) *Error {
 	}
 	if rest := g.trailing(); len(rest) > 0 {
 		return p.out.failLines("Unexpected trailing argument " + rest[0])
+	}
+	return nil
+}
+
+// intOption parses a's argument as a C integer (ParseCInt) and stores
+// conv(v) in *dst if check accepts it; otherwise it fails with the legacy
+// "Invalid <what> value <arg>" line.
+func intOption[T any](p *parser, a *mainArg, what string, check func(int64) bool, dst *T, conv func(int64) T) *Error {
+	v, ok := ParseCInt(a.arg)
+	if !storeInt(v, ok, check, dst, conv) {
+		return p.out.failLines("Invalid " + what + " value " + a.arg)
 	}
 	return nil
 }

@@ -35,34 +35,17 @@ func newRestoreConfig(env *Env) *RestoreConfig {
 // ParseRestore parses asrestore's command line exactly like the legacy tool;
 // see ParseBackup for the meaning of the results.
 func ParseRestore(args []string, env Env) (*RestoreConfig, Action, error) {
-	p := newParser(restoreTool, args, env)
-	switch p.helpPass() {
-	case ActionHelp:
-		return nil, ActionHelp, nil
-	case ActionVersion:
-		return nil, ActionVersion, nil
-	}
-	c := newRestoreConfig(&p.env)
-	p.cluster, p.s3, p.key = &c.Cluster, &c.S3, &c.Key
-	fail := func(e *Error) (*RestoreConfig, Action, error) { return nil, ActionFail, e }
+	return parseTool(restoreTool, args, env, newRestoreConfig, func(p *parser, c *RestoreConfig) toolPasses {
+		return toolPasses{
+			setting:  func(s ConfigSetting, key string, v settingValue) *Error { return p.applyRestoreSetting(c, s, key, v) },
+			option:   func(a *mainArg) *Error { return p.applyRestoreOption(c, a) },
+			validate: func() *Error { return p.validateRestore(c) },
+		}
+	})
+}
 
-	if e := p.configPass(func(s ConfigSetting, key string, v settingValue) *Error {
-		return p.applyRestoreSetting(c, s, key, v)
-	}); e != nil {
-		return fail(e)
-	}
-	if e := p.saPass(); e != nil {
-		return fail(e)
-	}
-	c.SecretAgent = p.sa
-	if e := p.mainPass(func(a *mainArg) *Error { return p.applyRestoreOption(c, a) }); e != nil {
-		return fail(e)
-	}
-	if e := p.validateRestore(c); e != nil {
-		return fail(e)
-	}
-	c.Messages = p.out.msgs
-	return c, ActionRun, nil
+func (c *RestoreConfig) parts() toolParts {
+	return toolParts{&c.Cluster, &c.S3, &c.Key, &c.SecretAgent, &c.Messages}
 }
 
 // applyRestoreOption applies one asrestore option of the main pass.
@@ -73,8 +56,6 @@ func (p *parser) applyRestoreOption(c *RestoreConfig, a *mainArg) *Error {
 	if ok, e := p.applyS3Option(a); ok {
 		return e
 	}
-	bad := func(what string) *Error { return p.out.failLines("Invalid " + what + " value " + a.arg) }
-	num := func() (int64, bool) { return ParseCInt(a.arg) }
 	switch a.code {
 	case 'n':
 		c.Namespace.set(a.arg)
@@ -104,11 +85,7 @@ func (p *parser) applyRestoreOption(c *RestoreConfig, a *mainArg) *Error {
 		if a.code == optThreads {
 			p.out.err("WARNING: '--threads' option is deprecated, use `--parallel` instead")
 		}
-		v, ok := num()
-		if !ok || v < 1 || v > maxRestoreThreads {
-			return bad("threads")
-		}
-		c.Parallel = int(v)
+		return intOption(p, a, "threads", inRange(1, maxRestoreThreads), &c.Parallel, toInt)
 	case 'v':
 		c.Verbose, p.out.verbose = true, true
 	case 'm':
@@ -126,11 +103,7 @@ func (p *parser) applyRestoreOption(c *RestoreConfig, a *mainArg) *Error {
 	case 'g':
 		c.NoGeneration = true
 	case optExtraTTL:
-		v, ok := num()
-		if !ok || v < 0 || v > math.MaxInt32 {
-			return bad("extra-ttl")
-		}
-		c.ExtraTTL = v
+		return intOption(p, a, "extra-ttl", inRange(0, math.MaxInt32), &c.ExtraTTL, identity)
 	case 'N':
 		c.Nice.set(a.arg)
 	case optValidate:
@@ -146,57 +119,25 @@ func (p *parser) applyRestoreOption(c *RestoreConfig, a *mainArg) *Error {
 	case 'w':
 		c.Wait = true
 	case 'T':
-		v, ok := num()
-		if !ok || v < 0 || v > math.MaxUint32 {
-			return bad("timeout")
-		}
-		c.Timeout = ms(v)
+		return intOption(p, a, "timeout", inRange(0, math.MaxUint32), &c.Timeout, ms)
 	case optSocketTimeout:
-		v, ok := num()
-		if !ok || v < 0 || v > math.MaxUint32 {
-			return bad("socket timeout")
-		}
-		c.SocketTimeout = ms(v)
+		return intOption(p, a, "socket timeout", inRange(0, math.MaxUint32), &c.SocketTimeout, ms)
 	case optTotalTimeout:
-		v, ok := num()
-		if !ok || v < 0 || v > math.MaxUint32 {
-			return bad("total timeout")
-		}
-		c.TotalTimeout = ms(v)
+		return intOption(p, a, "total timeout", inRange(0, math.MaxUint32), &c.TotalTimeout, ms)
 	case optMaxRetries:
-		v, ok := num()
-		if !ok || v < 0 {
-			return bad("max retries")
-		}
-		c.MaxRetries = v
+		return intOption(p, a, "max retries", atLeast(0), &c.MaxRetries, identity)
 	case optRetryDelay:
 		p.out.err("Warning: `--sleep-between-retries` and `--retry-delay` are deprecated and has no effect, use `--retry-scale-factor` to configure the amount to back off when retrying transactions.")
 	case optRetryScaleFactor:
-		v, ok := num()
-		if !ok || v < 0 {
-			return bad("retry delay")
-		}
-		c.RetryScaleFactor = time.Duration(v) * time.Microsecond
+		return intOption(p, a, "retry delay", atLeast(0), &c.RetryScaleFactor, us)
 	case optDisableBatchWrites:
 		c.DisableBatchWrites = true
 	case optMaxAsyncBatches:
-		v, ok := num()
-		if !ok || v < 0 || v > math.MaxUint32 {
-			return bad("max-async-batches")
-		}
-		c.MaxAsyncBatches = v
+		return intOption(p, a, "max-async-batches", inRange(0, math.MaxUint32), &c.MaxAsyncBatches, identity)
 	case optBatchSize:
-		v, ok := num()
-		if !ok || v < 0 || v > math.MaxUint32 {
-			return bad("batch-size")
-		}
-		c.BatchSize = v
+		return intOption(p, a, "batch-size", inRange(0, math.MaxUint32), &c.BatchSize, identity)
 	case optEventLoops:
-		v, ok := num()
-		if !ok || v < 0 || v > math.MaxUint32 {
-			return bad("event-loops")
-		}
-		c.EventLoops = v
+		return intOption(p, a, "event-loops", inRange(0, math.MaxUint32), &c.EventLoops, identity)
 	default:
 		p.out.raw(runWithHelp)
 		return p.out.fail(nil)

@@ -4,7 +4,6 @@ import (
 	"asbtools/logging"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -154,7 +153,7 @@ func (v settingValue) asString() (string, bool) { return v.str, v.isStr }
 // TOML integer text).
 func (v settingValue) asInt() (int64, bool) {
 	if v.secret != nil {
-		return parseTOMLInt(v.str)
+		return ParseTOMLInt(v.str)
 	}
 	i, ok := v.raw.(int64)
 	return i, ok
@@ -174,32 +173,6 @@ func (v settingValue) asBool() (bool, bool) {
 	}
 	b, ok := v.raw.(bool)
 	return b, ok
-}
-
-// parseTOMLInt parses TOML integer syntax: optional sign, decimal digits
-// with single underscores between digits, no leading zeros, int64 range.
-func parseTOMLInt(s string) (int64, bool) {
-	t := s
-	if strings.HasPrefix(t, "+") || strings.HasPrefix(t, "-") {
-		t = t[1:]
-	}
-	if t == "" || (len(t) > 1 && t[0] == '0') {
-		return 0, false
-	}
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if c == '_' {
-			if i == 0 || i == len(t)-1 || t[i-1] == '_' || t[i+1] < '0' || t[i+1] > '9' {
-				return 0, false
-			}
-			continue
-		}
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-	}
-	v, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 10, 64)
-	return v, err == nil
 }
 
 // applySASetting applies a [secret-agent] key (never secret-resolved).
@@ -238,54 +211,13 @@ func (p *parser) applySASetting(s ConfigSetting, key, label string) *Error {
 // applyClusterSetting applies a [cluster] key.
 func (p *parser) applyClusterSetting(s ConfigSetting, key string, v settingValue, label string) *Error {
 	c := p.cluster
-	bad := func() *Error { return invalidValue(s, sectionCluster, label) }
-	str := func(dst *string) *Error {
-		t, ok := v.asString()
-		if !ok {
-			return bad()
-		}
-		*dst = t
-		return nil
-	}
-	opt := func(dst *Opt) *Error {
-		t, ok := v.asString()
-		if !ok {
-			return bad()
-		}
-		dst.set(t)
-		return nil
-	}
-	boolean := func(dst *bool) *Error {
-		b, ok := v.asBool()
-		if !ok {
-			return bad()
-		}
-		*dst = b
-		return nil
-	}
-	pemOpt := func(path *Opt, content *[]byte) *Error {
-		t, ok := v.asString()
-		if !ok {
-			return bad()
-		}
-		if v.secret != nil {
-			*content = []byte(t)
-			*path = Opt{}
-		} else {
-			path.set(t)
-			*content = nil
-		}
-		return nil
-	}
+	t := toolSetting{p: p, s: s, v: v, label: label, kind: sectionCluster}
+	str, opt, boolean, pemOpt := t.str, t.opt, t.boolean, t.pem
 	switch key {
 	case "host":
 		return str(&c.Host)
 	case "port":
-		i, ok := v.asInt()
-		if !ok {
-			return bad()
-		}
-		c.Port = int(int32(i))
+		return intSetting(t, nil, &c.Port, int32ToInt)
 	case "use-services-alternate":
 		return boolean(&c.UseServicesAlternate)
 	case "user":
@@ -329,16 +261,17 @@ func (p *parser) applyClusterSetting(s ConfigSetting, key string, v settingValue
 	return nil
 }
 
-// toolSetting helps applying a tool-section key: every helper returns the
-// legacy failure for the key.
+// toolSetting helps applying a [cluster] or tool-section key: every helper
+// returns the legacy failure for the key.
 type toolSetting struct {
 	p     *parser
 	s     ConfigSetting
 	v     settingValue
 	label string
+	kind  sectionKind // sectionTool or sectionCluster
 }
 
-func (t toolSetting) bad() *Error { return invalidValue(t.s, sectionTool, t.label) }
+func (t toolSetting) bad() *Error { return invalidValue(t.s, t.kind, t.label) }
 
 // badWith prefixes the invalid-value failure with ERR lines.
 func (t toolSetting) badWith(e *Error) *Error { return join(e, t.bad()) }
@@ -370,20 +303,40 @@ func (t toolSetting) boolean(dst *bool) *Error {
 	return nil
 }
 
-// integer returns the value if it is an integer accepted by check.
-func (t toolSetting) integer(check func(int64) bool) (int64, *Error) {
-	i, ok := t.v.asInt()
-	if !ok || (check != nil && !check(i)) {
-		return 0, t.bad()
+// pem stores a path setting, or the PEM content when the value was a
+// secret.
+func (t toolSetting) pem(path *Opt, content *[]byte) *Error {
+	s, ok := t.v.asString()
+	if !ok {
+		return t.bad()
 	}
-	return i, nil
+	setPEM(path, content, s, t.v.secret != nil)
+	return nil
 }
 
-func positive(v int64) bool            { return v > 0 }
-func nonNegative32(v int64) bool       { return int32(v) >= 0 }
-func uint32Positive(v int64) bool      { return v > 0 && v <= math.MaxUint32 }
-func uint32NonNeg(v int64) bool        { return v >= 0 && v <= math.MaxUint32 }
-func msDuration(v int64) time.Duration { return ms(int64(uint32(int32(v)))) }
+// intSetting stores conv(v) in *dst if the value is an integer accepted by
+// check (nil: any integer).
+func intSetting[T any](t toolSetting, check func(int64) bool, dst *T, conv func(int64) T) *Error {
+	v, ok := t.v.asInt()
+	if !storeInt(v, ok, check, dst, conv) {
+		return t.bad()
+	}
+	return nil
+}
+
+func positive(v int64) bool       { return v > 0 }
+func nonNegative32(v int64) bool  { return int32(v) >= 0 }
+func uint32Positive(v int64) bool { return v > 0 && v <= math.MaxUint32 }
+func uint32NonNeg(v int64) bool   { return v >= 0 && v <= math.MaxUint32 }
+
+// Legacy casts of a TOML integer: (uint32_t)(int32_t), (uint32_t),
+// (int32_t), and durations in milliseconds of the first two.
+func msDuration(v int64) time.Duration { return ms(uint32Cast(v)) }
+func msUint32(v int64) time.Duration   { return ms(uint32Trunc(v)) }
+func uint32Trunc(v int64) int64        { return int64(uint32(v)) }
+func uint32Cast(v int64) int64         { return int64(uint32(int32(v))) }
+func int32Cast(v int64) int64          { return int64(int32(v)) }
+func int32ToInt(v int64) int           { return int(int32(v)) }
 
 // keySetting applies encryption-key-file / encryption-key-env from a file.
 func (t toolSetting) keySetting(key string, dst **EncryptionKey) *Error {
@@ -446,17 +399,9 @@ func (t toolSetting) common(key string, s3 *S3Config, compress *CompressMode, en
 	case "s3-endpoint-override":
 		return true, t.opt(&s3.EndpointOverride)
 	case "s3-max-async-downloads":
-		i, e := t.integer(uint32Positive)
-		if e != nil {
-			return true, e
-		}
-		s3.MaxAsyncDownloads = i
+		return true, intSetting(t, uint32Positive, &s3.MaxAsyncDownloads, identity)
 	case "s3-connect-timeout":
-		i, e := t.integer(uint32NonNeg)
-		if e != nil {
-			return true, e
-		}
-		s3.ConnectTimeout = ms(i)
+		return true, intSetting(t, uint32NonNeg, &s3.ConnectTimeout, ms)
 	case "s3-log-level":
 		str, ok := t.v.asString()
 		if !ok {
@@ -482,7 +427,7 @@ func (t toolSetting) unknown() *Error {
 // applyBackupSetting applies an [asbackup] key.
 func (p *parser) applyBackupSetting(c *BackupConfig, s ConfigSetting, key string, v settingValue) *Error {
 	_, label := p.classify(s.Section)
-	t := toolSetting{p: p, s: s, v: v, label: label}
+	t := toolSetting{p: p, s: s, v: v, label: label, kind: sectionTool}
 	if ok, e := t.common(key, &c.S3, &c.Compress, &c.Encrypt, &c.Key, &c.Verbose); ok {
 		return e
 	}
@@ -518,41 +463,21 @@ func (p *parser) applyBackupSetting(c *BackupConfig, s ConfigSetting, key string
 	case "no-ttl-only":
 		return t.boolean(&c.NoTTLOnly)
 	case "max-records":
-		i, e := t.integer(nil)
-		if e != nil {
-			return e
-		}
-		c.MaxRecords = i
+		return intSetting(t, nil, &c.MaxRecords, identity)
 	case "output-file":
 		return t.opt(&c.OutputFile)
 	case "file-limit":
-		i, e := t.integer(positive)
-		if e != nil {
-			return e
-		}
-		c.FileLimit = mulMiB(i)
+		return intSetting(t, positive, &c.FileLimit, mulMiB)
 	case "records-per-second":
-		i, e := t.integer(nil)
-		if e != nil {
-			return e
-		}
-		c.RecordsPerSecond = int64(uint32(int32(i)))
+		return intSetting(t, nil, &c.RecordsPerSecond, uint32Cast)
 	case "no-bins":
 		return t.boolean(&c.NoBins)
 	case "compact":
 		return t.boolean(&c.Compact)
 	case "parallel":
-		i, e := t.integer(positive)
-		if e != nil {
-			return e
-		}
-		c.Parallel = int(int32(i))
+		return intSetting(t, positive, &c.Parallel, int32ToInt)
 	case "compression-level":
-		i, e := t.integer(nil)
-		if e != nil {
-			return e
-		}
-		c.CompressionLevel = int(int32(i))
+		return intSetting(t, nil, &c.CompressionLevel, int32ToInt)
 	case "bin-list":
 		return t.opt(&c.BinList)
 	case "node-list":
@@ -586,52 +511,29 @@ func (p *parser) applyBackupSetting(c *BackupConfig, s ConfigSetting, key string
 	case "estimate":
 		return t.boolean(&c.Estimate)
 	case "estimate-samples":
-		i, e := t.integer(positive)
-		if e != nil {
-			return e
-		}
-		c.EstimateSamples = int64(uint32(i))
+		return intSetting(t, positive, &c.EstimateSamples, uint32Trunc)
 	case "nice":
-		i, e := t.integer(positive)
-		if e != nil {
-			return e
-		}
-		c.Bandwidth = mulMiB(i)
+		return intSetting(t, positive, &c.Bandwidth, mulMiB)
 	case "no-records":
 		return t.boolean(&c.NoRecords)
 	case "no-indexes":
 		return t.boolean(&c.NoIndexes)
 	case "no-udfs":
 		return t.boolean(&c.NoUDFs)
-	case "socket-timeout", "total-timeout", "max-retries", "retry-delay", "sleep-between-retries":
-		i, e := t.integer(nonNegative32)
-		if e != nil {
-			return e
-		}
-		switch key {
-		case "socket-timeout":
-			c.SocketTimeout = msDuration(i)
-		case "total-timeout":
-			c.TotalTimeout = msDuration(i)
-		case "max-retries":
-			c.MaxRetries = int64(uint32(int32(i)))
-		default:
-			c.SleepBetweenRetries = msDuration(i)
-		}
+	case "socket-timeout":
+		return intSetting(t, nonNegative32, &c.SocketTimeout, msDuration)
+	case "total-timeout":
+		return intSetting(t, nonNegative32, &c.TotalTimeout, msDuration)
+	case "max-retries":
+		return intSetting(t, nonNegative32, &c.MaxRetries, uint32Cast)
+	case "retry-delay", "sleep-between-retries":
+		return intSetting(t, nonNegative32, &c.SleepBetweenRetries, msDuration)
 	case "prefer-racks":
 		return t.opt(&c.PreferRacks)
 	case "s3-min-part-size":
-		i, e := t.integer(positive)
-		if e != nil {
-			return e
-		}
-		c.S3.MinPartSize = mulMiB(i)
+		return intSetting(t, positive, &c.S3.MinPartSize, mulMiB)
 	case "s3-max-async-uploads":
-		i, e := t.integer(uint32Positive)
-		if e != nil {
-			return e
-		}
-		c.S3.MaxAsyncUploads = i
+		return intSetting(t, uint32Positive, &c.S3.MaxAsyncUploads, identity)
 	default:
 		return t.unknown()
 	}
@@ -641,7 +543,7 @@ func (p *parser) applyBackupSetting(c *BackupConfig, s ConfigSetting, key string
 // applyRestoreSetting applies an [asrestore] key.
 func (p *parser) applyRestoreSetting(c *RestoreConfig, s ConfigSetting, key string, v settingValue) *Error {
 	_, label := p.classify(s.Section)
-	t := toolSetting{p: p, s: s, v: v, label: label}
+	t := toolSetting{p: p, s: s, v: v, label: label, kind: sectionTool}
 	if ok, e := t.common(key, &c.S3, &c.Compress, &c.Encrypt, &c.Key, &c.Verbose); ok {
 		return e
 	}
@@ -657,11 +559,7 @@ func (p *parser) applyRestoreSetting(c *RestoreConfig, s ConfigSetting, key stri
 	case "input-file":
 		return t.opt(&c.InputFile)
 	case "parallel", "threads":
-		i, e := t.integer(func(v int64) bool { return v >= 1 && v <= maxRestoreThreads })
-		if e != nil {
-			return e
-		}
-		c.Parallel = int(i)
+		return intSetting(t, inRange(1, maxRestoreThreads), &c.Parallel, toInt)
 	case "machine":
 		return t.opt(&c.Machine)
 	case "bin-list":
@@ -677,23 +575,11 @@ func (p *parser) applyRestoreSetting(c *RestoreConfig, s ConfigSetting, key stri
 	case "no-generation":
 		return t.boolean(&c.NoGeneration)
 	case "extra-ttl":
-		i, e := t.integer(nil)
-		if e != nil {
-			return e
-		}
-		c.ExtraTTL = int64(int32(i))
+		return intSetting(t, nil, &c.ExtraTTL, int32Cast)
 	case "bandwidth":
-		i, e := t.integer(positive)
-		if e != nil {
-			return e
-		}
-		c.Bandwidth = mulMiB(i)
+		return intSetting(t, positive, &c.Bandwidth, mulMiB)
 	case "tps":
-		i, e := t.integer(nil)
-		if e != nil {
-			return e
-		}
-		c.TPS = int64(uint32(int32(i)))
+		return intSetting(t, nil, &c.TPS, uint32Cast)
 	case "nice":
 		return t.opt(&c.Nice)
 	case "no-records":
@@ -709,33 +595,21 @@ func (p *parser) applyRestoreSetting(c *RestoreConfig, s ConfigSetting, key stri
 	case "wait":
 		return t.boolean(&c.Wait)
 	case "timeout":
-		i, e := t.integer(func(v int64) bool { return v >= 0 })
-		if e != nil {
-			return e
-		}
-		c.Timeout = ms(int64(uint32(i)))
-	case "socket-timeout", "total-timeout", "max-retries", "batch-size", "event-loops", "max-async-batches", "retry-scale-factor":
-		i, e := t.integer(nonNegative32)
-		if e != nil {
-			return e
-		}
-		u := int64(uint32(int32(i)))
-		switch key {
-		case "socket-timeout":
-			c.SocketTimeout = ms(u)
-		case "total-timeout":
-			c.TotalTimeout = ms(u)
-		case "max-retries":
-			c.MaxRetries = u
-		case "batch-size":
-			c.BatchSize = u
-		case "event-loops":
-			c.EventLoops = u
-		case "max-async-batches":
-			c.MaxAsyncBatches = u
-		default:
-			c.RetryScaleFactor = time.Duration(u) * time.Microsecond
-		}
+		return intSetting(t, atLeast(0), &c.Timeout, msUint32)
+	case "socket-timeout":
+		return intSetting(t, nonNegative32, &c.SocketTimeout, msDuration)
+	case "total-timeout":
+		return intSetting(t, nonNegative32, &c.TotalTimeout, msDuration)
+	case "max-retries":
+		return intSetting(t, nonNegative32, &c.MaxRetries, uint32Cast)
+	case "batch-size":
+		return intSetting(t, nonNegative32, &c.BatchSize, uint32Cast)
+	case "event-loops":
+		return intSetting(t, nonNegative32, &c.EventLoops, uint32Cast)
+	case "max-async-batches":
+		return intSetting(t, nonNegative32, &c.MaxAsyncBatches, uint32Cast)
+	case "retry-scale-factor":
+		return intSetting(t, nonNegative32, &c.RetryScaleFactor, func(v int64) time.Duration { return us(uint32Cast(v)) })
 	case "sleep-between-retries", "retry-delay":
 		p.out.raw("Warning: `--" + key + "` is deprecated and has no effect, use `--retry-scale-factor` to configure the amount to back off when retrying transactions.")
 	case "disable-batch-writes":

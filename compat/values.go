@@ -2,6 +2,7 @@ package compat
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -44,6 +45,85 @@ func ParseCInt(s string) (int64, bool) {
 		return math.MaxInt64, true
 	}
 	return int64(v), true
+}
+
+// storeInt stores conv(v) in *dst when ok is true and check (nil: any
+// value) accepts v; it reports whether it did.
+func storeInt[T any](v int64, ok bool, check func(int64) bool, dst *T, conv func(int64) T) bool {
+	if !ok || (check != nil && !check(v)) {
+		return false
+	}
+	*dst = conv(v)
+	return true
+}
+
+// inRange accepts values in [lo, hi]; atLeast accepts values >= lo.
+func inRange(lo, hi int64) func(int64) bool {
+	return func(v int64) bool { return v >= lo && v <= hi }
+}
+
+func atLeast(lo int64) func(int64) bool { return inRange(lo, math.MaxInt64) }
+
+// Conversions of a parsed integer for storeInt.
+func identity(v int64) int64   { return v }
+func toInt(v int64) int        { return int(v) }
+func us(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+func mulMiB(v int64) int64     { return int64(uint64(v) * mib) }
+
+// ParseTOMLInt converts the text of a TOML integer (or a fetched secret
+// standing for one) the way the legacy configuration parser does: an
+// optional sign, then a lone "0" or digits without a leading zero; '_'
+// separators are removed and the rest must be a whole C strtoll(base 0)
+// number within int64 range.
+func ParseTOMLInt(src string) (int64, bool) {
+	s := src
+	sign := ""
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		sign, s = s[:1], s[1:]
+	}
+	if s != "" && s[0] == '0' {
+		return 0, len(s) == 1
+	}
+	s = strings.ReplaceAll(s, "_", "")
+	if len(sign)+len(s) >= 100 {
+		return 0, false
+	}
+	return strtoll0(sign + s)
+}
+
+// strtoll0 is strtoll(s, &end, 0) requiring *end == 0 and no overflow.
+func strtoll0(s string) (int64, bool) {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	base := 10
+	switch {
+	case len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'):
+		base, s = 16, s[2:]
+	case len(s) > 1 && s[0] == '0':
+		base, s = 8, s[1:]
+	}
+	if s == "" || s[0] == '+' || s[0] == '-' {
+		return 0, false
+	}
+	u, err := strconv.ParseUint(s, base, 64)
+	if err != nil {
+		return 0, false
+	}
+	if neg {
+		if u > 1<<63 {
+			return 0, false
+		}
+		return -int64(u), true
+	}
+	if u > 1<<63-1 {
+		return 0, false
+	}
+	return int64(u), true
 }
 
 func isCSpace(c byte) bool {

@@ -2,7 +2,6 @@ package conf
 
 import (
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2/unstable"
 
+	"asbtools/compat"
 	"asbtools/secretagent"
 )
 
@@ -318,8 +318,7 @@ func oneOf(vals ...string) func(string) (bool, []Line) {
 }
 
 func s3LogLevel(s string) (bool, []Line) {
-	switch strings.ToLower(s) {
-	case "off", "fatal", "error", "warn", "info", "debug", "trace":
+	if _, ok := compat.ParseS3LogLevel(s); ok {
 		return true, nil
 	}
 	return false, []Line{{Text: fmt.Sprintf("Invalid S3 log level \"%s\"", s), Log: true}}
@@ -332,14 +331,19 @@ func setList(s string) (bool, []Line) {
 	return true, nil
 }
 
+// dateTime checks a --modified-after/--modified-before value with
+// compat.ParseDateTime; its final "Invalid date and time string" line is
+// only printed for the command-line option.
 func dateTime(s string) (bool, []Line) {
-	if err := checkDateTime(s); err != nil {
-		if err.Error() == "" {
-			return false, nil
-		}
-		return false, []Line{{Text: err.Error(), Log: true}}
+	_, e := compat.ParseDateTime(s, time.Now(), time.Local)
+	if e == nil {
+		return true, nil
 	}
-	return true, nil
+	var lines []Line
+	for _, m := range e.Messages[:len(e.Messages)-1] {
+		lines = append(lines, Line{Text: m.Text, Log: true})
+	}
+	return false, lines
 }
 
 func truncated(n int) keySpec {
@@ -395,7 +399,7 @@ func keyEnv() keySpec {
 		if !found {
 			return result{lines: []Line{{Text: fmt.Sprintf("No environment variable \"%s\" found\n", s), Log: true}}}
 		}
-		if _, err := base64.StdEncoding.Strict().DecodeString(env); err != nil || strings.ContainsAny(env, "\r\n") {
+		if _, ok := compat.DecodeBase64(env); !ok {
 			return result{lines: []Line{{Text: fmt.Sprintf("Unable to decode enviroment variable \"%s\" as base64\n", s), Log: true}}}
 		}
 		l.hasKey = true

@@ -277,6 +277,21 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// invalidCharacter names, for the syntax-error contexts that read a type
+// character, the legacy "Invalid <what> character" line and whether the
+// reader was inside a record (then "Error while parsing record" follows).
+var invalidCharacter = map[string]struct {
+	what     string
+	inRecord bool
+}{
+	"key type":         {"key type", true},
+	"start of entry":   {"start", false},
+	"global line type": {"global type", false},
+	"index type":       {"index type", false},
+	"index data type":  {"path type", false},
+	"UDF type":         {"UDF type", false},
+}
+
 // legacyParseError translates a decoding error into the chain of ERR lines
 // the legacy reader prints for the same defect (innermost first), ending
 // with "Error while parsing backup file <path> (line <n>)".
@@ -322,23 +337,10 @@ func legacyParseError(err error, path string, recordLine int) []string {
 		} else {
 			lines = append(lines, fmt.Sprintf("Invalid bytes label %s %s", se.Found, pos))
 		}
-	case ctx == "key type":
-		lines = append(lines, fmt.Sprintf("Invalid key type character %s in block %s", se.Found, pos))
-	case ctx == "start of entry":
-		lines = append(lines, fmt.Sprintf("Invalid start character %s in block %s", se.Found, pos))
-		inRecord = false
-	case ctx == "global line type":
-		lines = append(lines, fmt.Sprintf("Invalid global type character %s in block %s", se.Found, pos))
-		inRecord = false
-	case ctx == "index type":
-		lines = append(lines, fmt.Sprintf("Invalid index type character %s in block %s", se.Found, pos))
-		inRecord = false
-	case ctx == "index data type":
-		lines = append(lines, fmt.Sprintf("Invalid path type character %s in block %s", se.Found, pos))
-		inRecord = false
-	case ctx == "UDF type":
-		lines = append(lines, fmt.Sprintf("Invalid UDF type character %s in block %s", se.Found, pos))
-		inRecord = false
+	case invalidCharacter[ctx].what != "":
+		ic := invalidCharacter[ctx]
+		lines = append(lines, fmt.Sprintf("Invalid %s character %s in block %s", ic.what, se.Found, pos))
+		inRecord = ic.inRecord
 	case ctx == "boolean bin value":
 		lines = append(lines, fmt.Sprintf("Unknown boolean value encoding: %s %s", se.Found, pos), "Error while reading boolean bin value")
 	case strings.HasPrefix(ctx, "index") || strings.HasPrefix(ctx, "UDF") || ctx == "global line":

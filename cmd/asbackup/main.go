@@ -4,7 +4,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -30,33 +29,11 @@ func main() {
 
 func run(args []string) int {
 	log := logging.New(os.Stderr)
-	argv0 := "asbackup"
-	if len(args) > 0 {
-		argv0 = args[0]
+	cfg, code, ok := toolenv.Parse("asbackup", args, log, compat.ParseBackup,
+		func(c *compat.BackupConfig) (bool, []compat.Message) { return c.Verbose, c.Messages })
+	if !ok {
+		return code
 	}
-	env := toolenv.Env(toolenv.Options{})
-	cfg, action, err := compat.ParseBackup(args, env)
-	switch action {
-	case compat.ActionHelp, compat.ActionVersion:
-		compat.Print(compat.HelpMessages("asbackup", action, argv0), log, os.Stdout)
-		return 0
-	case compat.ActionFail:
-		var ce *compat.Error
-		if errors.As(err, &ce) {
-			if ce.Verbose {
-				log.SetVerbose(true)
-			}
-			compat.Print(ce.Messages, log, os.Stdout)
-			if ce.Verbose {
-				compat.Print([]compat.Message{compat.ExitMessage(ce.Code)}, log, os.Stdout)
-			}
-			return ce.Code
-		}
-		log.Errorf("%s", err.Error())
-		return 1
-	}
-	log.SetVerbose(cfg.Verbose)
-	compat.Print(cfg.Messages, log, os.Stdout)
 
 	var password string
 	if cfg.Cluster.User != "" && !cfg.RemoveArtifacts {
@@ -79,9 +56,5 @@ func run(args []string) int {
 			}
 		}
 	}
-	code := backup.Run(opts)
-	if cfg.Verbose {
-		compat.Print([]compat.Message{compat.ExitMessage(code)}, log, os.Stdout)
-	}
-	return code
+	return toolenv.Exit(log, cfg.Verbose, backup.Run(opts))
 }

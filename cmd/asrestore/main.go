@@ -4,7 +4,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,33 +20,11 @@ func main() {
 
 func run(args []string) int {
 	log := logging.New(os.Stderr)
-	argv0 := "asrestore"
-	if len(args) > 0 {
-		argv0 = args[0]
+	cfg, code, ok := toolenv.Parse("asrestore", args, log, compat.ParseRestore,
+		func(c *compat.RestoreConfig) (bool, []compat.Message) { return c.Verbose, c.Messages })
+	if !ok {
+		return code
 	}
-	env := toolenv.Env(toolenv.Options{})
-	cfg, action, err := compat.ParseRestore(args, env)
-	switch action {
-	case compat.ActionHelp, compat.ActionVersion:
-		compat.Print(compat.HelpMessages("asrestore", action, argv0), log, os.Stdout)
-		return 0
-	case compat.ActionFail:
-		var ce *compat.Error
-		if errors.As(err, &ce) {
-			if ce.Verbose {
-				log.SetVerbose(true)
-			}
-			compat.Print(ce.Messages, log, os.Stdout)
-			if ce.Verbose {
-				compat.Print([]compat.Message{compat.ExitMessage(ce.Code)}, log, os.Stdout)
-			}
-			return ce.Code
-		}
-		log.Errorf("%s", err.Error())
-		return 1
-	}
-	log.SetVerbose(cfg.Verbose)
-	compat.Print(cfg.Messages, log, os.Stdout)
 
 	interrupt := make(chan struct{})
 	sigs := make(chan os.Signal, 1)

@@ -8,9 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,35 +18,6 @@ import (
 	"asbtools/infocmd"
 	"asbtools/stream"
 )
-
-var (
-	backupBinOnce sync.Once
-	backupBinPath string
-	backupBinErr  error
-)
-
-// backupBinary builds cmd/asbackup once per test process and returns the
-// path of the binary (named asbackup).
-func backupBinary(t testing.TB) string {
-	backupBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "asbackup-e2e-")
-		if err != nil {
-			backupBinErr = err
-			return
-		}
-		backupBinPath = filepath.Join(dir, "asbackup")
-		cmd := exec.Command("go", "build", "-o", backupBinPath, "./cmd/asbackup")
-		cmd.Dir = repoRoot(t)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			backupBinErr = &buildError{out: string(out), err: err}
-		}
-	})
-	if backupBinErr != nil {
-		t.Fatalf("building asbackup: %v", backupBinErr)
-	}
-	return backupBinPath
-}
 
 // backupResult is the outcome of one asbackup run.
 type backupResult struct {
@@ -83,17 +52,8 @@ func runBackup(t testing.TB, dir string, env []string, args ...string) backupRes
 	done := make(chan struct{})
 	hwm := make(chan [2]int64, 1)
 	go func() {
-		var peak, anon int64
-		for {
-			v, a := procMem(cmd.Process.Pid)
-			peak, anon = max(peak, v), max(anon, a)
-			select {
-			case <-done:
-				hwm <- [2]int64{peak, anon}
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
+		peak, anon := pollMem(cmd.Process.Pid, done)
+		hwm <- [2]int64{peak, anon}
 	}()
 	err := cmd.Wait()
 	close(done)
@@ -115,30 +75,6 @@ func runBackup(t testing.TB, dir string, env []string, args ...string) backupRes
 	}
 	res.maxRSS, res.maxAnon = peak, pk[1]
 	return res
-}
-
-// procMem returns the peak resident set size (VmHWM) and the current
-// anonymous resident memory (RssAnon) of a running process in bytes, or
-// zeros when they cannot be read.
-func procMem(pid int) (hwm, anon int64) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, 0
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 2 {
-			continue
-		}
-		n, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmHWM:":
-			hwm = n * 1024
-		case "RssAnon:":
-			anon = n * 1024
-		}
-	}
-	return hwm, anon
 }
 
 var (

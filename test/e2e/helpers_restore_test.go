@@ -10,10 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,48 +19,6 @@ import (
 	"asbtools/asdsim"
 	"asbtools/stream"
 )
-
-// repoRoot returns the repository root (two levels above this package).
-func repoRoot(t testing.TB) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
-
-var (
-	restoreBinOnce sync.Once
-	restoreBinPath string
-	restoreBinErr  error
-)
-
-// restoreBinary builds cmd/asrestore once per test process into a temporary
-// directory and returns the path of the binary (named asrestore).
-func restoreBinary(t testing.TB) string {
-	restoreBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "asrestore-e2e-")
-		if err != nil {
-			restoreBinErr = err
-			return
-		}
-		restoreBinPath = filepath.Join(dir, "asrestore")
-		cmd := exec.Command("go", "build", "-o", restoreBinPath, "./cmd/asrestore")
-		cmd.Dir = repoRoot(t)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			restoreBinErr = &buildError{out: string(out), err: err}
-		}
-	})
-	if restoreBinErr != nil {
-		t.Fatalf("building asrestore: %v", restoreBinErr)
-	}
-	return restoreBinPath
-}
-
-type buildError struct {
-	out string
-	err error
-}
-
-func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 
 // restoreResult is the outcome of one asrestore run.
 type restoreResult struct {
@@ -91,7 +46,7 @@ func runRestore(t testing.TB, dir string, env []string, stdin io.Reader, args ..
 	if err == nil {
 		stop := make(chan struct{})
 		polled := make(chan int64)
-		go func() { polled <- pollPeakRSS(cmd.Process.Pid, stop) }()
+		go func() { peak, _ := pollMem(cmd.Process.Pid, stop); polled <- peak }()
 		err = cmd.Wait()
 		close(stop)
 		hwm = <-polled
@@ -117,31 +72,6 @@ func runRestore(t testing.TB, dir string, env []string, stdin io.Reader, args ..
 		res.maxRSS = hwm
 	}
 	return res
-}
-
-// pollPeakRSS samples the peak resident set size (VmHWM) of process pid
-// every 10 ms until stop is closed or the process is gone, and returns the
-// largest value seen in bytes (0 if none could be read).
-func pollPeakRSS(pid int, stop <-chan struct{}) int64 {
-	path := "/proc/" + strconv.Itoa(pid) + "/status"
-	var peak int64
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if data, err := os.ReadFile(path); err == nil {
-			for _, line := range strings.Split(string(data), "\n") {
-				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-					kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-					peak = max(peak, kb*1024)
-				}
-			}
-		}
-		select {
-		case <-stop:
-			return peak
-		case <-t.C:
-		}
-	}
 }
 
 // startServer starts an asdsim server on a free port.
