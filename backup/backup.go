@@ -57,6 +57,8 @@ type job struct {
 	// started is set when a worker picked the job up.
 	started atomic.Bool
 	records uint64
+	// acquired, when set, is called once the job holds its backup file.
+	acquired func()
 }
 
 type engine struct {
@@ -107,6 +109,13 @@ type engine struct {
 
 	oneShot     chan struct{}
 	oneShotDone atomic.Bool
+	// firstWave is closed once every worker holds the file of its first
+	// job (directory mode). Job 0 waits for it before the other jobs may
+	// scan, so no job releases a file into the reuse queue while another
+	// is still picking its first one: every worker starts on a file of its
+	// own, as with the legacy tool.
+	firstWave   chan struct{}
+	firstWaveWG sync.WaitGroup
 	stopped     atomic.Bool
 	aborted     atomic.Bool
 	started     atomic.Bool

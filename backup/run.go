@@ -234,14 +234,28 @@ func (e *engine) execute() (code int) {
 	var wg sync.WaitGroup
 	var failed sync.Once
 	failedAny := false
+	if e.dir != nil && !e.resumed {
+		e.firstWave = make(chan struct{})
+		e.firstWaveWG.Add(e.threads)
+		go func() { e.firstWaveWG.Wait(); close(e.firstWave) }()
+	}
 	for i := 0; i < e.threads; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			first := e.firstWave != nil
+			arrive := func() {
+				if first {
+					first = false
+					e.firstWaveWG.Done()
+				}
+			}
+			defer arrive()
 			for j := range queue {
 				if e.isStopped() {
 					return
 				}
+				j.acquired = arrive
 				if !e.runJob(j) {
 					failed.Do(func() { failedAny = true })
 					e.stop()
@@ -477,12 +491,21 @@ func (e *engine) runJob(j *job) bool {
 			return false
 		}
 		file = f
+		if j.acquired != nil {
+			j.acquired()
+		}
 	}
 	js := &jobSink{e: e, j: j, file: file}
 	ok := true
 	if j.index == 0 && !e.resumed {
 		if !e.oneShotWork(js) {
 			ok = false
+		}
+		if e.firstWave != nil {
+			select {
+			case <-e.firstWave:
+			case <-e.stopCh:
+			}
 		}
 		e.oneShotDone.Store(true)
 		close(e.oneShot)
