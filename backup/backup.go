@@ -22,6 +22,7 @@ import (
 	as "github.com/aerospike/aerospike-client-go/v7"
 
 	"asbtools/asb"
+	"asbtools/clusterconn"
 	"asbtools/compat"
 	"asbtools/infocmd"
 	"asbtools/logging"
@@ -253,19 +254,22 @@ func (e *engine) init() bool {
 		e.logLines(compat.HostListError("asbackup", host))
 		return false
 	}
-	cp, err := clientPolicy(c, t.Auth, e.opts.Password)
+	// The client's own per-connection buffer only serves info requests and
+	// logins here (scans are read through the job's buffer): start it at
+	// the smallest size, it grows when a reply needs more.
+	as.DefaultBufferSize = as.MinBufferSize
+	// The client's rack awareness stays off (see racks.go).
+	cp, err := clusterconn.ClientPolicy(&c.Cluster, clusterconn.Settings{
+		Auth: t.Auth, User: c.Cluster.User, Password: e.opts.Password, ConnectionQueueSize: 256,
+	})
 	if err != nil {
 		e.errf("%s", err)
 		return false
 	}
-	asHosts := make([]*as.Host, len(hosts))
-	for i, h := range hosts {
-		asHosts[i] = &as.Host{Name: h.Name, TLSName: h.TLSName, Port: h.Port}
-	}
 	e.verbosef("Connecting to cluster")
-	client, aerr := as.NewClientWithPolicyAndHost(cp, asHosts...)
-	if aerr != nil {
-		for _, l := range connectError(host, port, hosts[0], aerr) {
+	client, lines := clusterconn.Connect(cp, hosts, host, port)
+	if client == nil {
+		for _, l := range lines {
 			e.errf("%s", l)
 		}
 		return false

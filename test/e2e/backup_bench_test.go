@@ -68,7 +68,7 @@ func benchBackup(b *testing.B, extra ...string) {
 			var rss, anon, size int64
 			for i := 0; i < b.N; i++ {
 				work := b.TempDir()
-				res := runBackup(b, work, nil, append([]string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test",
+				res := runTool(b, "asbackup", work, nil, append([]string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test",
 					"-d", "bk", "--parallel", fmt.Sprint(par)}, extra...)...)
 				if res.code != 0 {
 					b.Fatalf("asbackup exit %d:\n%s", res.code, res.stderr)

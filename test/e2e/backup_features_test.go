@@ -19,14 +19,14 @@ func TestBackupAuthentication(t *testing.T) {
 	seedSimple(t, srv, "auth", 50)
 	work := t.TempDir()
 	base := []string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test", "-o", "out.asb", "-U", "admin"}
-	res := runBackup(t, work, nil, append(base, "-P", "s3cret")...)
+	res := runTool(t, "asbackup", work, nil, append(base, "-P", "s3cret")...)
 	if res.code != 0 {
 		t.Fatalf("asbackup with credentials: exit %d\n%s", res.code, res.stderr)
 	}
 	if !strings.Contains(res.stderr, "Backed up 50 record(s)") {
 		t.Fatalf("unexpected summary:\n%s", lastLines(res.stderr, 3))
 	}
-	res = runBackup(t, work, nil, append(base, "-P", "wrong", "-r")...)
+	res = runTool(t, "asbackup", work, nil, append(base, "-P", "wrong", "-r")...)
 	if res.code != 1 || !strings.Contains(res.stderr, "Error while connecting to") {
 		t.Fatalf("wrong password: exit %d\n%s", res.code, res.stderr)
 	}
@@ -96,7 +96,7 @@ func TestBackupEstimateAndMachine(t *testing.T) {
 	seedSimple(t, srv, "est", 3000)
 	work := t.TempDir()
 	hp := []string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test"}
-	res := runBackup(t, work, nil, append(hp, "-e", "--estimate-samples", "500", "--machine", "mach.txt")...)
+	res := runTool(t, "asbackup", work, nil, append(hp, "-e", "--estimate-samples", "500", "--machine", "mach.txt")...)
 	if res.code != 0 {
 		t.Fatalf("--estimate: exit %d\n%s", res.code, res.stderr)
 	}
@@ -137,7 +137,7 @@ func TestBackupEstimateAndMachine(t *testing.T) {
 
 	// The real backup's size lies below the 99.9 % estimate and not far
 	// below it.
-	res = runBackup(t, work, nil, append(hp, "-o", "full.asb", "--machine", "mach2.txt")...)
+	res = runTool(t, "asbackup", work, nil, append(hp, "-o", "full.asb", "--machine", "mach2.txt")...)
 	if res.code != 0 {
 		t.Fatalf("backup: exit %d\n%s", res.code, res.stderr)
 	}
@@ -167,7 +167,7 @@ func TestBackupDiskSpaceWarnings(t *testing.T) {
 	seedSimple(t, srv, "space", 20000) // ~1 MB of backup
 	hp := []string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test"}
 
-	res := runBackup(t, mnt, nil, append(hp, "-o", "out.asb", "-v")...)
+	res := runTool(t, "asbackup", mnt, nil, append(hp, "-o", "out.asb", "-v")...)
 	warn := regexp.MustCompile(`\[INF\] \[[ \d]+\] Warning: (\d+) bytes of disk space remaining, but expected file size is (\d+) bytes`)
 	m := warn.FindStringSubmatch(res.stderr)
 	if m == nil {
@@ -178,7 +178,7 @@ func TestBackupDiskSpaceWarnings(t *testing.T) {
 	}
 	_ = os.Remove(filepath.Join(mnt, "out.asb"))
 
-	res = runBackup(t, mnt, nil, append(hp, "-d", "bk", "-F", "1")...)
+	res = runTool(t, "asbackup", mnt, nil, append(hp, "-d", "bk", "-F", "1")...)
 	if !strings.Contains(res.stderr, "bytes of disk space remaining, but the expected total backup size is") {
 		t.Fatalf("-d: no disk-space warning (exit %d):\n%s", res.code, res.stderr)
 	}

@@ -186,7 +186,7 @@ func TestBackupGoldenCases(t *testing.T) {
 			if gc.env != nil {
 				env = gc.env(dir)
 			}
-			res := runBackup(t, work, env, caseArgs(t, dir, srv)...)
+			res := runTool(t, "asbackup", work, env, caseArgs(t, dir, srv)...)
 			if res.code != 0 {
 				t.Fatalf("asbackup exit %d\n%s", res.code, res.stderr)
 			}

@@ -437,7 +437,7 @@ func TestBackupContinueLegacyState(t *testing.T) {
 			env := []string{"ASB_LEGACY_KEY=" + base64.StdEncoding.EncodeToString([]byte(legacyKeyMaterial))}
 			args := append([]string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test",
 				"-d", "bk", "--parallel", "4", "--continue", "bk/test.asb.state"}, m.args()...)
-			res := runBackup(t, work, env, args...)
+			res := runTool(t, "asbackup", work, env, args...)
 			if res.code != 0 {
 				t.Fatalf("--continue exit %d:\n%s", res.code, res.stderr)
 			}

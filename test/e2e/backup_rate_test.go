@@ -38,7 +38,7 @@ func rateServer(t *testing.T, n1, n2 int) *asdsim.Server {
 func timedBackup(t *testing.T, srv *asdsim.Server, set string, extra ...string) (time.Duration, int64) {
 	work := t.TempDir()
 	args := append([]string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test", "-s", set, "-o", "out.asb"}, extra...)
-	res := runBackup(t, work, nil, args...)
+	res := runTool(t, "asbackup", work, nil, args...)
 	if res.code != 0 {
 		t.Fatalf("asbackup exit %d:\n%s", res.code, res.stderr)
 	}

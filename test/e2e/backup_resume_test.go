@@ -138,7 +138,7 @@ func TestBackupResumeExactlyOnce(t *testing.T) {
 			}
 			env := []string{"ASBACKUP_CHECKPOINT_MS=100"}
 			args := append(append(append([]string{}, base...), outArgs...), "--nice", "10")
-			cmd := backupCmd(t, work, env, args...)
+			cmd := toolCmd(t, "asbackup", work, env, args...)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
@@ -165,7 +165,7 @@ func TestBackupResumeExactlyOnce(t *testing.T) {
 			}
 			rel, _ := filepath.Rel(work, statePath)
 			cont := append(append(append([]string{}, base...), outArgs...), "--continue", rel)
-			res := runBackup(t, work, nil, cont...)
+			res := runTool(t, "asbackup", work, nil, cont...)
 			if res.code != 0 {
 				t.Fatalf("--continue exit %d:\n%s", res.code, res.stderr)
 			}

@@ -31,7 +31,7 @@ func backupDigests(t *testing.T, srv *asdsim.Server, extra ...string) (map[[20]b
 	t.Helper()
 	work := t.TempDir()
 	args := append([]string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test", "-o", "out.asb"}, extra...)
-	res := runBackup(t, work, nil, args...)
+	res := runTool(t, "asbackup", work, nil, args...)
 	if res.code != 0 {
 		t.Fatalf("asbackup exit %d:\n%s", res.code, res.stderr)
 	}

@@ -47,7 +47,7 @@ func TestBackupTLS(t *testing.T) {
 	for _, c := range ok {
 		t.Run(c.name, func(t *testing.T) {
 			out := c.name + ".asb"
-			res := runBackup(t, work, nil, append(c.args, "-n", "test", "-o", out, "--parallel", "4")...)
+			res := runTool(t, "asbackup", work, nil, append(c.args, "-n", "test", "-o", out, "--parallel", "4")...)
 			if res.code != 0 {
 				t.Fatalf("exit %d:\n%s", res.code, res.stderr)
 			}
@@ -79,7 +79,7 @@ func TestBackupTLS(t *testing.T) {
 	for _, c := range bad {
 		t.Run(c.name, func(t *testing.T) {
 			out := c.name + ".asb"
-			res := runBackup(t, work, nil, append(c.args, "-n", "test", "-o", out)...)
+			res := runTool(t, "asbackup", work, nil, append(c.args, "-n", "test", "-o", out)...)
 			lines := normalizeBackupLog(res.stderr)
 			t.Logf("stderr:\n%s", lastLines(res.stderr, 2))
 			if res.code != 1 {
@@ -124,7 +124,7 @@ func TestBackupTLSCluster(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(work, "ca.pem"), pki.CAPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := runBackup(t, work, nil, "-h", fmt.Sprintf("%s:asd.test:%d", srv.Host(), srv.Port()),
+	res := runTool(t, "asbackup", work, nil, "-h", fmt.Sprintf("%s:asd.test:%d", srv.Host(), srv.Port()),
 		"--tls-enable", "--tls-cafile", "ca.pem", "-n", "test", "-o", "out.asb", "--parallel", "4")
 	if res.code != 0 {
 		t.Fatalf("exit %d:\n%s", res.code, res.stderr)

@@ -4,78 +4,18 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"asbtools/asb"
 	"asbtools/asdsim"
+	"asbtools/asdsim/asbload"
 	"asbtools/infocmd"
 	"asbtools/stream"
 )
-
-// backupResult is the outcome of one asbackup run.
-type backupResult struct {
-	code           int
-	stdout, stderr string
-	cpu            time.Duration
-	maxRSS         int64
-	maxAnon        int64 // peak private (anonymous) resident memory
-	wall           time.Duration
-}
-
-// backupCmd prepares an asbackup run in dir with extra environment.
-func backupCmd(t testing.TB, dir string, env []string, args ...string) *exec.Cmd {
-	cmd := exec.Command(backupBinary(t), args...)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "TZ=UTC"), env...)
-	return cmd
-}
-
-// runBackup runs asbackup to completion.
-func runBackup(t testing.TB, dir string, env []string, args ...string) backupResult {
-	t.Helper()
-	cmd := backupCmd(t, dir, env, args...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting asbackup: %v", err)
-	}
-	// Peak RSS: poll VmHWM of the process. (The rusage of a child started
-	// by os/exec also counts the parent's memory it shared before exec.)
-	done := make(chan struct{})
-	hwm := make(chan [2]int64, 1)
-	go func() {
-		peak, anon := pollMem(cmd.Process.Pid, done)
-		hwm <- [2]int64{peak, anon}
-	}()
-	err := cmd.Wait()
-	close(done)
-	pk := <-hwm
-	peak := pk[0]
-	res := backupResult{stdout: so.String(), stderr: se.String(), wall: time.Since(start)}
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			res.code = ee.ExitCode()
-		} else {
-			t.Fatalf("running asbackup: %v", err)
-		}
-	}
-	if ps := cmd.ProcessState; ps != nil {
-		res.cpu = ps.UserTime() + ps.SystemTime()
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && peak == 0 {
-			peak = int64(ru.Maxrss) * 1024
-		}
-	}
-	res.maxRSS, res.maxAnon = peak, pk[1]
-	return res
-}
 
 var (
 	bkTSRE   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}:\d{2} (?:GMT|UTC) \[(INF|ERR|VER)\] \[[\s\d]+\] `)
@@ -123,17 +63,7 @@ func seedRecords(t testing.TB, srv *asdsim.Server, ns string, recs []*asb.Record
 	t.Helper()
 	out := make([]asdsim.Record, 0, len(recs))
 	for _, r := range recs {
-		ar := asdsim.Record{Set: string(r.Set), Digest: r.Digest, Generation: r.Generation, VoidTime: r.VoidTime,
-			Bins: wireBins(r)}
-		switch r.Key.Type {
-		case asb.KeyInt:
-			ar.Key = asdsim.IntKey(r.Key.Int)
-		case asb.KeyString:
-			ar.Key = asdsim.StringKey(string(r.Key.Bytes))
-		case asb.KeyBytes:
-			ar.Key = asdsim.BytesKey(r.Key.Bytes)
-		}
-		out = append(out, ar)
+		out = append(out, asbload.Record(r))
 	}
 	if err := srv.PutMany(ns, out); err != nil {
 		t.Fatal(err)
@@ -185,33 +115,11 @@ func unquoteGo(t testing.TB, s string) string {
 	return out.String()
 }
 
-// seedIndexes creates the kitchen indexes (when withIndexes) and the UDFs.
+// seedMeta creates the given indexes in namespace test and the UDFs.
 func seedMeta(t testing.TB, srv *asdsim.Server, indexes []infocmd.SIndex, udfs []asb.UDF) {
 	t.Helper()
 	for _, ix := range indexes {
-		si := asdsim.SIndex{Namespace: "test", Name: ix.Name, Set: ix.Set, Bin: ix.Paths[0].Bin,
-			Context: ix.Context, Exp: ix.Expression}
-		switch ix.Paths[0].Type {
-		case asb.IndexNumeric:
-			si.Type = "numeric"
-		case asb.IndexString:
-			si.Type = "string"
-		case asb.IndexBlob:
-			si.Type = "blob"
-		case asb.IndexGeo:
-			si.Type = "geo2dsphere"
-		}
-		switch ix.Type {
-		case asb.IndexList:
-			si.IndexType = "list"
-		case asb.IndexMapKeys:
-			si.IndexType = "mapkeys"
-		case asb.IndexMapValues:
-			si.IndexType = "mapvalues"
-		default:
-			si.IndexType = "default"
-		}
-		if err := srv.CreateSIndex(si); err != nil {
+		if err := srv.CreateSIndex(asbload.SIndex("test", &ix.Index)); err != nil {
 			t.Fatalf("creating index %s: %v", ix.Name, err)
 		}
 	}

@@ -7,72 +7,16 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"asbtools/asb"
 	"asbtools/asdsim"
 	"asbtools/stream"
 )
-
-// restoreResult is the outcome of one asrestore run.
-type restoreResult struct {
-	code           int
-	stdout, stderr string
-	cpu            time.Duration
-	maxRSS         int64 // bytes
-	wall           time.Duration
-}
-
-// runRestore runs the asrestore binary with args in dir (argv0 "asrestore").
-func runRestore(t testing.TB, dir string, env []string, stdin io.Reader, args ...string) restoreResult {
-	t.Helper()
-	bin := restoreBinary(t)
-	cmd := exec.Command(bin, args...)
-	cmd.Args[0] = "asrestore"
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = stdin
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	start := time.Now()
-	err := cmd.Start()
-	var hwm int64
-	if err == nil {
-		stop := make(chan struct{})
-		polled := make(chan int64)
-		go func() { peak, _ := pollMem(cmd.Process.Pid, stop); polled <- peak }()
-		err = cmd.Wait()
-		close(stop)
-		hwm = <-polled
-	}
-	res := restoreResult{stdout: so.String(), stderr: se.String(), wall: time.Since(start)}
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			res.code = ee.ExitCode()
-		} else {
-			t.Fatalf("running asrestore: %v", err)
-		}
-	}
-	if ps := cmd.ProcessState; ps != nil {
-		res.cpu = ps.UserTime() + ps.SystemTime()
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			res.maxRSS = int64(ru.Maxrss) * 1024
-		}
-	}
-	// The child's rusage peak also counts the memory of this process at
-	// the time of the fork (Linux keeps the larger of the two across exec),
-	// so the peak read from /proc while the child runs is preferred.
-	if hwm > 0 {
-		res.maxRSS = hwm
-	}
-	return res
-}
 
 // startServer starts an asdsim server on a free port.
 func startServer(t testing.TB, cfg asdsim.Config) *asdsim.Server {
@@ -249,20 +193,6 @@ func loadExpected(t testing.TB, path string) expectedFile {
 		}
 	}
 	return ef
-}
-
-// wireBins converts a backup record's bins to the server's wire form.
-func wireBins(rec *asb.Record) []asdsim.Bin {
-	var out []asdsim.Bin
-	for i := range rec.Bins {
-		b := &rec.Bins[i]
-		if b.Type == asb.BinNil {
-			continue
-		}
-		pt, data := b.AppendWire(nil)
-		out = append(out, asdsim.Bin{Name: string(b.Name), Type: asdsim.ParticleType(pt), Data: data})
-	}
-	return out
 }
 
 // sameBins compares server bins with the expected ones (order ignored for

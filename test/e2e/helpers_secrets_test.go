@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,48 +20,6 @@ import (
 	"asbtools/asdsim"
 	"asbtools/secretagent/satest"
 )
-
-// toolRun is the outcome of one run of asbackup or asrestore.
-type toolRun struct {
-	code           int
-	stdout, stderr string
-}
-
-// output returns stdout and stderr together (for searches).
-func (r toolRun) output() string { return r.stdout + "\n" + r.stderr }
-
-// toolCmd prepares a run of tool ("asbackup" or "asrestore") in dir. HOME is
-// dir (so no personal configuration file is read) unless env sets it; env
-// entries override the process environment.
-func toolCmd(t testing.TB, tool, dir string, env []string, args ...string) *exec.Cmd {
-	t.Helper()
-	bin := backupBinary(t)
-	if tool == "asrestore" {
-		bin = restoreBinary(t)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Args[0] = tool
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "TZ=UTC", "HOME="+dir), env...)
-	cmd.Stdin = strings.NewReader("")
-	return cmd
-}
-
-// runTool runs tool to completion.
-func runTool(t testing.TB, tool, dir string, env []string, args ...string) toolRun {
-	t.Helper()
-	cmd := toolCmd(t, tool, dir, env, args...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	r := toolRun{stdout: so.String(), stderr: se.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %s: %v", tool, err)
-	}
-	return r
-}
 
 // mustSucceed fails the test unless the run exited 0.
 func (r toolRun) mustSucceed(t testing.TB, what string) {

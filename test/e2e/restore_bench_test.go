@@ -78,7 +78,7 @@ func BenchmarkRestore(b *testing.B) {
 				b.StopTimer()
 				srv := startServer(b, asdsim.Config{})
 				b.StartTimer()
-				res := runRestore(b, dir, nil, nil, append([]string{"-h", srv.Host(), "-p", strconv.Itoa(srv.Port())}, args...)...)
+				res := runTool(b, "asrestore", dir, nil, append([]string{"-h", srv.Host(), "-p", strconv.Itoa(srv.Port())}, args...)...)
 				b.StopTimer()
 				if res.code != 0 {
 					b.Fatalf("exit %d\n%s", res.code, res.stderr)

@@ -70,7 +70,7 @@ func TestRestoreMachineFile(t *testing.T) {
 	writeBackup(t, filepath.Join(dir, "b.asb"), "test", recs)
 	mach := filepath.Join(dir, "machine.txt")
 	os.WriteFile(mach, []byte("previous line\n"), 0o644)
-	res := runRestore(t, dir, nil, nil, "-h", srv.Host(), "-p", strconv.Itoa(srv.Port()), "-i", "b.asb", "--machine", mach)
+	res := runTool(t, "asrestore", dir, nil, "-h", srv.Host(), "-p", strconv.Itoa(srv.Port()), "-i", "b.asb", "--machine", mach)
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
@@ -99,7 +99,7 @@ func TestRestoreMachineFile(t *testing.T) {
 	}
 
 	// An unwritable machine file is an error before any record is read.
-	res = runRestore(t, dir, nil, nil, "-h", srv.Host(), "-p", strconv.Itoa(srv.Port()), "-i", "b.asb", "--machine", filepath.Join(dir, "nodir", "m.txt"))
+	res = runTool(t, "asrestore", dir, nil, "-h", srv.Host(), "-p", strconv.Itoa(srv.Port()), "-i", "b.asb", "--machine", filepath.Join(dir, "nodir", "m.txt"))
 	if res.code != 1 || !strings.Contains(res.stderr, "Error while opening machine-readable file "+filepath.Join(dir, "nodir", "m.txt")+" (error 2: No such file or directory)") {
 		t.Errorf("exit %d, stderr:\n%s", res.code, res.stderr)
 	}
@@ -125,7 +125,7 @@ func TestRestoreIndexMismatch(t *testing.T) {
 	if err := srv.CreateSIndex(asdsim.SIndex{Namespace: "test", Name: "idx_changed", Set: "s", Bin: "a", Type: "numeric", IndexType: "default"}); err != nil {
 		t.Fatal(err)
 	}
-	res := runRestore(t, dir, nil, nil, "-h", srv.Host(), "-p", strconv.Itoa(srv.Port()), "-i", "b.asb", "-v")
+	res := runTool(t, "asrestore", dir, nil, "-h", srv.Host(), "-p", strconv.Itoa(srv.Port()), "-i", "b.asb", "-v")
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
@@ -187,7 +187,7 @@ func TestRestoreWait(t *testing.T) {
 			srv.DropSIndex(si.Namespace, si.Name)
 		}
 		args := append([]string{"-h", srv.Host(), "-p", strconv.Itoa(srv.Port()), "-i", "b.asb", "--wait", "-v"}, extra...)
-		res := runRestore(t, dir, nil, nil, args...)
+		res := runTool(t, "asrestore", dir, nil, args...)
 		if res.code != 0 {
 			t.Fatalf("%v: exit %d\n%s", extra, res.code, res.stderr)
 		}
@@ -266,7 +266,7 @@ func TestRestoreNiceTPS(t *testing.T) {
 	dir := t.TempDir()
 	const n, tps = 12000, 4000
 	writeBackup(t, filepath.Join(dir, "b.asb"), "test", manyRecords(n))
-	res := runRestore(t, dir, nil, nil, "-h", srv.Host(), "-p", strconv.Itoa(srv.Port()), "-i", "b.asb", "--nice", "1000,"+strconv.Itoa(tps))
+	res := runTool(t, "asrestore", dir, nil, "-h", srv.Host(), "-p", strconv.Itoa(srv.Port()), "-i", "b.asb", "--nice", "1000,"+strconv.Itoa(tps))
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
@@ -295,7 +295,7 @@ func TestRestoreInvalidCredentials(t *testing.T) {
 	long := strings.Repeat("u", 64)
 	for _, c := range []struct{ user, password string }{{long, "secret"}, {"someone", strings.Repeat("p", 64)}} {
 		// Port 1 is never listened on: the check happens before connecting.
-		res := runRestore(t, dir, nil, nil, "-h", "127.0.0.1", "-p", "1", "-i", "b.asb", "--user", c.user, "--password="+c.password)
+		res := runTool(t, "asrestore", dir, nil, "-h", "127.0.0.1", "-p", "1", "-i", "b.asb", "--user", c.user, "--password="+c.password)
 		if res.code != 1 {
 			t.Errorf("exit %d, want 1", res.code)
 		}
@@ -326,14 +326,14 @@ func TestRestoreTLS(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "other-ca.pem"), other.CAPEM, 0o644)
 	args := []string{"-h", srv.Host(), "-p", strconv.Itoa(srv.Port()), "--tls-enable", "--tls-name", "asd.test", "-i", "b.asb"}
-	res := runRestore(t, dir, nil, nil, append(args, "--tls-cafile", "ca.pem")...)
+	res := runTool(t, "asrestore", dir, nil, append(args, "--tls-cafile", "ca.pem")...)
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
 	if got := srv.Count("test", "s"); got != 30 {
 		t.Errorf("%d records restored over TLS, want 30", got)
 	}
-	res = runRestore(t, dir, nil, nil, append(args, "--tls-cafile", "other-ca.pem")...)
+	res = runTool(t, "asrestore", dir, nil, append(args, "--tls-cafile", "other-ca.pem")...)
 	lines := normalizeLog(res.stderr)
 	if res.code != 1 || len(lines) < 2 || !strings.HasPrefix(lines[len(lines)-2], "<TS> [ERR] [TID] Error while connecting to "+srv.Host()+":"+strconv.Itoa(srv.Port())) ||
 		lines[len(lines)-1] != "<TS> [ERR] [TID] Failed to initialize restore status" {

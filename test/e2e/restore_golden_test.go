@@ -11,6 +11,7 @@ import (
 
 	"asbtools/asb"
 	"asbtools/asdsim"
+	"asbtools/asdsim/asbload"
 	"asbtools/stream"
 )
 
@@ -48,7 +49,7 @@ func TestRestoreLegacyGoldens(t *testing.T) {
 			}
 			args := append([]string{"-h", srv.Host(), "-p", strconv.Itoa(srv.Port())}, c.input...)
 			args = append(args, c.flags...)
-			res := runRestore(t, caseDir, env, nil, args...)
+			res := runTool(t, "asrestore", caseDir, env, args...)
 			if res.code != 0 {
 				t.Fatalf("exit %d\n%s", res.code, res.stderr)
 			}
@@ -73,7 +74,7 @@ func TestRestoreLegacyGoldens(t *testing.T) {
 			restored := 0
 			for _, rec := range recs {
 				got, ok := srv.Get("test", rec.Digest)
-				want := wireBins(rec)
+				want := asbload.Record(rec).Bins
 				if len(want) == 0 || (rec.VoidTime != 0 && rec.VoidTime <= now) {
 					if ok {
 						t.Errorf("record %x restored although it has no bins or expired", rec.Digest)

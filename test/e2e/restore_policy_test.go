@@ -115,7 +115,7 @@ func TestRestoreWritePolicyMatrix(t *testing.T) {
 				}
 			}
 			args := append([]string{"-h", srv.Host(), "-p", strconv.Itoa(srv.Port()), "-i", path}, c.flags...)
-			res := runRestore(t, dir, nil, nil, args...)
+			res := runTool(t, "asrestore", dir, nil, args...)
 			if res.code != 0 {
 				t.Fatalf("exit %d\n%s", res.code, res.stderr)
 			}
@@ -190,7 +190,7 @@ func TestRestoreFaults(t *testing.T) {
 		t.Run(mode+"/transient-retried", func(t *testing.T) {
 			srv := startServer(t, asdsim.Config{})
 			srv.Faults().FailNextWrites(20, asdsim.ResultCode(18)) // device overload
-			res := runRestore(t, dir, nil, nil, append(base(srv), extra...)...)
+			res := runTool(t, "asrestore", dir, nil, append(base(srv), extra...)...)
 			if res.code != 0 {
 				t.Fatalf("exit %d\n%s", res.code, res.stderr)
 			}
@@ -208,7 +208,7 @@ func TestRestoreFaults(t *testing.T) {
 		t.Run(mode+"/transient-exhausted", func(t *testing.T) {
 			srv := startServer(t, asdsim.Config{})
 			srv.Faults().FailNextWrites(100000, asdsim.ResultCode(18))
-			res := runRestore(t, dir, nil, nil, append(append(base(srv), extra...), "--max-retries", "2")...)
+			res := runTool(t, "asrestore", dir, nil, append(append(base(srv), extra...), "--max-retries", "2")...)
 			if res.code != 1 {
 				t.Fatalf("exit %d, want 1\n%s", res.code, res.stderr)
 			}
@@ -220,7 +220,7 @@ func TestRestoreFaults(t *testing.T) {
 		t.Run(mode+"/record-error", func(t *testing.T) {
 			srv := startServer(t, asdsim.Config{})
 			srv.Faults().FailNextWrites(5, asdsim.ResultCode(13)) // record too big
-			res := runRestore(t, dir, nil, nil, append(base(srv), extra...)...)
+			res := runTool(t, "asrestore", dir, nil, append(base(srv), extra...)...)
 			if res.code != 1 {
 				t.Fatalf("exit %d, want 1\n%s", res.code, res.stderr)
 			}
@@ -238,7 +238,7 @@ func TestRestoreFaults(t *testing.T) {
 		t.Run(mode+"/record-error-ignored", func(t *testing.T) {
 			srv := startServer(t, asdsim.Config{})
 			srv.Faults().FailNextWrites(5, asdsim.ResultCode(13))
-			res := runRestore(t, dir, nil, nil, append(append(base(srv), extra...), "--ignore-record-error")...)
+			res := runTool(t, "asrestore", dir, nil, append(append(base(srv), extra...), "--ignore-record-error")...)
 			if res.code != 0 {
 				t.Fatalf("exit %d\n%s", res.code, res.stderr)
 			}

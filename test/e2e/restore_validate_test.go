@@ -25,7 +25,7 @@ func TestRestoreValidateHandmade(t *testing.T) {
 			if strings.TrimSpace(lines[1]) == "# exit code: 1" {
 				wantCode = 1
 			}
-			res := runRestore(t, dir, nil, nil, "--validate", "-i", "backup.asb")
+			res := runTool(t, "asrestore", dir, nil, "--validate", "-i", "backup.asb")
 			if res.code != wantCode {
 				t.Errorf("exit %d, want %d\n%s", res.code, wantCode, res.stderr)
 			}
