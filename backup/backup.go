@@ -276,8 +276,8 @@ func (e *engine) init() bool {
 	}
 	e.client = client
 	clNodes := client.GetNodes()
-	for _, n := range clNodes {
-		e.infof("[src/main/aerospike/as_cluster.c:198][as_cluster_add_nodes_copy] Add node %s %s", n.GetName(), nodeAddr(n))
+	for _, l := range clusterconn.AddNodeLines(client) {
+		e.infof("%s", l)
 	}
 	if racks != nil {
 		e.racks = &rackTable{ids: racks, racks: map[string]int{}}
@@ -307,11 +307,6 @@ func (e *engine) init() bool {
 	}
 	e.makeJobs(filters)
 	return true
-}
-
-func nodeAddr(n *as.Node) string {
-	h := n.GetHost()
-	return fmt.Sprintf("%s:%d", h.Name, h.Port)
 }
 
 // matchNodes returns the cluster nodes named by the --node-list entries.

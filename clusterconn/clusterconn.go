@@ -227,3 +227,14 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+// AddNodeLines returns the C client's "Add node" log line for every node of
+// the cluster, as the legacy tools print them once connected.
+func AddNodeLines(client *as.Client) []string {
+	var out []string
+	for _, n := range client.GetNodes() {
+		h := n.GetHost()
+		out = append(out, fmt.Sprintf("[src/main/aerospike/as_cluster.c:198][as_cluster_add_nodes_copy] Add node %s %s:%d", n.GetName(), h.Name, h.Port))
+	}
+	return out
+}

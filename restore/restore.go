@@ -24,6 +24,7 @@ import (
 	as "github.com/aerospike/aerospike-client-go/v7"
 
 	"asbtools/asb"
+	"asbtools/clusterconn"
 	"asbtools/compat"
 	"asbtools/infocmd"
 	"asbtools/logging"
@@ -163,6 +164,13 @@ func (r *run) main() int {
 		}
 		r.client = client
 		defer client.Close()
+		// The legacy tool connects its cluster object twice (restore and
+		// batch uploader), so its client logs every node twice.
+		for range 2 {
+			for _, l := range clusterconn.AddNodeLines(client) {
+				r.log.Infof("%s", l)
+			}
+		}
 		build, err := infoRequest(client, cfg.Timeout, nil, "build")
 		if err == nil {
 			r.version, err = infocmd.ParseBuild(build)

@@ -5,16 +5,11 @@ import (
 	"testing"
 )
 
-// comparable drops the C client library's "Add node" lines (its cluster
-// tending, which this implementation does not reproduce for asrestore;
-// its seed connection failures are compared) and moves the "Finished ... backup
-// file(s)" line, whose position races with the workers in the legacy tool,
-// out of the sequence.
+// comparable replaces node ids and moves the "Finished ... backup file(s)"
+// line, whose position races with the workers in the legacy tool, out of the
+// sequence.
 func comparable(lines []string) (rest []string, finished int) {
-	for _, l := range lines {
-		if strings.Contains(l, "][as_cluster_add_nodes_copy] ") {
-			continue
-		}
+	for _, l := range nodeIDs(lines) {
 		if strings.HasSuffix(l, "backup file(s)") && strings.Contains(l, "Finished ") {
 			finished++
 			continue
