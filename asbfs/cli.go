@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/spf13/pflag"
 
 	"asbtools/asbfs/fsnode"
@@ -313,6 +314,11 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		logf("indexed %d records of %d backup(s) in %v (%d problem(s), index %d bytes)",
 			tree.Records(), len(tree.Backups), time.Since(start).Round(time.Millisecond), problems, tree.IndexBytes())
 	}
+	// Signals are caught before the mount exists: a SIGTERM that arrives as
+	// soon as the mount appears must unmount, not kill the process and
+	// leave a dead mount behind.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	srv, err := fsnode.Mount(mountpoint, tree, cfg)
 	if err != nil {
 		return fail("cannot mount on %s: %v", mountpoint, err)
@@ -325,8 +331,6 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		ready.Close()
 		logf = func(string, ...any) {}
 	}
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	done := make(chan struct{})
 	go func() {
 		srv.Wait()
@@ -337,7 +341,7 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		case <-done:
 			return 0
 		case s := <-sig:
-			if err := srv.Unmount(); err != nil {
+			if err := unmount(srv); err != nil {
 				logf("%v: cannot unmount %s: %v (close the files open in it and retry)", s, mountpoint, err)
 				continue
 			}
@@ -348,6 +352,19 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 	}
+}
+
+// unmount unmounts, retrying for a moment: right after a file was closed
+// the kernel can still report the mount busy.
+func unmount(srv *fuse.Server) error {
+	var err error
+	for range 20 {
+		if err = srv.Unmount(); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
 }
 
 const readyLine = "\x00asbfs-ready"
