@@ -43,24 +43,7 @@ func TestSecretsAgentTLS(t *testing.T) {
 	fx.assertNoSecret(t, "asbackup output", bk.output())
 
 	// Restore with the agent settings in a configuration file.
-	writeFile(t, dir, "tls.conf", `
-[secret-agent]
-sa-address = "`+tlsAddr.String()+`"
-sa-cafile = "sa-ca.pem"
-[cluster]
-host = "`+fx.hostArg()+`"
-`+tlsConf+`user = "secrets:creds:user"
-password = "secrets:creds:password"
-[asrestore]
-namespace = "secrets:namespace"
-input-file = "tls.asb"
-encrypt = "aes256"
-encryption-key-file = "secrets:keys:backup-key"
-`)
-	if err := fx.srv.Truncate("test", ""); err != nil {
-		t.Fatal(err)
-	}
-	rs := runTool(t, "asrestore", dir, nil, "--only-config-file", "tls.conf")
+	rs := fx.restoreFromConf(t, dir, "tls", "sa-address = \""+tlsAddr.String()+"\"\nsa-cafile = \"sa-ca.pem\"\n", "aes256")
 	rs.mustSucceed(t, "asrestore over a TLS agent")
 	fx.assertNoSecret(t, "asrestore output", rs.output())
 	assertSameRecords(t, want, snapshot(fx.srv, "test"))
@@ -120,23 +103,7 @@ func TestSecretsAgentUnixSocket(t *testing.T) {
 		t.Errorf("agent saw %d requests, want 7", n)
 	}
 
-	writeFile(t, dir, "unix.conf", `
-[secret-agent]
-sa-address = "`+sock+`"
-[cluster]
-host = "`+fx.hostArg()+`"
-`+tlsConf+`user = "secrets:creds:user"
-password = "secrets:creds:password"
-[asrestore]
-namespace = "secrets:namespace"
-input-file = "unix.asb"
-encrypt = "aes128"
-encryption-key-file = "secrets:keys:backup-key"
-`)
-	if err := fx.srv.Truncate("test", ""); err != nil {
-		t.Fatal(err)
-	}
-	rs := runTool(t, "asrestore", dir, nil, "--only-config-file", "unix.conf")
+	rs := fx.restoreFromConf(t, dir, "unix", "sa-address = \""+sock+"\"\n", "aes128")
 	rs.mustSucceed(t, "asrestore through a Unix socket agent")
 	assertSameRecords(t, want, snapshot(fx.srv, "test"))
 	fx.assertNoSecret(t, "outputs", bk.output()+rs.output())
@@ -147,4 +114,28 @@ encryption-key-file = "secrets:keys:backup-key"
 		!strings.Contains(r.stderr, "secret agent request failed err code: 3") {
 		t.Errorf("missing socket: exit %d\n%s", r.code, r.stderr)
 	}
+}
+
+// restoreFromConf empties namespace test and restores <name>.asb with every
+// setting in the configuration file <name>.conf: the given [secret-agent]
+// lines, and cluster credentials, TLS material, namespace and the key of
+// the given cipher all as secrets.
+func (fx *secretFixture) restoreFromConf(t *testing.T, dir, name, agent, cipher string) toolRun {
+	t.Helper()
+	writeFile(t, dir, name+".conf", `
+[secret-agent]
+`+agent+`[cluster]
+host = "`+fx.hostArg()+`"
+`+tlsConf+`user = "secrets:creds:user"
+password = "secrets:creds:password"
+[asrestore]
+namespace = "secrets:namespace"
+input-file = "`+name+`.asb"
+encrypt = "`+cipher+`"
+encryption-key-file = "secrets:keys:backup-key"
+`)
+	if err := fx.srv.Truncate("test", ""); err != nil {
+		t.Fatal(err)
+	}
+	return runTool(t, "asrestore", dir, nil, "--only-config-file", name+".conf")
 }
