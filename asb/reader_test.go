@@ -403,7 +403,7 @@ func TestSmallReads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var src io.Reader = iotest.OneByteReader(bytes.NewReader(full))
+		src := iotest.OneByteReader(bytes.NewReader(full))
 		if len(full) > 1<<20 {
 			src = iotest.HalfReader(bytes.NewReader(full))
 		}

@@ -119,14 +119,6 @@ func (w *Writer) WriteMeta(m Meta) error {
 	return nil
 }
 
-// token appends a name, escaped unless the file is version 3.0, where
-// characters that would end the token are refused.
-func (w *Writer) token(s []byte, what string, stops string) error {
-	var err error
-	w.buf, err = w.appendToken(w.buf, s, what, stops)
-	return err
-}
-
 func (w *Writer) appendToken(buf, s []byte, what string, stops string) ([]byte, error) {
 	if w.version == Version30 {
 		for _, c := range s {

@@ -125,11 +125,7 @@ func wantCode(t testing.TB, err error, code int, what string) {
 // noWarnings fails if the client logged anything since mark.
 func noWarnings(t testing.TB, mark int) {
 	t.Helper()
-	var bad []string
-	for _, l := range testLog.since(mark) {
-		bad = append(bad, l)
-	}
-	if len(bad) > 0 {
+	if bad := testLog.since(mark); len(bad) > 0 {
 		t.Fatalf("client logged:\n%s", strings.Join(bad, "\n"))
 	}
 }

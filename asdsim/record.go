@@ -233,12 +233,6 @@ func (r *record) export(ns string) Record {
 	return out
 }
 
-// lutMillis returns the last-update time in milliseconds since the Aerospike
-// epoch (the unit the real server stores).
-func (r *record) lutMillis() int64 {
-	return r.lutNanos/1e6 - CitrusleafEpoch*1000
-}
-
 // size approximates the stored record size for max-record-size checks and
 // statistics.
 func (r *record) size() int {

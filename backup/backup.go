@@ -12,7 +12,6 @@ package backup
 import (
 	"encoding/base64"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"sync"
@@ -79,10 +78,9 @@ type engine struct {
 	perJob  uint64 // max records per job, 0 = none
 
 	// outputs
-	single  *storage.File // -o and -e
-	singleW io.Writer
-	dir     *storage.Dir
-	estW    *countWriter
+	single *storage.File // -o and -e
+	dir    *storage.Dir
+	estW   *countWriter
 
 	statePath string
 	loaded    *state.State
@@ -130,7 +128,6 @@ type engine struct {
 	checkpointed bool
 
 	samples []uint64
-	estMu   sync.Mutex
 	header  uint64
 
 	// silent drops INF and VER lines (the pre-run estimate of -o).

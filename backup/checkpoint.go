@@ -2,7 +2,6 @@ package backup
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -310,9 +309,4 @@ func (e *engine) checkResumeDir() bool {
 		return false
 	}
 	return true
-}
-
-// describe is used in messages.
-func describe(st *state.State) string {
-	return fmt.Sprintf("%d file(s), %d record(s)", len(st.Files), st.RecTotal)
 }

@@ -164,13 +164,6 @@ func (e *engine) estRecord(s *jobSink, r *asb.Record) error {
 	return nil
 }
 
-func (e *engine) bufferedEstimate() int {
-	if e.single == nil {
-		return 0
-	}
-	return e.single.Stream().Buffered()
-}
-
 // estFlush flushes the estimate output after the scan.
 func (e *engine) estFlush() {
 	e.writeMu.Lock()

@@ -289,7 +289,7 @@ func ParseDateTime(s string, now time.Time, loc *time.Location) (time.Time, *Err
 	}
 	now = now.In(loc)
 	year, month, day := now.Date()
-	hour, min, sec := now.Clock()
+	var hour, min, sec int
 	mon := int(month)
 	generic := "Invalid date and time string " + s
 	switch len(s) {
@@ -298,7 +298,7 @@ func ParseDateTime(s string, now time.Time, loc *time.Location) (time.Time, *Err
 		if !ok || v[0] < 1900 {
 			return time.Time{}, errLines("Date format error in "+s, generic)
 		}
-		year, mon, day, hour, min, sec = v[0], v[1], v[2], 0, 0, 0
+		year, mon, day = v[0], v[1], v[2]
 	case 8:
 		v, ok := scanFields(s, "%2d:%2d:%2d")
 		if !ok {

@@ -67,12 +67,6 @@ type stdoutFailure struct {
 
 func (f *stdoutFailure) Error() string { return f.line }
 
-// serverInfo is what the restore needs to know about the server.
-type serverInfo struct {
-	build       string
-	batchWrites bool
-}
-
 // infoRequest sends an info command to one node.
 func infoRequest(client *as.Client, timeout time.Duration, node *as.Node, cmd string) (string, error) {
 	if node == nil {

@@ -412,7 +412,12 @@ func (j *fileJob) plan(size int64) {
 	}
 	j.chunks = []*chunk{{j: j, start: j.start, line: j.line}}
 	for k := int64(1); k < n; k++ {
-		off, _, ok := nextRecordStart(f, j.start+body*k/n)
+		off, _, ok, err := nextRecordStart(f, j.start+body*k/n)
+		if err != nil {
+			// The chunk that reaches this offset reads it again and
+			// reports the error where it happens.
+			break
+		}
 		last := j.chunks[len(j.chunks)-1]
 		if !ok || off <= last.start {
 			continue
@@ -485,12 +490,15 @@ func (c *chunk) parse() {
 			return
 		}
 		if err != nil {
-			next, nline, ok := resync(f, start, line, err)
+			next, nline, ok, rerr := resync(f, start, line, err)
 			p := Problem{File: path, Start: start, End: next, Line: line, err: err}
 			if !ok {
 				p.End = -1
 			}
 			c.problems = append(c.problems, p)
+			if rerr != nil {
+				c.problems = append(c.problems, Problem{File: path, Start: start, End: -1, Msg: unwrapMsg(rerr, path)})
+			}
 			if !ok {
 				start = f.Size
 				return
@@ -572,51 +580,64 @@ func unwrapMsg(err error, path string) string {
 
 // resync finds the next line after a syntax error at the entry starting at
 // start that begins a record, so that indexing can go on after a corrupt
-// span. It returns that offset and its line number.
-func resync(f *File, start int64, line int, perr error) (int64, int, bool) {
+// span. It returns that offset and its line number; an error reading the
+// file ends the search (ok false) and is returned.
+func resync(f *File, start int64, line int, perr error) (int64, int, bool, error) {
 	var se *asb.SyntaxError
 	if !errors.As(perr, &se) || errors.Is(perr, asb.ErrUnexpectedEOF) {
-		return 0, 0, false
+		return 0, 0, false, nil
 	}
 	// Skip the first line of the failed entry so that resync makes progress.
-	off, nl, ok := nextRecordStart(f, start+1)
+	off, nl, ok, err := nextRecordStart(f, start+1)
 	if line > 0 {
 		nl += line
 	}
-	return off, nl, ok
+	return off, nl, ok, err
 }
 
 // nextRecordStart returns the offset of the first line at or after from
 // (from itself counts only when it follows a newline) that starts a record
 // ("+ k " or "+ n ", but not a "+ n " line that follows a "+ k " line), and
-// the number of newlines between from and that offset.
-func nextRecordStart(f *File, from int64) (int64, int, bool) {
+// the number of newlines between from and that offset. ok is false when
+// there is no such line; err reports a failure to read the file (which is
+// not the same as finding no record).
+func nextRecordStart(f *File, from int64) (off int64, nl int, ok bool, err error) {
 	atLineStart := from == 0
 	if from > 0 {
 		var prev [1]byte
-		if n, _ := f.ra.ReadAt(prev[:], from-1); n == 1 && prev[0] == '\n' {
-			atLineStart = true
+		n, err := readAtMost(f, prev[:], from-1)
+		if err != nil {
+			return 0, 0, false, err
 		}
+		atLineStart = n == 1 && prev[0] == '\n'
 	}
-	pos, nl := from, 0
+	pos := from
 	buf := make([]byte, 16<<10)
 	for pos < f.Size {
-		n, err := f.ra.ReadAt(buf, pos)
+		n, err := readAtMost(f, buf, pos)
+		if err != nil {
+			return 0, 0, false, err
+		}
 		if n == 0 {
-			if err == nil {
-				err = io.ErrUnexpectedEOF
-			}
-			return 0, 0, false
+			return 0, 0, false, fmt.Errorf("%s: %w at offset %d of %d", f.Path, io.ErrUnexpectedEOF, pos, f.Size)
 		}
 		chunk := buf[:n]
 		for i := 0; i < len(chunk); i++ {
 			if atLineStart && chunk[i] == '+' {
 				var hdr [4]byte
-				if m, _ := f.ra.ReadAt(hdr[:], pos+int64(i)); m == 4 && hdr[1] == ' ' && hdr[3] == ' ' && (hdr[2] == 'k' || hdr[2] == 'n') {
+				m, err := readAtMost(f, hdr[:], pos+int64(i))
+				if err != nil {
+					return 0, 0, false, err
+				}
+				if m == 4 && hdr[1] == ' ' && hdr[3] == ' ' && (hdr[2] == 'k' || hdr[2] == 'n') {
 					// A "+ n" line right after a "+ k" line belongs to the
 					// record of that key line.
-					if hdr[2] == 'k' || !prevIsKey(f, pos+int64(i)) {
-						return pos + int64(i), nl, true
+					isKey, err := prevIsKey(f, pos+int64(i))
+					if err != nil {
+						return 0, 0, false, err
+					}
+					if hdr[2] == 'k' || !isKey {
+						return pos + int64(i), nl, true, nil
 					}
 				}
 			}
@@ -627,21 +648,34 @@ func nextRecordStart(f *File, from int64) (int64, int, bool) {
 		}
 		pos += int64(n)
 	}
-	return 0, 0, false
+	return 0, 0, false, nil
+}
+
+// readAtMost reads up to len(p) bytes at off; reaching the end of the file
+// is not an error.
+func readAtMost(f *File, p []byte, off int64) (int, error) {
+	n, err := f.ra.ReadAt(p, off)
+	if err == io.EOF {
+		err = nil
+	}
+	return n, err
 }
 
 // prevIsKey reports whether the line before off starts with "+ k ".
-func prevIsKey(f *File, off int64) bool {
+func prevIsKey(f *File, off int64) (bool, error) {
 	lo := max(0, off-4096)
 	buf := make([]byte, off-lo)
-	n, _ := f.ra.ReadAt(buf, lo)
+	n, err := readAtMost(f, buf, lo)
+	if err != nil {
+		return false, err
+	}
 	buf = buf[:n]
 	if len(buf) == 0 || buf[len(buf)-1] != '\n' {
-		return false
+		return false, nil
 	}
 	buf = buf[:len(buf)-1]
 	i := strings.LastIndexByte(string(buf), '\n')
-	return strings.HasPrefix(string(buf[i+1:]), "+ k ")
+	return strings.HasPrefix(string(buf[i+1:]), "+ k "), nil
 }
 
 // merge builds the backup's namespaces and sets from its files' chunks.

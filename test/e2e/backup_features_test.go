@@ -69,10 +69,7 @@ func TestBackupPreferRacksAndNodeList(t *testing.T) {
 	}
 	srv := startServer(t, asdsim.Config{Nodes: 3})
 	seedSimple(t, srv, "racks", 300)
-	var nodes []string
-	for _, a := range srv.Addrs() {
-		nodes = append(nodes, a)
-	}
+	nodes := srv.Addrs()
 	recs, stderr = backupDigests(t, srv, "--node-list", strings.Join(nodes, ","))
 	if len(recs) != 300 {
 		t.Fatalf("--node-list: %d records, want 300\n%s", len(recs), stderr)
