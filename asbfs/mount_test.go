@@ -21,25 +21,34 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"asbtools/internal/sandbox"
 )
 
 var asbfsBin string
 
-func TestMain(m *testing.M) {
+// TestMain builds asbfs and runs the tests in the sandbox (private mount and
+// network namespaces in which the host's astools.conf files are hidden; see
+// package sandbox).
+func TestMain(m *testing.M) { sandbox.Main(withASBFS{m}) }
+
+// withASBFS builds asbfs into asbfsBin around the tests.
+type withASBFS struct{ m *testing.M }
+
+func (w withASBFS) Run() int {
 	dir, err := os.MkdirTemp("", "asbfs-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
+	defer os.RemoveAll(dir)
 	asbfsBin = filepath.Join(dir, "asbfs")
 	out, err := exec.Command("go", "build", "-o", asbfsBin, "asbtools/cmd/asbfs").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building asbfs: %v\n%s", err, out)
-		os.Exit(1)
+		return 1
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return w.m.Run()
 }
 
 const goldenDir = "../test/golden/legacy-4.5.8"
