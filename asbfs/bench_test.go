@@ -142,7 +142,7 @@ func BenchmarkMillionRecords(b *testing.B) {
 			select {
 			case <-exited:
 			case <-time.After(20 * time.Second):
-				exec.Command("fusermount3", "-u", "-z", mnt).Run()
+				unmount(mnt, true)
 				cmd.Process.Kill()
 			}
 		}

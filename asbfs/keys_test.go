@@ -59,7 +59,7 @@ func asbfsFails(t *testing.T, want string, args ...string) {
 		t.Errorf("asbfs %q: output %q, want %q", args, out, want)
 	}
 	if isMounted(t, mnt) {
-		exec.Command("fusermount3", "-u", mnt).Run()
+		unmount(mnt, false)
 		t.Errorf("asbfs %q left a mount", args)
 	}
 }

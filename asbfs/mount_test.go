@@ -1,12 +1,15 @@
 package asbfs_test
 
 import (
-	"bufio"
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -53,16 +56,39 @@ func (w withASBFS) Run() int {
 
 const goldenDir = "../test/golden/legacy-4.5.8"
 
+// needFUSE skips the test when FUSE mounts are impossible. As root asbfs
+// mounts with mount(2) and the tests unmount with umount(2); otherwise both
+// need fusermount3 (package fuse3).
 func needFUSE(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		t.Skip("skipping: /dev/fuse is absent, FUSE mounts are impossible here")
 	}
-	for _, tool := range []string{"fusermount3", "getfattr"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not installed (apt-get install -y fuse3 attr)", tool)
+	if os.Geteuid() != 0 {
+		if _, err := exec.LookPath("fusermount3"); err != nil {
+			t.Fatalf("fusermount3 not installed: without root, FUSE mounts need it (apt-get install -y fuse3)")
 		}
 	}
+}
+
+// unmount unmounts mnt as fusermount3 -u does (-z with lazy): with
+// umount(2) as root, with fusermount3 otherwise.
+func unmount(mnt string, lazy bool) error {
+	if os.Geteuid() == 0 {
+		flags := 0
+		if lazy {
+			flags = syscall.MNT_DETACH
+		}
+		return syscall.Unmount(mnt, flags)
+	}
+	args := []string{"-u", mnt}
+	if lazy {
+		args = []string{"-u", "-z", mnt}
+	}
+	if out, err := exec.Command("fusermount3", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("fusermount3 %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return nil
 }
 
 // isMounted reports whether dir is a mount point (per /proc/self/mountinfo).
@@ -132,12 +158,12 @@ func mount(t *testing.T, env []string, args ...string) string {
 				t.Errorf("asbfs exited with %v; stderr:\n%s", err, stderr.String())
 			}
 		case <-time.After(10 * time.Second):
-			exec.Command("fusermount3", "-u", "-z", mnt).Run()
+			unmount(mnt, true)
 			cmd.Process.Kill()
 			t.Errorf("asbfs did not exit after SIGTERM")
 		}
 		if isMounted(t, mnt) {
-			exec.Command("fusermount3", "-u", "-z", mnt).Run()
+			unmount(mnt, true)
 			t.Errorf("%s still mounted after asbfs exited", mnt)
 		}
 	})
@@ -246,69 +272,67 @@ func canon(t *testing.T, raw []byte) any {
 	return v
 }
 
-// parseGetfattr parses `getfattr -R -d -m - -e base64` output into path ->
-// attribute -> value.
-func parseGetfattr(t *testing.T, out []byte) map[string]map[string]string {
+// xattrsUnder reads the extended attributes of every file and directory
+// under root with listxattr(2) and getxattr(2), as getfattr -R -d -m -
+// lists them: path -> attribute -> value, entries without attributes left
+// out.
+func xattrsUnder(t *testing.T, root string) map[string]map[string]string {
+	t.Helper()
 	res := map[string]map[string]string{}
-	var cur map[string]string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		l := sc.Text()
-		switch {
-		case strings.HasPrefix(l, "# file: "):
-			p := unescapeOctal(strings.TrimPrefix(l, "# file: "))
-			cur = map[string]string{}
-			res[p] = cur
-		case l == "":
-		default:
-			name, val, ok := strings.Cut(l, "=")
-			if !ok || cur == nil {
-				t.Fatalf("unexpected getfattr line %q", l)
-			}
-			if strings.HasPrefix(val, "0s") {
-				b, err := base64.StdEncoding.DecodeString(val[2:])
-				if err != nil {
-					t.Fatalf("getfattr value %q: %v", val, err)
-				}
-				val = string(b)
-			}
-			cur[name] = val
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
+		names, err := listXattr(p)
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			v, err := getXattr(p, name)
+			if err != nil {
+				return err
+			}
+			if res[p] == nil {
+				res[p] = map[string]string{}
+			}
+			res[p][name] = string(v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading extended attributes: %v", err)
 	}
 	return res
 }
 
-// unescapeOctal undoes getfattr's quoting of file names (\ooo and \\).
-func unescapeOctal(s string) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && isOct(s[i+1:]) {
-			n, _ := strconv.ParseUint(s[i+1:i+4], 8, 8)
-			b = append(b, byte(n))
-			i += 3
-			continue
-		}
-		if s[i] == '\\' && i+1 < len(s) && s[i+1] == '\\' {
-			b = append(b, '\\')
-			i++
-			continue
-		}
-		b = append(b, s[i])
+// listXattr returns the attribute names of path.
+func listXattr(path string) ([]string, error) {
+	n, err := syscall.Listxattr(path, nil)
+	if err != nil || n == 0 {
+		return nil, err
 	}
-	return string(b)
+	buf := make([]byte, n)
+	if n, err = syscall.Listxattr(path, buf); err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, b := range bytes.Split(buf[:n], []byte{0}) {
+		if len(b) > 0 {
+			names = append(names, string(b))
+		}
+	}
+	return names, nil
 }
 
-func isOct(s string) bool {
-	if len(s) < 3 {
-		return false
+// getXattr returns the value of attribute name of path.
+func getXattr(path, name string) ([]byte, error) {
+	n, err := syscall.Getxattr(path, name, nil)
+	if err != nil || n == 0 {
+		return nil, err
 	}
-	for _, c := range s[:3] {
-		if c < '0' || c > '7' {
-			return false
-		}
-	}
-	return true
+	buf := make([]byte, n)
+	n, err = syscall.Getxattr(path, name, buf)
+	return buf[:n], err
 }
 
 // escapeName is the documented escaping of a name as a file name.
@@ -389,7 +413,7 @@ func goldenCases(t *testing.T) []goldenCase {
 }
 
 // TestGoldenMounts mounts every golden backup with the asbfs command and
-// checks, with ls, find, cat, stat, du, getfattr and grep, that every
+// checks, with ls, find, cat, stat, du, getxattr(2) and grep, that every
 // record, index and UDF is there with the right content and nothing else.
 func TestGoldenMounts(t *testing.T) {
 	needFUSE(t)
@@ -455,7 +479,7 @@ func checkMount(t *testing.T, mnt string, exp *expected) {
 		return
 	}
 
-	// Every record file, found with find, with its xattrs from getfattr.
+	// Every record file, found with find, with its xattrs.
 	ns := filepath.Join(mnt, "test")
 	out := run(t, "find", ns, "-path", ns+"/%sindex", "-prune", "-o", "-type", "f", "-print0")
 	var files []string
@@ -465,7 +489,7 @@ func checkMount(t *testing.T, mnt string, exp *expected) {
 	if len(files) != len(exp.records) {
 		t.Errorf("find: %d record files, want %d", len(files), len(exp.records))
 	}
-	attrs := parseGetfattr(t, run(t, "getfattr", "-R", "-d", "-m", "-", "-e", "base64", "--absolute-names", ns))
+	attrs := xattrsUnder(t, ns)
 	seen := map[string]string{}
 	// Read all contents with cat, in batches, as one JSON stream.
 	var contents []any
@@ -497,7 +521,7 @@ func checkMount(t *testing.T, mnt string, exp *expected) {
 	for i, f := range files {
 		a := attrs[f]
 		if a == nil {
-			t.Fatalf("getfattr listed no attributes for %q", f)
+			t.Fatalf("no extended attributes for %q", f)
 		}
 		dg := a["user.aerospike.digest"]
 		r := exp.records[dg]
@@ -757,8 +781,16 @@ func TestCLIErrors(t *testing.T) {
 	needFUSE(t)
 	dir := t.TempDir()
 	otherKey := filepath.Join(dir, "other.pem")
-	if out, err := exec.Command("openssl", "genrsa", "-out", otherKey, "2048").CombinedOutput(); err != nil {
-		t.Skipf("openssl unavailable: %v %s", err, out)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(otherKey, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	enc := filepath.Join(goldenDir, "05-kitchen-aes128-keyfile", "backup.asb")
 	mnt := filepath.Join(dir, "mnt")
@@ -786,14 +818,15 @@ func TestCLIErrors(t *testing.T) {
 			t.Errorf("asbfs %q: output %q, want %q", c.args, out, c.want)
 		}
 		if isMounted(t, mnt) {
-			exec.Command("fusermount3", "-u", mnt).Run()
+			unmount(mnt, false)
 			t.Fatalf("asbfs %q left a mount", c.args)
 		}
 	}
 }
 
-// TestDaemon mounts in the background with -d and unmounts with
-// fusermount3 -u: the background process must exit.
+// TestDaemon mounts in the background with -d and unmounts from outside
+// (umount(2) as root, fusermount3 -u otherwise): the background process
+// must exit.
 func TestDaemon(t *testing.T) {
 	needFUSE(t)
 	mnt := filepath.Join(t.TempDir(), "mnt")
@@ -802,7 +835,7 @@ func TestDaemon(t *testing.T) {
 	out, err := exec.Command(asbfsBin, "--no-config-file", "-d", filepath.Join(goldenDir, "01-kitchen-file", "backup.asb"), mnt).CombinedOutput()
 	t.Cleanup(func() {
 		if isMounted(t, mnt) {
-			exec.Command("fusermount3", "-u", "-z", mnt).Run()
+			unmount(mnt, true)
 		}
 	})
 	if err != nil {
@@ -817,7 +850,9 @@ func TestDaemon(t *testing.T) {
 	if len(run(t, "ls", filepath.Join(mnt, "test", "kitchen"))) == 0 {
 		t.Errorf("empty set directory")
 	}
-	run(t, "fusermount3", "-u", mnt)
+	if err := unmount(mnt, false); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for len(procsRunning()) != before {
 		if time.Now().After(deadline) {

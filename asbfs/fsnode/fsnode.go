@@ -88,8 +88,11 @@ func Mount(dir string, t *index.Tree, cfg Config) (*fuse.Server, error) {
 		MountOptions: fuse.MountOptions{
 			AllowOther: cfg.AllowOther,
 			FsName:     "asbfs",
-			Name:       "asbfs",
-			Options:    append([]string{"ro", "default_permissions"}, cfg.Options...),
+			// As root, mount(2) and umount(2) directly, so fusermount3
+			// is not needed; otherwise (or if that fails) go through it.
+			DirectMount: true,
+			Name:        "asbfs",
+			Options:     append([]string{"ro", "default_permissions"}, cfg.Options...),
 			// Set directories are listed from the index with no
 			// per-record work. With READDIRPLUS every listing would also
 			// look up each record and keep an inode for it (in the
