@@ -19,6 +19,29 @@ type SyntaxError struct {
 	// truncated input.
 	Expected string
 	Found    string
+
+	// Legacy holds the lines the legacy asrestore (4.5.8) logs for the same
+	// defect, innermost first, as its reader unwinds: the message of the
+	// function that met the defect (one "Unexpected end of file" line per
+	// nested read that met the end of the input), then one line from every
+	// caller that gives up because of it, e.g.
+	//
+	//	Unexpected end of file in backup block (line 9, col 12)
+	//	Error while reading string data
+	//	Error while reading string bin value
+	//	Error while parsing record
+	//
+	// The legacy tool ends the chain with "Error while parsing backup file
+	// <file> (line <LegacyLine>)". Legacy is empty for errors the legacy
+	// tool reports elsewhere (the header is checked when a file is opened)
+	// or not at all (limits of this reader).
+	Legacy []string
+	// LegacyLine is the line the legacy reader had reached when it stopped
+	// (the line after the last byte it consumed).
+	LegacyLine int
+	// Reached is the offset just past the last byte the legacy reader had
+	// read (or peeked at) when it stopped.
+	Reached int64
 }
 
 // Error formats the error as `file: line L, col C: context: expected X, found Y`.

@@ -512,6 +512,7 @@ func (r *run) readFile(src *source) {
 		}
 		if err != nil {
 			r.errLines(legacyParseError(err, src.path, src.reader.Line()))
+			src.stoppedAt(err)
 			r.abort()
 			return
 		}

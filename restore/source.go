@@ -2,6 +2,7 @@ package restore
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,7 @@ type countingReader struct {
 	r     io.Reader
 	n     *atomic.Uint64
 	limit *limiter
+	own   uint64 // bytes of this file
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
@@ -47,6 +49,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	if n > 0 {
+		c.own += uint64(n)
 		c.n.Add(uint64(n))
 		if c.limit != nil {
 			c.limit.addBytes(uint64(n))
@@ -68,6 +71,40 @@ type source struct {
 	reader  *asb.Reader
 	version asb.Version
 	line    int
+	counter *countingReader
+}
+
+// legacyReadBlock is the size of the blocks the legacy tool reads a plain
+// backup file in; its byte count (and so its progress percentage) grows
+// by whole blocks.
+const legacyReadBlock = 4096
+
+// stoppedAt makes the byte count of a plain file that failed to parse what
+// the legacy tool counts when its reader stops at the same defect: the
+// blocks it had read up to the last byte its reader looked at, not what
+// this reader read ahead. The final progress line then shows the same
+// percentage.
+func (s *source) stoppedAt(err error) {
+	var se *asb.SyntaxError
+	if s.stream != nil || s.counter == nil || !errors.As(err, &se) || len(se.Legacy) == 0 {
+		return
+	}
+	c := (uint64(se.Reached) + legacyReadBlock - 1) / legacyReadBlock * legacyReadBlock
+	switch {
+	case c < s.counter.own:
+		s.counter.n.Add(^(s.counter.own - c - 1))
+		s.counter.own = c
+	case c > s.counter.own && s.file != nil:
+		// The legacy tool had read more than this reader has: at most
+		// the file's size.
+		if st, err := s.file.Stat(); err == nil {
+			c = min(c, uint64(st.Size()))
+			if c > s.counter.own {
+				s.counter.n.Add(c - s.counter.own)
+				s.counter.own = c
+			}
+		}
+	}
 }
 
 func (s *source) close() {
@@ -125,6 +162,18 @@ type openOptions struct {
 	legacyStrict bool
 }
 
+// maxMetaLine is the most characters of a meta line (after the "#",
+// with the line feed) the legacy tool reads.
+const maxMetaLine = 1000
+
+// cString returns b up to its first NUL, as C's "%s" prints it.
+func cString(b []byte) string {
+	if z := bytes.IndexByte(b, 0); z >= 0 {
+		b = b[:z]
+	}
+	return string(b)
+}
+
 // openSource opens a backup file, checks its version line and meta lines
 // with the legacy messages and returns a decoder positioned at the body.
 func openSource(o openOptions) (*source, error) {
@@ -148,7 +197,8 @@ func openSource(o openOptions) (*source, error) {
 			o.logOpen(o.path)
 		}
 	}
-	raw = &countingReader{r: raw, n: o.bytes, limit: o.limit}
+	s.counter = &countingReader{r: raw, n: o.bytes, limit: o.limit}
+	raw = s.counter
 	var text io.Reader = raw
 	if o.useStrm {
 		sr, err := stream.NewReader(raw, o.stream)
@@ -213,20 +263,40 @@ func openSource(o openOptions) (*source, error) {
 			}
 			break
 		}
-		text, err := br.ReadSlice('\n')
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) && !errors.Is(err, io.EOF) {
+		// The legacy tool reads a meta line with fgets into 1001 bytes
+		// (up to 1000 characters and the line feed) and then looks for
+		// the line feed, stopping at a NUL: a line without one (too long,
+		// cut short by the end of the file, or holding a NUL) is "too
+		// long".
+		br.ReadByte() // '#'
+		var raw []byte
+		var rerr error
+		for len(raw) < maxMetaLine {
+			c, err := br.ReadByte()
+			if err != nil {
+				rerr = err
+				break
+			}
+			raw = append(raw, c)
+			if c == '\n' {
+				break
+			}
+		}
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
 			s.close()
-			return nil, fail(err.Error(), fmt.Sprintf("Error while reading meta data from backup file %s:%d [1]", o.path, line))
+			return nil, fail(rerr.Error(), fmt.Sprintf("Error while reading meta data from backup file %s:%d [1]", o.path, line))
 		}
-		offset += int64(len(text))
-		meta := strings.TrimSuffix(string(text[1:]), "\n")
-		if len(text) > 1000 || (err != nil && !errors.Is(err, io.EOF)) {
+		if len(raw) == 0 {
 			s.close()
-			return nil, fail(fmt.Sprintf("Meta data line %s too long in backup file %s:%d", meta, o.path, line))
+			return nil, fail(fmt.Sprintf("Error while reading meta data from backup file %s:%d [1]", o.path, line))
 		}
-		if z := strings.IndexByte(meta, 0); z >= 0 {
-			meta = meta[:z]
+		offset += int64(1 + len(raw))
+		end := bytes.IndexAny(raw, "\n\x00")
+		if end < 0 || raw[end] == 0 {
+			s.close()
+			return nil, fail(fmt.Sprintf("Meta data line %s too long in backup file %s:%d", cString(raw), o.path, line))
 		}
+		meta := string(raw[:end])
 		switch {
 		case !strings.HasPrefix(meta, " "):
 			s.close()
@@ -249,9 +319,6 @@ func openSource(o openOptions) (*source, error) {
 			return nil, fail(fmt.Sprintf("Invalid meta data line \"#%s\" in backup file %s:%d [2]", meta, o.path, line))
 		}
 		line++
-		if errors.Is(err, io.EOF) {
-			break
-		}
 	}
 	s.line = line
 	s.reader = asb.NewBodyReader(br, s.version, offset, line, asb.ReaderOptions{FileName: o.path, MaxEntrySize: o.maxEntry, BufferSize: readBufferSize})
@@ -277,88 +344,22 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// invalidCharacter names, for the syntax-error contexts that read a type
-// character, the legacy "Invalid <what> character" line and whether the
-// reader was inside a record (then "Error while parsing record" follows).
-var invalidCharacter = map[string]struct {
-	what     string
-	inRecord bool
-}{
-	"key type":         {"key type", true},
-	"start of entry":   {"start", false},
-	"global line type": {"global type", false},
-	"index type":       {"index type", false},
-	"index data type":  {"path type", false},
-	"UDF type":         {"UDF type", false},
-}
-
-// legacyParseError translates a decoding error into the chain of ERR lines
-// the legacy reader prints for the same defect (innermost first), ending
-// with "Error while parsing backup file <path> (line <n>)".
+// legacyParseError returns the ERR lines the legacy tool logs for a
+// decoding error: the reader's chain of messages (innermost first, see
+// asb.SyntaxError.Legacy), then "Error while parsing backup file <path>
+// (line <n>)". recordLine is the line of the entry being decoded, for
+// errors without a legacy chain.
 func legacyParseError(err error, path string, recordLine int) []string {
 	var se *asb.SyntaxError
-	if !errors.As(err, &se) {
-		var de *stream.DecompressError
-		if errors.As(err, &de) {
-			return []string{de.Error(), fmt.Sprintf("Error while parsing backup file %s (line %d)", path, recordLine)}
-		}
-		return []string{err.Error(), fmt.Sprintf("Error while parsing backup file %s (line %d)", path, recordLine)}
+	if errors.As(err, &se) && len(se.Legacy) > 0 {
+		return append(append([]string(nil), se.Legacy...), fmt.Sprintf("Error while parsing backup file %s (line %d)", path, se.LegacyLine))
 	}
-	pos := fmt.Sprintf("(line %d, col %d)", se.Line, se.Column)
-	eof := se.Found == "end of file"
-	var lines []string
-	inRecord := true
-	switch ctx := se.Context; {
-	case eof:
-		lines = append(lines, "Unexpected end of file in backup block "+pos)
-		switch ctx {
-		case "string bin value":
-			lines = append(lines, "Error while reading string data", "Error while reading string bin value")
-		case "encoded string bin value":
-			lines = append(lines, "Error while reading encoded data", "Error while reading encoded string bin value")
-		case "bytes bin value":
-			lines = append(lines, "Error while reading data", "Error while reading data bin value")
-		case "encoded bytes bin value":
-			lines = append(lines, "Error while reading encoded data", "Error while reading encoded data bin value")
-		case "string key":
-			lines = append(lines, "Error while reading string data", "Error while reading string key value")
-		case "bytes key":
-			lines = append(lines, "Error while reading data", "Error while reading key bytes")
-		case "encoded bytes key":
-			lines = append(lines, "Error while reading encoded data", "Error while reading encoded key bytes")
-		case "UDF content", "UDF", "UDF name", "UDF size", "UDF type":
-			inRecord = false
-		case "index", "index namespace", "index set", "index name", "index type", "index path", "index path count", "index data type", "index context":
-			inRecord = false
-		}
-	case ctx == "bin type":
-		if se.Found == `"U"` {
-			lines = append(lines, "The backup contains LDTs - please use an older version of this tool to restore the backup")
-		} else {
-			lines = append(lines, fmt.Sprintf("Invalid bytes label %s %s", se.Found, pos))
-		}
-	case invalidCharacter[ctx].what != "":
-		ic := invalidCharacter[ctx]
-		lines = append(lines, fmt.Sprintf("Invalid %s character %s in block %s", ic.what, se.Found, pos))
-		inRecord = ic.inRecord
-	case ctx == "boolean bin value":
-		lines = append(lines, fmt.Sprintf("Unknown boolean value encoding: %s %s", se.Found, pos), "Error while reading boolean bin value")
-	case strings.HasPrefix(ctx, "index") || strings.HasPrefix(ctx, "UDF") || ctx == "global line":
-		lines = append(lines, fmt.Sprintf("Unexpected character %s in backup block %s, expected %s", se.Found, pos, se.Expected))
-		inRecord = false
-	case se.Expected == "digit":
-		lines = append(lines, fmt.Sprintf("Invalid character %s in backup block %s, expected digit", se.Found, pos))
-	case se.Expected == "floating point notation":
-		lines = append(lines, fmt.Sprintf("Invalid character %s in backup block %s, expected floating point notation", se.Found, pos))
-	default:
-		what := se.Expected
-		if what == "" {
-			what = "valid input"
-		}
-		lines = append(lines, fmt.Sprintf("Unexpected character %s in backup block %s, expected %s", se.Found, pos, what))
+	var de *stream.DecompressError
+	if errors.As(err, &de) {
+		return []string{de.Error(), fmt.Sprintf("Error while parsing backup file %s (line %d)", path, recordLine)}
 	}
-	if inRecord {
-		lines = append(lines, "Error while parsing record")
+	if se != nil {
+		return []string{se.Error(), fmt.Sprintf("Error while parsing backup file %s (line %d)", path, se.Line)}
 	}
-	return append(lines, fmt.Sprintf("Error while parsing backup file %s (line %d)", path, se.Line))
+	return []string{err.Error(), fmt.Sprintf("Error while parsing backup file %s (line %d)", path, recordLine)}
 }
