@@ -2,7 +2,6 @@ package compat
 
 import (
 	"encoding/pem"
-	"math"
 	"strings"
 )
 
@@ -57,33 +56,6 @@ func (p *parser) loadKeyEnv(name string) (*EncryptionKey, *Error) {
 	return &EncryptionKey{Source: KeyFromEnv, EnvVar: name, Material: raw}, nil
 }
 
-// keyConflict is the message for a second key source.
-func (p *parser) keyConflict() string {
-	if p.tool == restoreTool {
-		return "Cannot specify both encryption-key-file and encryption-key-env\n"
-	}
-	return "Cannot specify both encryption-key-file and encryption-key-env"
-}
-
-// applyKeyOption handles the two key options of the main pass.
-func (p *parser) applyKeyOption(a *mainArg) *Error {
-	if *p.key != nil {
-		return p.out.failLines(p.keyConflict())
-	}
-	var k *EncryptionKey
-	var e *Error
-	if a.code == optEncryptionKeyFile {
-		k, e = p.loadKeyFile(a.arg, a.secret)
-	} else {
-		k, e = p.loadKeyEnv(a.arg)
-	}
-	if e != nil {
-		return p.out.fail(e)
-	}
-	*p.key = k
-	return nil
-}
-
 // parseCompress parses a --compress value.
 func parseCompress(s string) (CompressMode, bool) {
 	if s == "zstd" {
@@ -114,68 +86,6 @@ func ParseS3LogLevel(s string) (string, bool) {
 	return "", false
 }
 
-// applyClusterOption applies a [cluster] option of the main pass; it reports
-// whether the option was one of them.
-func (p *parser) applyClusterOption(a *mainArg) (bool, *Error) {
-	c := p.cluster
-	switch a.code {
-	case 'h':
-		c.Host = a.arg
-	case 'p':
-		return true, intOption(p, a, "port", inRange(1, 65535), &c.Port, toInt)
-	case 'U':
-		c.User = a.arg
-	case 'P':
-		v, e := p.optionalValue(a)
-		if e != nil {
-			return true, e
-		}
-		c.Password = v
-	case 'A':
-		c.AuthMode.set(a.arg)
-	case 'S':
-		c.UseServicesAlternate = true
-	case optTLSEnable:
-		c.TLS.Enable = true
-	case optTLSName:
-		c.TLS.Name.set(a.arg)
-	case optTLSCAFile:
-		setPEM(&c.TLS.CAFile, &c.TLS.CAFileContent, a.arg, a.isSecret())
-	case optTLSCAPath:
-		c.TLS.CAPath.set(a.arg)
-	case optTLSProtocols:
-		c.TLS.Protocols.set(a.arg)
-	case optTLSCipherSuite:
-		c.TLS.CipherSuite.set(a.arg)
-	case optTLSCRLCheck:
-		c.TLS.CRLCheck = true
-	case optTLSCRLCheckAll:
-		c.TLS.CRLCheckAll = true
-	case optTLSCertBlacklist:
-		c.TLS.CertBlacklist.set(a.arg)
-		if p.tool == restoreTool {
-			p.out.err("Warning: --tls-cert-blackList is deprecated and will be removed in the next release. Use a crl instead")
-		} else {
-			p.out.info("Warning: --tls-cert-blacklist is deprecated and will be removed in the next release. Use a crl instead")
-		}
-	case optTLSLogSessionInfo:
-		c.TLS.LogSessionInfo = true
-	case optTLSKeyFile:
-		setPEM(&c.TLS.KeyFile, &c.TLS.KeyFileContent, a.arg, a.isSecret())
-	case optTLSKeyFilePassword:
-		v, e := p.optionalValue(a)
-		if e != nil {
-			return true, e
-		}
-		c.TLS.KeyFilePassword.set(v)
-	case optTLSCertFile:
-		setPEM(&c.TLS.CertFile, &c.TLS.CertFileContent, a.arg, a.isSecret())
-	default:
-		return false, nil
-	}
-	return true, nil
-}
-
 // setPEM stores a TLS file option (command line or [cluster] key): the
 // path, or the PEM content when the value was a secret.
 func setPEM(path *Opt, content *[]byte, value string, secret bool) {
@@ -186,32 +96,4 @@ func setPEM(path *Opt, content *[]byte, value string, secret bool) {
 	}
 	path.set(value)
 	*content = nil
-}
-
-// applyS3Option applies the S3 options shared by both tools.
-func (p *parser) applyS3Option(a *mainArg) (bool, *Error) {
-	s := p.s3
-	switch a.code {
-	case optS3Region:
-		s.Region.set(a.arg)
-	case optS3Profile:
-		s.Profile.set(a.arg)
-	case optS3EndpointOverride:
-		s.EndpointOverride.set(a.arg)
-	case optS3MaxAsyncDownloads:
-		return true, intOption(p, a, "S3 max async downloads", inRange(1, math.MaxUint32), &s.MaxAsyncDownloads, identity)
-	case optS3ConnectTimeout:
-		return true, intOption(p, a, "S3 connect timeout", inRange(0, math.MaxUint32), &s.ConnectTimeout, ms)
-	case optS3LogLevel:
-		l, ok := ParseS3LogLevel(a.arg)
-		if !ok {
-			return true, p.out.failLines(`Invalid S3 log level "` + a.arg + `"`)
-		}
-		s.LogLevel = l
-	case optS3AllowSystemProxy:
-		s.AllowSystemProxy = true
-	default:
-		return false, nil
-	}
-	return true, nil
 }

@@ -153,8 +153,46 @@ type S3Config struct {
 	AllowSystemProxy bool
 }
 
-func defaultS3() S3Config {
-	return S3Config{MaxAsyncDownloads: 32, MaxAsyncUploads: 16, LogLevel: "Fatal", ConnectTimeout: 1000 * time.Millisecond}
+// S3 defaults.
+const (
+	DefaultS3MaxAsyncDownloads = 32
+	DefaultS3MaxAsyncUploads   = 16 // asbackup only
+	DefaultS3LogLevel          = "Fatal"
+	DefaultS3ConnectTimeout    = 1000 * time.Millisecond
+)
+
+// Codec is the compression and encryption of backup files (-z,
+// --compression-level, -y and the key options), shared by asbackup,
+// asrestore and asbfs. StreamOptions turns it into the settings of package
+// stream.
+type Codec struct {
+	Compress CompressMode
+	// CompressionLevel is asbackup's --compression-level (0 = zstd's
+	// default).
+	CompressionLevel int
+	Encrypt          EncryptMode
+	Key              *EncryptionKey
+}
+
+// Common holds what the configurations of both tools share: the cluster
+// connection, the Secret Agent, S3, the file codec, verbosity, and the
+// messages printed while parsing.
+type Common struct {
+	Cluster     ClusterConfig
+	SecretAgent SecretAgentConfig
+	S3          S3Config
+	Codec
+	// Verbose enables VER lines (and, for asbackup, client trace logging).
+	Verbose bool
+	// Machine is the --machine path.
+	Machine Opt
+
+	// Messages are the non-fatal messages printed while parsing (warnings,
+	// VER lines), in order; print them before running.
+	Messages []Message
+	// Location is the time zone used for dates (TZ); print dates with
+	// FormatDateTime(t, Location).
+	Location *time.Location
 }
 
 // OutputMode is asbackup's output selection.
@@ -170,11 +208,7 @@ const (
 
 // BackupConfig is the validated configuration of asbackup.
 type BackupConfig struct {
-	Cluster     ClusterConfig
-	SecretAgent SecretAgentConfig
-	S3          S3Config
-	// Verbose enables VER lines (and client trace logging).
-	Verbose bool
+	Common
 
 	// Namespace (truncated to 31 bytes).
 	Namespace string
@@ -196,13 +230,9 @@ type BackupConfig struct {
 	EstimateSamples int64 // default 10000
 	// Parallel is the --parallel value; 0 = not given (default 1, or 16 with
 	// --node-list when not estimating).
-	Parallel         int
-	Compress         CompressMode
-	CompressionLevel int
-	Encrypt          EncryptMode
-	Key              *EncryptionKey
-	Compact          bool
-	NoBins           bool
+	Parallel int
+	Compact  bool
+	NoBins   bool
 	// BinList raw (parse with ParseBinList when preparing the scan).
 	BinList Opt
 	// NodeList, PartitionList, AfterDigest, FilterExp raw (parse with
@@ -219,7 +249,6 @@ type BackupConfig struct {
 	// RecordsPerSecond 0 = unlimited. MaxRecords 0 = all.
 	RecordsPerSecond int64
 	MaxRecords       int64
-	Machine          Opt
 	// Bandwidth (--nice) in bytes per second; 0 = unlimited.
 	Bandwidth           int64
 	NoRecords           bool
@@ -231,21 +260,11 @@ type BackupConfig struct {
 	SleepBetweenRetries time.Duration
 	// PreferRacks raw (parse with ParseRackList at connect time).
 	PreferRacks Opt
-
-	// Messages are the non-fatal messages printed while parsing (warnings,
-	// VER lines), in order; print them before running.
-	Messages []Message
-	// Location is the time zone used for dates (TZ); print dates with
-	// FormatDateTime(t, Location).
-	Location *time.Location
 }
 
 // RestoreConfig is the validated configuration of asrestore.
 type RestoreConfig struct {
-	Cluster     ClusterConfig
-	SecretAgent SecretAgentConfig
-	S3          S3Config
-	Verbose     bool
+	Common
 
 	// Namespace raw "src" or "src,dst" (parse with ParseNamespaceList).
 	Namespace Opt
@@ -255,12 +274,8 @@ type RestoreConfig struct {
 	ParentDirectory Opt
 	// InputFile: a path, "-" (stdin) or "-:<bytes>" (see ParseStdinSize).
 	InputFile Opt
-	Compress  CompressMode
-	Encrypt   EncryptMode
-	Key       *EncryptionKey
 	// Parallel threads (default 20).
 	Parallel int
-	Machine  Opt
 	// BinList, SetList raw (parse with ParseRestoreList).
 	BinList           Opt
 	SetList           Opt
@@ -292,7 +307,4 @@ type RestoreConfig struct {
 	// BatchSize: -1 = not given (128 with batch writes, 16 without).
 	BatchSize  int64
 	EventLoops int64 // default 1
-
-	Messages []Message
-	Location *time.Location
 }

@@ -74,7 +74,7 @@ func TestGetopt(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			toks, diags, rest := scan(tc.args, backupShorts, backupOptions)
+			toks, diags, rest := scan(tc.args, backupTool.shorts, backupTool.longs)
 			if !reflect.DeepEqual(toks, tc.toks) || !reflect.DeepEqual(diags, tc.diags) || !reflect.DeepEqual(rest, tc.rest) {
 				t.Errorf("got %q %q %q, want %q %q %q", toks, diags, rest, tc.toks, tc.diags, tc.rest)
 			}
@@ -85,11 +85,11 @@ func TestGetopt(t *testing.T) {
 // In asrestore's Secret-Agent pass glibc sees the short string "-h:S...", so
 // '-' is an option character there and an error only in the main pass.
 func TestRestoreDashQuirk(t *testing.T) {
-	_, diags, _ := scan([]string{"-u-r"}, restoreTool.pass3Shorts, restoreOptions)
+	_, diags, _ := scan([]string{"-u-r"}, restoreTool.pass3Shorts, restoreTool.longs)
 	if len(diags) != 0 {
 		t.Fatalf("pass 3 diagnostics: %q", diags)
 	}
-	_, diags, _ = scan([]string{"-u-r"}, restoreShorts, restoreOptions)
+	_, diags, _ = scan([]string{"-u-r"}, restoreTool.shorts, restoreTool.longs)
 	if want := []string{"prog: invalid option -- '-'\n"}; !reflect.DeepEqual(diags, want) {
 		t.Fatalf("pass 4 diagnostics: %q", diags)
 	}
@@ -124,7 +124,7 @@ func TestOptionTables(t *testing.T) {
 			}
 		}
 	}
-	if len(backupOptions) != 95 || len(restoreOptions) != 89 {
-		t.Errorf("option counts %d/%d", len(backupOptions), len(restoreOptions))
+	if len(backupTool.longs) != 95 || len(restoreTool.longs) != 89 {
+		t.Errorf("option counts %d/%d", len(backupTool.longs), len(restoreTool.longs))
 	}
 }

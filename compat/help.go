@@ -1,15 +1,6 @@
 package compat
 
-import (
-	_ "embed" // help texts
-	"strings"
-)
-
-//go:embed help_asbackup.txt
-var backupHelpBody string
-
-//go:embed help_asrestore.txt
-var restoreHelpBody string
+import "strings"
 
 // Version is the tool version string in `git describe` form ("4.5.8" or
 // "4.5.8-3-gabcdef0"); it can be overridden at link time.
@@ -17,10 +8,12 @@ var Version = "4.5.8"
 
 // BackupUsage returns asbackup's --help text; argv0 is the program name as
 // invoked.
-func BackupUsage(argv0 string) string { return "Usage: " + argv0 + " [OPTIONS]\n" + backupHelpBody }
+func BackupUsage(argv0 string) string { return "Usage: " + argv0 + " [OPTIONS]\n" + backupTool.usage() }
 
 // RestoreUsage returns asrestore's --help text.
-func RestoreUsage(argv0 string) string { return "Usage: " + argv0 + " [OPTIONS]\n" + restoreHelpBody }
+func RestoreUsage(argv0 string) string {
+	return "Usage: " + argv0 + " [OPTIONS]\n" + restoreTool.usage()
+}
 
 // VersionText returns the --version output of tool ("asbackup" or
 // "asrestore"): the product name, "Version X.Y.Z" and, when the build string

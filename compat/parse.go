@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 )
 
 const runWithHelp = "Run with --help for usage information and flag options\n"
@@ -12,32 +11,17 @@ const runWithHelp = "Run with --help for usage information and flag options\n"
 // secretPrefix marks values fetched from the Secret Agent.
 const secretPrefix = "secrets:"
 
-// toolDef describes one legacy tool's parser.
-type toolDef struct {
-	name   string // "asbackup" / "asrestore"
-	shorts string
-	longs  []longOption
-	// pass3Shorts is the short-option string as glibc sees it in the
-	// Secret-Agent pass (asrestore's doubled '-' prefix makes '-' an option
-	// character there).
-	pass3Shorts string
-}
-
-var backupTool = &toolDef{name: "asbackup", shorts: backupShorts, longs: backupOptions, pass3Shorts: backupShorts}
-var restoreTool = &toolDef{name: "asrestore", shorts: restoreShorts, longs: restoreOptions, pass3Shorts: "-" + restoreShorts}
-
 // parser holds the state shared by the passes of one parse.
 type parser struct {
 	env  Env
 	tool *toolDef
 	args []string
 	out  outbuf
+	t    target // the configuration being filled
 
-	sa       SecretAgentConfig
-	cluster  *ClusterConfig
-	s3       *S3Config
-	key      **EncryptionKey
-	instance string
+	load           ConfigLoadOptions // what pass 2 collected
+	sa             SecretAgentConfig
+	saExplicitPort bool // a port was given for the Secret Agent group being read
 }
 
 func newParser(tool *toolDef, args []string, env Env) *parser {
@@ -45,7 +29,7 @@ func newParser(tool *toolDef, args []string, env Env) *parser {
 	if len(args) == 0 {
 		args = []string{tool.name}
 	}
-	return &parser{env: env, tool: tool, args: args, sa: defaultSecretAgent()}
+	return &parser{env: env, tool: tool, args: args, sa: defaultSecretAgent(), load: ConfigLoadOptions{Tool: tool.name}}
 }
 
 // helpPass is legacy pass 1: the first -V or -Z/--help/--usage/--options wins.
@@ -63,76 +47,52 @@ func (p *parser) helpPass() Action {
 	}
 }
 
-// toolPasses holds what differs between the two tools in passes 2 to 4.
-type toolPasses struct {
-	setting  func(s ConfigSetting, key string, v settingValue) *Error // one tool-section setting
-	option   func(a *mainArg) *Error                                  // one main-pass option
-	validate func() *Error                                            // the checks after the main pass
-}
-
-// toolParts are the fields of a tool's configuration that the shared
-// passes fill.
-type toolParts struct {
-	cluster  *ClusterConfig
-	s3       *S3Config
-	key      **EncryptionKey
-	sa       *SecretAgentConfig
-	messages *[]Message
-}
-
 // parseTool parses one tool's command line: legacy pass 1 (help/version),
 // 2 (configuration files), 3 (Secret Agent options) and 4 (every option),
-// then the tool's validation.
-func parseTool[C interface{ parts() toolParts }](tool *toolDef, args []string, env Env, newConfig func(*Env) C, passes func(*parser, C) toolPasses) (C, Action, error) {
-	var none C
+// then the tool's validation. x is the configuration to fill (its defaults
+// are set here).
+func parseTool(tool *toolDef, args []string, env Env, x target, validate func(p *parser) *Error) (Action, error) {
 	p := newParser(tool, args, env)
 	if a := p.helpPass(); a != ActionRun {
-		return none, a, nil
+		return a, nil
 	}
-	c := newConfig(&p.env)
-	parts := c.parts()
-	p.cluster, p.s3, p.key = parts.cluster, parts.s3, parts.key
-	t := passes(p, c)
-	if e := p.configPass(t.setting); e != nil {
-		return none, ActionFail, e
+	p.t = x
+	x.Location = p.env.Location
+	tool.setDefaults(x)
+	if e := p.configPass(); e != nil {
+		return ActionFail, e
 	}
 	if e := p.saPass(); e != nil {
-		return none, ActionFail, e
+		return ActionFail, e
 	}
-	*parts.sa = p.sa
-	if e := p.mainPass(t.option); e != nil {
-		return none, ActionFail, e
+	x.SecretAgent = p.sa
+	if e := p.mainPass(); e != nil {
+		return ActionFail, e
 	}
-	if e := t.validate(); e != nil {
-		return none, ActionFail, e
+	if e := validate(p); e != nil {
+		return ActionFail, e
 	}
-	*parts.messages = p.out.msgs
-	return c, ActionRun, nil
+	x.Messages = p.out.msgs
+	return ActionRun, nil
+}
+
+// run calls o's command-line application.
+func (p *parser) run(o *option, a *mainArg) *Error {
+	return o.cli(p, p.t, a)
 }
 
 // configPass is legacy pass 2: collect the configuration-file options and
-// load and apply the files. apply applies one tool-section setting.
-func (p *parser) configPass(apply func(s ConfigSetting, key string, v settingValue) *Error) *Error {
-	opts := ConfigLoadOptions{Tool: p.tool.name}
+// load and apply the files.
+func (p *parser) configPass() *Error {
 	g := newGetopt(p.args, p.tool.shorts, p.tool.longs, nil)
 	for code := g.next(); code != optEnd; code = g.next() {
-		switch code {
-		case optConfigFile:
-			opts.ConfigFile = g.optarg
-		case optInstance:
-			opts.Instance = g.optarg
-		case optNoConfigFile:
-			opts.NoConfigFile = true
-		case optOnlyConfigFile:
-			// The last file option names the file; any --only-config-file
-			// makes it the only one (legacy behaviour).
-			opts.ConfigFile, opts.OnlyConfigFile = g.optarg, true
+		if o := p.tool.byCode[code]; o != nil && o.pass == filesPass {
+			p.run(o, &mainArg{code: code, arg: g.optarg, hasArg: g.hasArg, g: g})
 		}
 	}
-	p.instance = opts.Instance
-	if opts.NoConfigFile {
-		if opts.OnlyConfigFile {
-			if p.tool == backupTool {
+	if p.load.NoConfigFile {
+		if p.load.OnlyConfigFile {
+			if !p.tool.restore {
 				return p.out.failLines("--no-config-file and only-config-file are mutually exclusive option. Please enable only one.")
 			}
 			p.out.raw("--no-config-file and --only-config-file are mutually exclusive option. Please enable only one.\n")
@@ -143,7 +103,7 @@ func (p *parser) configPass(apply func(s ConfigSetting, key string, v settingVal
 	if p.env.LoadConfig == nil {
 		return nil
 	}
-	settings, err := p.env.LoadConfig(opts)
+	settings, err := p.env.LoadConfig(p.load)
 	if err != nil {
 		var ce *Error
 		if errors.As(err, &ce) {
@@ -156,35 +116,22 @@ func (p *parser) configPass(apply func(s ConfigSetting, key string, v settingVal
 		p.out.raw(text)
 		return p.out.fail(nil)
 	}
-	return p.applySettings(settings, apply)
+	return p.applySettings(settings)
 }
 
 // saPass is legacy pass 3: getopt diagnostics are printed, the --sa-*
 // options are applied, then the address/port split.
 func (p *parser) saPass() *Error {
 	g := newGetopt(p.args, p.tool.pass3Shorts, p.tool.longs, p.out.raw)
-	explicitPort := false
+	p.saExplicitPort = false
 	for code := g.next(); code != optEnd; code = g.next() {
-		switch code {
-		case optSAAddress:
-			p.sa.Address = g.optarg
-		case optSAPort:
-			p.sa.Port, explicitPort = g.optarg, true
-		case optSATimeout:
-			v, ok := ParseCInt(g.optarg)
-			if !ok || v < 0 || v > 2147483647 {
-				return p.out.failLines("Invalid secret agent timeout value " + g.optarg)
+		if o := p.tool.byCode[code]; o != nil && o.pass == agentPass {
+			if e := p.run(o, &mainArg{code: code, arg: g.optarg, hasArg: g.hasArg, g: g}); e != nil {
+				return e
 			}
-			p.sa.Timeout = time.Duration(v) * time.Millisecond
-		case optSACAFile:
-			data, err := p.env.ReadFile(g.optarg)
-			if err != nil {
-				return p.out.failLines("failed to open "+g.optarg, "Invalid secret agent cafile "+g.optarg)
-			}
-			p.sa.CAFile, p.sa.CAContent, p.sa.TLS = g.optarg, data, true
 		}
 	}
-	splitSAAddress(&p.sa, explicitPort)
+	splitSAAddress(&p.sa, p.saExplicitPort)
 	return nil
 }
 
@@ -237,16 +184,18 @@ type mainArg struct {
 func (a *mainArg) isSecret() bool { return a.secret != nil }
 
 // mainPass is legacy pass 4: every option in argv order, secrets resolved
-// first. apply handles the tool's options; it returns an *Error to stop.
-func (p *parser) mainPass(apply func(a *mainArg) *Error) *Error {
+// first, applied through the registry.
+func (p *parser) mainPass() *Error {
 	g := newGetopt(p.args, p.tool.shorts, p.tool.longs, p.out.raw)
 	for {
 		code := g.next()
 		if code == optEnd {
 			break
 		}
+		o := p.tool.byCode[code]
 		a := &mainArg{code: code, arg: g.optarg, hasArg: g.hasArg, g: g}
-		if code != optNonOption && g.hasArg && strings.HasPrefix(g.optarg, secretPrefix) && !literalOption(code) {
+		literal := o != nil && (o.pass == filesPass || o.pass == agentPass)
+		if code != optNonOption && g.hasArg && strings.HasPrefix(g.optarg, secretPrefix) && !literal {
 			val, e := p.fetchSecret(p.sa, g.optarg)
 			if e != nil {
 				return p.out.fail(e)
@@ -254,15 +203,16 @@ func (p *parser) mainPass(apply func(a *mainArg) *Error) *Error {
 			a.secret = val
 			a.arg = cut(string(val))
 		}
-		switch code {
-		case optNonOption, optError:
+		if o != nil && o.pass != mainPass {
+			continue // applied by an earlier pass
+		}
+		if o == nil || o.cli == nil {
+			// A non-option, a getopt error, or --tlsEncryptOnly (which
+			// the legacy tools register but do not handle).
 			p.out.raw(runWithHelp)
 			return p.out.fail(nil)
-		case optConfigFile, optInstance, optNoConfigFile, optOnlyConfigFile,
-			optSAAddress, optSAPort, optSATimeout, optSACAFile:
-			continue
 		}
-		if e := apply(a); e != nil {
+		if e := p.run(o, a); e != nil {
 			return e
 		}
 	}
@@ -281,16 +231,6 @@ func intOption[T any](p *parser, a *mainArg, what string, check func(int64) bool
 		return p.out.failLines("Invalid " + what + " value " + a.arg)
 	}
 	return nil
-}
-
-// literalOption reports options whose values are never secret references
-// (their raw values are consumed by the earlier passes).
-func literalOption(code int) bool {
-	switch code {
-	case optConfigFile, optInstance, optOnlyConfigFile, optSAAddress, optSAPort, optSATimeout, optSACAFile:
-		return true
-	}
-	return false
 }
 
 // optionalValue implements the optional argument of -P/--password and

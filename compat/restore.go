@@ -16,133 +16,15 @@ const (
 	BatchSizeUndefined      = -1
 )
 
-func newRestoreConfig(env *Env) *RestoreConfig {
-	return &RestoreConfig{
-		Cluster:          ClusterConfig{Host: DefaultHost, Port: DefaultPort, Password: PromptSentinel},
-		S3:               defaultS3(),
-		Parallel:         DefaultRestoreThreads,
-		Timeout:          DefaultRestoreTimeout,
-		SocketTimeout:    DefaultSocketTimeout,
-		MaxRetries:       DefaultMaxRetries,
-		RetryScaleFactor: DefaultRetryScaleFactor,
-		MaxAsyncBatches:  DefaultMaxAsyncBatches,
-		BatchSize:        BatchSizeUndefined,
-		EventLoops:       DefaultEventLoops,
-		Location:         env.Location,
-	}
-}
-
 // ParseRestore parses asrestore's command line exactly like the legacy tool;
 // see ParseBackup for the meaning of the results.
 func ParseRestore(args []string, env Env) (*RestoreConfig, Action, error) {
-	return parseTool(restoreTool, args, env, newRestoreConfig, func(p *parser, c *RestoreConfig) toolPasses {
-		return toolPasses{
-			setting:  func(s ConfigSetting, key string, v settingValue) *Error { return p.applyRestoreSetting(c, s, key, v) },
-			option:   func(a *mainArg) *Error { return p.applyRestoreOption(c, a) },
-			validate: func() *Error { return p.validateRestore(c) },
-		}
-	})
-}
-
-func (c *RestoreConfig) parts() toolParts {
-	return toolParts{&c.Cluster, &c.S3, &c.Key, &c.SecretAgent, &c.Messages}
-}
-
-// applyRestoreOption applies one asrestore option of the main pass.
-func (p *parser) applyRestoreOption(c *RestoreConfig, a *mainArg) *Error {
-	if ok, e := p.applyClusterOption(a); ok {
-		return e
+	c := &RestoreConfig{}
+	a, err := parseTool(restoreTool, args, env, target{Common: &c.Common, r: c}, func(p *parser) *Error { return p.validateRestore(c) })
+	if a != ActionRun {
+		return nil, a, err
 	}
-	if ok, e := p.applyS3Option(a); ok {
-		return e
-	}
-	switch a.code {
-	case 'n':
-		c.Namespace.set(a.arg)
-	case 'd':
-		c.Directory.set(a.arg)
-	case optDirectoryList:
-		c.DirectoryList.set(a.arg)
-	case optParentDirectory:
-		c.ParentDirectory.set(a.arg)
-	case 'i':
-		c.InputFile.set(a.arg)
-	case 'z':
-		m, ok := parseCompress(a.arg)
-		if !ok {
-			return p.out.failLines(`Invalid compression type "` + a.arg + `"` + "\n")
-		}
-		c.Compress = m
-	case 'y':
-		m, ok := parseEncrypt(a.arg)
-		if !ok {
-			return p.out.failLines(`Invalid encryption type "` + a.arg + `"` + "\n")
-		}
-		c.Encrypt = m
-	case optEncryptionKeyFile, optEncryptionKeyEnv:
-		return p.applyKeyOption(a)
-	case optThreads, 't':
-		if a.code == optThreads {
-			p.out.err("WARNING: '--threads' option is deprecated, use `--parallel` instead")
-		}
-		return intOption(p, a, "threads", inRange(1, maxRestoreThreads), &c.Parallel, toInt)
-	case 'v':
-		c.Verbose, p.out.verbose = true, true
-	case 'm':
-		c.Machine.set(a.arg)
-	case 'B':
-		c.BinList.set(a.arg)
-	case 's':
-		c.SetList.set(a.arg)
-	case optIgnoreRecordError:
-		c.IgnoreRecordError = true
-	case 'u':
-		c.Unique = true
-	case 'r':
-		c.Replace = true
-	case 'g':
-		c.NoGeneration = true
-	case optExtraTTL:
-		return intOption(p, a, "extra-ttl", inRange(0, math.MaxInt32), &c.ExtraTTL, identity)
-	case 'N':
-		c.Nice.set(a.arg)
-	case optValidate:
-		c.Validate = true
-	case 'R':
-		c.NoRecords = true
-	case 'I':
-		c.NoIndexes = true
-	case 'L':
-		c.IndexesLast = true
-	case 'F':
-		c.NoUDFs = true
-	case 'w':
-		c.Wait = true
-	case 'T':
-		return intOption(p, a, "timeout", inRange(0, math.MaxUint32), &c.Timeout, ms)
-	case optSocketTimeout:
-		return intOption(p, a, "socket timeout", inRange(0, math.MaxUint32), &c.SocketTimeout, ms)
-	case optTotalTimeout:
-		return intOption(p, a, "total timeout", inRange(0, math.MaxUint32), &c.TotalTimeout, ms)
-	case optMaxRetries:
-		return intOption(p, a, "max retries", atLeast(0), &c.MaxRetries, identity)
-	case optRetryDelay:
-		p.out.err("Warning: `--sleep-between-retries` and `--retry-delay` are deprecated and has no effect, use `--retry-scale-factor` to configure the amount to back off when retrying transactions.")
-	case optRetryScaleFactor:
-		return intOption(p, a, "retry delay", atLeast(0), &c.RetryScaleFactor, us)
-	case optDisableBatchWrites:
-		c.DisableBatchWrites = true
-	case optMaxAsyncBatches:
-		return intOption(p, a, "max-async-batches", inRange(0, math.MaxUint32), &c.MaxAsyncBatches, identity)
-	case optBatchSize:
-		return intOption(p, a, "batch-size", inRange(0, math.MaxUint32), &c.BatchSize, identity)
-	case optEventLoops:
-		return intOption(p, a, "event-loops", inRange(0, math.MaxUint32), &c.EventLoops, identity)
-	default:
-		p.out.raw(runWithHelp)
-		return p.out.fail(nil)
-	}
-	return nil
+	return c, a, nil
 }
 
 // validateRestore is legacy restore_config_validate.

@@ -16,55 +16,48 @@ type settingValue struct {
 	secret []byte // fetched value when the setting was a secret reference
 }
 
-type sectionKind int
-
-const (
-	sectionOther sectionKind = iota
-	sectionSecretAgent
-	sectionCluster
-	sectionTool
-)
-
-// classify returns the kind of a section and the name the legacy tools use in
-// messages (the instance section, even when the plain one was the fallback).
-func (p *parser) classify(section string) (sectionKind, string) {
-	base := section
-	if p.instance != "" {
-		base = strings.TrimSuffix(section, "_"+p.instance)
+// classify returns the section of a configuration section name and the name
+// the legacy tools use in messages (the instance section, even when the
+// plain one was the fallback).
+func (p *parser) classify(name string) (section, string) {
+	base := name
+	if p.load.Instance != "" {
+		base = strings.TrimSuffix(name, "_"+p.load.Instance)
 	}
-	label := func(b string) string {
-		if p.instance != "" {
-			return b + "_" + p.instance
-		}
-		return b
+	label := base
+	if p.load.Instance != "" {
+		label = base + "_" + p.load.Instance
 	}
 	switch base {
 	case "secret-agent":
-		return sectionSecretAgent, label(base)
+		return agentSection, label
 	case "cluster":
-		return sectionCluster, label(base)
+		return clusterSection, label
 	case p.tool.name:
-		return sectionTool, label(base)
+		return toolSection, label
 	}
-	return sectionOther, section
+	return noSection, name
 }
 
 // fileRef is the "[level:path]" part of the legacy parse-error line.
 func fileRef(s ConfigSetting) string { return fmt.Sprintf("[%d:%s]", s.Level, s.File) }
 
-// invalidValue builds the legacy "Invalid parameter value" failure; the
-// cluster section's message ends with a period.
-func invalidValue(s ConfigSetting, kind sectionKind, label string) *Error {
-	dot := ""
-	if kind == sectionCluster {
-		dot = "."
-	}
-	return rawError("Parse error `Invalid parameter value for `" + s.Key + "` in `" + label + "` section" + dot + "\n` in file " + fileRef(s) + "\n")
+// settingError is the failure of one configuration setting as the legacy
+// configuration reader reports it: lines printed first (pre), then the
+// "Parse error `<text>` in file [level:path]" line whose text is text.
+type settingError struct {
+	pre  *Error
+	text string
 }
 
-// emptyParseError is the legacy "Parse error “ in file [..]" line.
-func emptyParseError(s ConfigSetting) *Error {
-	return rawError("Parse error `` in file " + fileRef(s) + "\n")
+// full returns the failure with its parse-error line.
+func (e *settingError) full(s ConfigSetting) *Error {
+	return join(e.pre, rawError("Parse error `"+e.text+"` in file "+fileRef(s)+"\n"))
+}
+
+// after puts first's lines before the failure's own.
+func (e *settingError) after(first *Error) *settingError {
+	return &settingError{pre: join(first, e.pre), text: e.text}
 }
 
 func rawError(text string) *Error {
@@ -82,68 +75,71 @@ func join(es ...*Error) *Error {
 	return out
 }
 
-// applySettings applies configuration settings in order: [secret-agent]
-// keys here, [cluster] and tool keys (after secret resolution with the
-// Secret Agent configuration read so far) through the cluster handler and
-// apply. Other sections are ignored.
-func (p *parser) applySettings(settings []ConfigSetting, apply func(s ConfigSetting, key string, v settingValue) *Error) *Error {
+// applySettings applies configuration settings in order through the
+// registry: [secret-agent] keys as they are, [cluster] and tool keys after
+// secret resolution with the Secret Agent configuration read so far. Other
+// sections are ignored.
+func (p *parser) applySettings(settings []ConfigSetting) *Error {
 	var saGroup string // file+section of the current [secret-agent] group
-	saExplicitPort := false
 	endSA := func() {
 		if saGroup != "" {
-			splitSAAddress(&p.sa, saExplicitPort)
-			saGroup, saExplicitPort = "", false
+			splitSAAddress(&p.sa, p.saExplicitPort)
+			saGroup, p.saExplicitPort = "", false
 		}
 	}
 	for _, s := range settings {
-		kind, label := p.classify(s.Section)
-		key := strings.ToLower(s.Key)
-		if kind == sectionSecretAgent {
-			group := s.File + "\x00" + s.Section
-			if group != saGroup {
+		sect, _ := p.classify(s.Section)
+		if sect == agentSection {
+			if group := s.File + "\x00" + s.Section; group != saGroup {
 				endSA()
 				saGroup = group
 			}
-			if key == "sa-port" {
-				saExplicitPort = true
-			}
-			if e := p.applySASetting(s, key, label); e != nil {
-				return p.out.fail(e)
-			}
-			continue
-		}
-		endSA()
-		if kind != sectionCluster && kind != sectionTool {
-			continue
-		}
-		v := settingValue{raw: s.Value}
-		if str, ok := s.Value.(string); ok {
-			v.str, v.isStr = str, true
-			if s.Secret {
-				// Already fetched by the loader.
-				v.secret = []byte(str)
-				v.str = cut(str)
-			} else if strings.HasPrefix(str, secretPrefix) {
-				val, e := p.fetchSecret(p.sa, str)
-				if e != nil {
-					return p.out.fail(join(e, errLines("failed requesting secret: "+str), emptyParseError(s)))
-				}
-				v.secret = val
-				v.str = cut(string(val))
-			}
-		}
-		var e *Error
-		if kind == sectionCluster {
-			e = p.applyClusterSetting(s, key, v, label)
 		} else {
-			e = apply(s, key, v)
+			endSA()
 		}
-		if e != nil {
-			return p.out.fail(e)
+		if e := p.applySetting(s); e != nil {
+			return p.out.fail(e.full(s))
 		}
 	}
 	endSA()
 	return nil
+}
+
+// applySetting validates and stores one setting.
+func (p *parser) applySetting(s ConfigSetting) *settingError {
+	sect, label := p.classify(s.Section)
+	if sect == noSection {
+		return nil
+	}
+	key := strings.ToLower(s.Key)
+	v := settingValue{raw: s.Value}
+	if str, ok := s.Value.(string); ok {
+		v.str, v.isStr = str, true
+		switch {
+		case sect == agentSection:
+			// Never secret-resolved.
+		case s.Secret:
+			// Already fetched by the loader.
+			v.secret = []byte(str)
+			v.str = cut(str)
+		case strings.HasPrefix(str, secretPrefix):
+			val, e := p.fetchSecret(p.sa, str)
+			if e != nil {
+				return &settingError{pre: join(e, errLines("failed requesting secret: "+str))}
+			}
+			v.secret = val
+			v.str = cut(string(val))
+		}
+	}
+	t := toolSetting{p: p, s: s, v: v, key: key, label: label, sect: sect}
+	o := p.tool.keys[sect][key]
+	if o == nil || o.conf == nil {
+		return t.unknown()
+	}
+	if sect == agentSection && key == "sa-port" {
+		p.saExplicitPort = true
+	}
+	return o.conf(t, p.t)
 }
 
 // asString returns a string setting's text.
@@ -175,108 +171,39 @@ func (v settingValue) asBool() (bool, bool) {
 	return b, ok
 }
 
-// applySASetting applies a [secret-agent] key (never secret-resolved).
-func (p *parser) applySASetting(s ConfigSetting, key, label string) *Error {
-	bad := func() *Error { return invalidValue(s, sectionSecretAgent, label) }
-	switch key {
-	case "sa-address", "sa-port", "sa-cafile":
-		str, ok := s.Value.(string)
-		if !ok {
-			return bad()
-		}
-		switch key {
-		case "sa-address":
-			p.sa.Address = str
-		case "sa-port":
-			p.sa.Port = str
-		default:
-			data, err := p.env.ReadFile(str)
-			if err != nil {
-				return join(errLines("failed to open "+str), bad())
-			}
-			p.sa.CAFile, p.sa.CAContent, p.sa.TLS = str, data, true
-		}
-	case "sa-timeout":
-		v, ok := s.Value.(int64)
-		if !ok {
-			return bad()
-		}
-		p.sa.Timeout = ms(v)
-	default:
-		return join(rawError("Unknown parameter `"+s.Key+"` in `"+label+"` section\n"), emptyParseError(s))
-	}
-	return nil
-}
-
-// applyClusterSetting applies a [cluster] key.
-func (p *parser) applyClusterSetting(s ConfigSetting, key string, v settingValue, label string) *Error {
-	c := p.cluster
-	t := toolSetting{p: p, s: s, v: v, label: label, kind: sectionCluster}
-	str, opt, boolean, pemOpt := t.str, t.opt, t.boolean, t.pem
-	switch key {
-	case "host":
-		return str(&c.Host)
-	case "port":
-		return intSetting(t, nil, &c.Port, int32ToInt)
-	case "use-services-alternate":
-		return boolean(&c.UseServicesAlternate)
-	case "user":
-		return str(&c.User)
-	case "password":
-		return str(&c.Password)
-	case "auth":
-		return opt(&c.AuthMode)
-	case "tls-enable":
-		return boolean(&c.TLS.Enable)
-	case "tls-name":
-		return opt(&c.TLS.Name)
-	case "tls-protocols":
-		return opt(&c.TLS.Protocols)
-	case "tls-cipher-suite":
-		return opt(&c.TLS.CipherSuite)
-	case "tls-crl-check":
-		return boolean(&c.TLS.CRLCheck)
-	case "tls-crl-check-all":
-		return boolean(&c.TLS.CRLCheckAll)
-	case "tls-keyfile":
-		return pemOpt(&c.TLS.KeyFile, &c.TLS.KeyFileContent)
-	case "tls-keyfile-password":
-		return opt(&c.TLS.KeyFilePassword)
-	case "tls-cafile":
-		return pemOpt(&c.TLS.CAFile, &c.TLS.CAFileContent)
-	case "tls-capath":
-		return opt(&c.TLS.CAPath)
-	case "tls-certfile":
-		return pemOpt(&c.TLS.CertFile, &c.TLS.CertFileContent)
-	case "tls-cert-blacklist":
-		e := opt(&c.TLS.CertBlacklist)
-		warn := rawError("Warning: --tls-cert-blacklist is deprecated and will be removed in the next release. Use a crl instead\n")
-		if e != nil {
-			return join(warn, e)
-		}
-		p.out.raw(warn.Messages[0].Text)
-	default:
-		return rawError("Parse error `Unknown parameter `" + s.Key + "` in `" + label + "` section.\n` in file " + fileRef(s) + "\n")
-	}
-	return nil
-}
-
-// toolSetting helps applying a [cluster] or tool-section key: every helper
-// returns the legacy failure for the key.
+// toolSetting is one setting being applied; its helpers return the legacy
+// failure for the key.
 type toolSetting struct {
 	p     *parser
 	s     ConfigSetting
 	v     settingValue
-	label string
-	kind  sectionKind // sectionTool or sectionCluster
+	key   string // lower case
+	label string // section name for messages
+	sect  section
 }
 
-func (t toolSetting) bad() *Error { return invalidValue(t.s, t.kind, t.label) }
+// bad is the "Invalid parameter value" failure; the cluster section's
+// message ends with a period.
+func (t toolSetting) bad() *settingError {
+	dot := ""
+	if t.sect == clusterSection {
+		dot = "."
+	}
+	return &settingError{text: "Invalid parameter value for `" + t.s.Key + "` in `" + t.label + "` section" + dot + "\n"}
+}
 
 // badWith prefixes the invalid-value failure with ERR lines.
-func (t toolSetting) badWith(e *Error) *Error { return join(e, t.bad()) }
+func (t toolSetting) badWith(e *Error) *settingError { return t.bad().after(e) }
 
-func (t toolSetting) str(dst *string) *Error {
+// unknown is the failure for a key the section does not have.
+func (t toolSetting) unknown() *settingError {
+	if t.sect == clusterSection {
+		return &settingError{text: "Unknown parameter `" + t.s.Key + "` in `" + t.label + "` section.\n"}
+	}
+	return &settingError{pre: rawError("Unknown parameter `" + t.s.Key + "` in `" + t.label + "` section\n")}
+}
+
+func (t toolSetting) str(dst *string) *settingError {
 	s, ok := t.v.asString()
 	if !ok {
 		return t.bad()
@@ -285,7 +212,7 @@ func (t toolSetting) str(dst *string) *Error {
 	return nil
 }
 
-func (t toolSetting) opt(dst *Opt) *Error {
+func (t toolSetting) opt(dst *Opt) *settingError {
 	s, ok := t.v.asString()
 	if !ok {
 		return t.bad()
@@ -294,7 +221,7 @@ func (t toolSetting) opt(dst *Opt) *Error {
 	return nil
 }
 
-func (t toolSetting) boolean(dst *bool) *Error {
+func (t toolSetting) boolean(dst *bool) *settingError {
 	b, ok := t.v.asBool()
 	if !ok {
 		return t.bad()
@@ -305,7 +232,7 @@ func (t toolSetting) boolean(dst *bool) *Error {
 
 // pem stores a path setting, or the PEM content when the value was a
 // secret.
-func (t toolSetting) pem(path *Opt, content *[]byte) *Error {
+func (t toolSetting) pem(path *Opt, content *[]byte) *settingError {
 	s, ok := t.v.asString()
 	if !ok {
 		return t.bad()
@@ -316,7 +243,7 @@ func (t toolSetting) pem(path *Opt, content *[]byte) *Error {
 
 // intSetting stores conv(v) in *dst if the value is an integer accepted by
 // check (nil: any integer).
-func intSetting[T any](t toolSetting, check func(int64) bool, dst *T, conv func(int64) T) *Error {
+func intSetting[T any](t toolSetting, check func(int64) bool, dst *T, conv func(int64) T) *settingError {
 	v, ok := t.v.asInt()
 	if !storeInt(v, ok, check, dst, conv) {
 		return t.bad()
@@ -337,285 +264,3 @@ func uint32Trunc(v int64) int64        { return int64(uint32(v)) }
 func uint32Cast(v int64) int64         { return int64(uint32(int32(v))) }
 func int32Cast(v int64) int64          { return int64(int32(v)) }
 func int32ToInt(v int64) int           { return int(int32(v)) }
-
-// keySetting applies encryption-key-file / encryption-key-env from a file.
-func (t toolSetting) keySetting(key string, dst **EncryptionKey) *Error {
-	if *dst != nil {
-		return join(rawError("Cannot specify both encryption-key-file and encryption-key-env\n"), emptyParseError(t.s))
-	}
-	s, ok := t.v.asString()
-	if !ok {
-		return t.bad()
-	}
-	var k *EncryptionKey
-	var e *Error
-	if key == "encryption-key-file" {
-		k, e = t.p.loadKeyFile(s, t.v.secret)
-	} else {
-		k, e = t.p.loadKeyEnv(s)
-	}
-	if e != nil {
-		return t.badWith(e)
-	}
-	*dst = k
-	return nil
-}
-
-// commonToolSetting handles keys shared by both tool sections; it reports
-// whether the key was one of them.
-func (t toolSetting) common(key string, s3 *S3Config, compress *CompressMode, encrypt *EncryptMode, k **EncryptionKey, verbose *bool) (bool, *Error) {
-	switch key {
-	case "compress":
-		str, ok := t.v.asString()
-		if !ok {
-			return true, t.bad()
-		}
-		m, ok := parseCompress(str)
-		if !ok {
-			return true, t.bad()
-		}
-		*compress = m
-	case "encrypt":
-		str, ok := t.v.asString()
-		if !ok {
-			return true, t.bad()
-		}
-		m, ok := parseEncrypt(str)
-		if !ok {
-			return true, t.bad()
-		}
-		*encrypt = m
-	case "encryption-key-file", "encryption-key-env":
-		return true, t.keySetting(key, k)
-	case "verbose":
-		if e := t.boolean(verbose); e != nil {
-			return true, e
-		}
-		t.p.out.verbose = *verbose
-	case "s3-region":
-		return true, t.opt(&s3.Region)
-	case "s3-profile":
-		return true, t.opt(&s3.Profile)
-	case "s3-endpoint-override":
-		return true, t.opt(&s3.EndpointOverride)
-	case "s3-max-async-downloads":
-		return true, intSetting(t, uint32Positive, &s3.MaxAsyncDownloads, identity)
-	case "s3-connect-timeout":
-		return true, intSetting(t, uint32NonNeg, &s3.ConnectTimeout, ms)
-	case "s3-log-level":
-		str, ok := t.v.asString()
-		if !ok {
-			return true, t.bad()
-		}
-		l, ok := ParseS3LogLevel(str)
-		if !ok {
-			return true, t.badWith(errLines(`Invalid S3 log level "` + str + `"`))
-		}
-		s3.LogLevel = l
-	case "s3-allow-system-proxy":
-		return true, t.boolean(&s3.AllowSystemProxy)
-	default:
-		return false, nil
-	}
-	return true, nil
-}
-
-func (t toolSetting) unknown() *Error {
-	return join(rawError("Unknown parameter `"+t.s.Key+"` in `"+t.label+"` section\n"), emptyParseError(t.s))
-}
-
-// applyBackupSetting applies an [asbackup] key.
-func (p *parser) applyBackupSetting(c *BackupConfig, s ConfigSetting, key string, v settingValue) *Error {
-	_, label := p.classify(s.Section)
-	t := toolSetting{p: p, s: s, v: v, label: label, kind: sectionTool}
-	if ok, e := t.common(key, &c.S3, &c.Compress, &c.Encrypt, &c.Key, &c.Verbose); ok {
-		return e
-	}
-	switch key {
-	case "namespace":
-		var ns string
-		if e := t.str(&ns); e != nil {
-			return e
-		}
-		c.Namespace = truncate(ns, 31)
-	case "set":
-		str, ok := v.asString()
-		if !ok {
-			return t.bad()
-		}
-		sets, e := ParseSetList(c.Sets, str)
-		c.Sets = sets
-		if e != nil {
-			return t.badWith(e)
-		}
-	case "continue":
-		return t.opt(&c.Continue)
-	case "state-file-dst":
-		return t.opt(&c.StateFileDst)
-	case "remove-files":
-		return t.boolean(&c.RemoveFiles)
-	case "remove-artifacts":
-		return t.boolean(&c.RemoveArtifacts)
-	case "directory":
-		return t.opt(&c.Directory)
-	case "output-file-prefix":
-		return t.opt(&c.OutputPrefix)
-	case "no-ttl-only":
-		return t.boolean(&c.NoTTLOnly)
-	case "max-records":
-		return intSetting(t, nil, &c.MaxRecords, identity)
-	case "output-file":
-		return t.opt(&c.OutputFile)
-	case "file-limit":
-		return intSetting(t, positive, &c.FileLimit, mulMiB)
-	case "records-per-second":
-		return intSetting(t, nil, &c.RecordsPerSecond, uint32Cast)
-	case "no-bins":
-		return t.boolean(&c.NoBins)
-	case "compact":
-		return t.boolean(&c.Compact)
-	case "parallel":
-		return intSetting(t, positive, &c.Parallel, int32ToInt)
-	case "compression-level":
-		return intSetting(t, nil, &c.CompressionLevel, int32ToInt)
-	case "bin-list":
-		return t.opt(&c.BinList)
-	case "node-list":
-		return t.opt(&c.NodeList)
-	case "partition-list":
-		return t.opt(&c.PartitionList)
-	case "after-digest":
-		return t.opt(&c.AfterDigest)
-	case "filter-exp":
-		return t.opt(&c.FilterExp)
-	case "modified-after", "modified-before":
-		str, ok := v.asString()
-		if !ok {
-			return t.bad()
-		}
-		p.out.ver("Parsing date and time string " + str)
-		d, e := ParseDateTime(str, p.env.Now(), p.env.Location)
-		if e != nil {
-			// The generic "Invalid date and time string" line is only
-			// printed for the command-line option.
-			e.Messages = e.Messages[:len(e.Messages)-1]
-			return t.badWith(e)
-		}
-		if key == "modified-after" {
-			c.ModifiedAfter = d
-		} else {
-			c.ModifiedBefore = d
-		}
-	case "machine":
-		return t.opt(&c.Machine)
-	case "estimate":
-		return t.boolean(&c.Estimate)
-	case "estimate-samples":
-		return intSetting(t, positive, &c.EstimateSamples, uint32Trunc)
-	case "nice":
-		return intSetting(t, positive, &c.Bandwidth, mulMiB)
-	case "no-records":
-		return t.boolean(&c.NoRecords)
-	case "no-indexes":
-		return t.boolean(&c.NoIndexes)
-	case "no-udfs":
-		return t.boolean(&c.NoUDFs)
-	case "socket-timeout":
-		return intSetting(t, nonNegative32, &c.SocketTimeout, msDuration)
-	case "total-timeout":
-		return intSetting(t, nonNegative32, &c.TotalTimeout, msDuration)
-	case "max-retries":
-		return intSetting(t, nonNegative32, &c.MaxRetries, uint32Cast)
-	case "retry-delay", "sleep-between-retries":
-		return intSetting(t, nonNegative32, &c.SleepBetweenRetries, msDuration)
-	case "prefer-racks":
-		return t.opt(&c.PreferRacks)
-	case "s3-min-part-size":
-		return intSetting(t, positive, &c.S3.MinPartSize, mulMiB)
-	case "s3-max-async-uploads":
-		return intSetting(t, uint32Positive, &c.S3.MaxAsyncUploads, identity)
-	default:
-		return t.unknown()
-	}
-	return nil
-}
-
-// applyRestoreSetting applies an [asrestore] key.
-func (p *parser) applyRestoreSetting(c *RestoreConfig, s ConfigSetting, key string, v settingValue) *Error {
-	_, label := p.classify(s.Section)
-	t := toolSetting{p: p, s: s, v: v, label: label, kind: sectionTool}
-	if ok, e := t.common(key, &c.S3, &c.Compress, &c.Encrypt, &c.Key, &c.Verbose); ok {
-		return e
-	}
-	switch key {
-	case "namespace":
-		return t.opt(&c.Namespace)
-	case "directory":
-		return t.opt(&c.Directory)
-	case "directory-list":
-		return t.opt(&c.DirectoryList)
-	case "parent-directory":
-		return t.opt(&c.ParentDirectory)
-	case "input-file":
-		return t.opt(&c.InputFile)
-	case "parallel", "threads":
-		return intSetting(t, inRange(1, maxRestoreThreads), &c.Parallel, toInt)
-	case "machine":
-		return t.opt(&c.Machine)
-	case "bin-list":
-		return t.opt(&c.BinList)
-	case "set-list":
-		return t.opt(&c.SetList)
-	case "unique":
-		return t.boolean(&c.Unique)
-	case "ignore-record-error":
-		return t.boolean(&c.IgnoreRecordError)
-	case "replace":
-		return t.boolean(&c.Replace)
-	case "no-generation":
-		return t.boolean(&c.NoGeneration)
-	case "extra-ttl":
-		return intSetting(t, nil, &c.ExtraTTL, int32Cast)
-	case "bandwidth":
-		return intSetting(t, positive, &c.Bandwidth, mulMiB)
-	case "tps":
-		return intSetting(t, nil, &c.TPS, uint32Cast)
-	case "nice":
-		return t.opt(&c.Nice)
-	case "no-records":
-		return t.boolean(&c.NoRecords)
-	case "validate":
-		return t.boolean(&c.Validate)
-	case "no-indexes":
-		return t.boolean(&c.NoIndexes)
-	case "indexes-last":
-		return t.boolean(&c.IndexesLast)
-	case "no-udfs":
-		return t.boolean(&c.NoUDFs)
-	case "wait":
-		return t.boolean(&c.Wait)
-	case "timeout":
-		return intSetting(t, atLeast(0), &c.Timeout, msUint32)
-	case "socket-timeout":
-		return intSetting(t, nonNegative32, &c.SocketTimeout, msDuration)
-	case "total-timeout":
-		return intSetting(t, nonNegative32, &c.TotalTimeout, msDuration)
-	case "max-retries":
-		return intSetting(t, nonNegative32, &c.MaxRetries, uint32Cast)
-	case "batch-size":
-		return intSetting(t, nonNegative32, &c.BatchSize, uint32Cast)
-	case "event-loops":
-		return intSetting(t, nonNegative32, &c.EventLoops, uint32Cast)
-	case "max-async-batches":
-		return intSetting(t, nonNegative32, &c.MaxAsyncBatches, uint32Cast)
-	case "retry-scale-factor":
-		return intSetting(t, nonNegative32, &c.RetryScaleFactor, func(v int64) time.Duration { return us(uint32Cast(v)) })
-	case "sleep-between-retries", "retry-delay":
-		p.out.raw("Warning: `--" + key + "` is deprecated and has no effect, use `--retry-scale-factor` to configure the amount to back off when retrying transactions.")
-	case "disable-batch-writes":
-		return t.boolean(&c.DisableBatchWrites)
-	default:
-		return t.unknown()
-	}
-	return nil
-}

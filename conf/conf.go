@@ -7,17 +7,15 @@
 // [secret-agent] (or [secret-agent_<instance>] when it exists), [cluster] (or,
 // with an instance, only [cluster_<instance>]), the tool section ([asbackup] /
 // [asrestore], or [<tool>_<instance>] when it exists), then [include]. Files
-// that cannot be read are skipped silently. Every value is type-checked and
-// validated as the legacy tools do when reading files; `secrets:` string
+// that cannot be read are skipped silently. Every [cluster] and tool-section
+// key is checked with the tool's option registry (compat.ConfigChecker),
+// which declares each key's type, range and messages; `secrets:` string
 // values in [cluster*] and tool sections are resolved through the Secret Agent
 // configured by the [secret-agent] sections read so far.
 //
-// Applying the result: walk the returned settings in order and apply each one
-// to the option named by Key (Key is the long option name of the key's row,
-// except the config-only asrestore keys bandwidth and tps, and the cluster
-// key use-services-alternate for --services-alternate), letting later
-// settings overwrite earlier ones, then apply the command line on top. The
-// exceptions are:
+// Applying the result: package compat applies the returned settings in
+// order through the same registry, letting later settings overwrite earlier
+// ones, then applies the command line on top. The exceptions are:
 //   - asbackup "set": every setting APPENDS its set list (parse it with
 //     ParseSetList) to the sets collected so far; -s options append after.
 //   - encryption-key-file / encryption-key-env: at most one such setting is
@@ -28,8 +26,8 @@
 //     the address contained one. They configure the agent for command-line
 //     secrets only as a starting point for the --sa-* options.
 //   - asrestore "retry-delay" and "sleep-between-retries" have no effect;
-//     they are returned so that the consumer can print their deprecation
-//     warning in file order (Diag also receives it while loading).
+//     they are returned so that the consumer prints their deprecation
+//     warning in file order (as it does for [cluster] tls-cert-blacklist).
 //   - Setting.Secret marks values fetched from the Secret Agent; for
 //     tls-cafile, tls-certfile, tls-keyfile and encryption-key-file the value
 //     is then the PEM content, not a path.
@@ -48,11 +46,10 @@ type Setting struct {
 	// Section is "secret-agent", "cluster", "asbackup" or "asrestore" (the
 	// instance suffix is removed).
 	Section string
-	// Key is the canonical lower-case key name.
+	// Key is the key name in lower case.
 	Key string
-	// Value is a string, int64 or bool (float64 is never produced: floats
-	// are invalid for every key). 32-bit keys hold the value truncated to
-	// 32 bits as legacy does.
+	// Value is a string, int64 or bool as written (the registry converts
+	// it when the setting is applied, e.g. truncating 32-bit keys).
 	Value any
 	// File and Line locate the key; Level is the include nesting level of
 	// File (0 for the top-level files).
@@ -82,7 +79,7 @@ type LoadOptions struct {
 	// (126 bytes at most; "(null)" when HOME is unset).
 	HomeFile string
 	// Diag receives diagnostics of problems that do not stop loading (a
-	// deprecation warning, a skipped file of an included directory) as they
+	// skipped file of an included directory) as they
 	// happen. Nil writes them to os.Stderr (ERR lines as "ERR: <text>").
 	Diag func(Line)
 }

@@ -287,8 +287,10 @@ no-bins = true
 	if e != nil {
 		t.Fatal(e)
 	}
-	want := "cluster.port=0 cluster.port=1000 asbackup.namespace=" + strings.Repeat("n", 31) +
-		" asbackup.records-per-second=1 asbackup.max-records=-5 asbackup.parallel=500 asbackup.compress=zstd asbackup.directory=/tmp/x asbackup.modified-after=2020-13-45 asbackup.no-bins=true"
+	// Values are returned as written; the tool's registry truncates them
+	// (namespace to 31 bytes, 32-bit keys to 32 bits) when applying them.
+	want := "cluster.port=0 cluster.port=1000 asbackup.namespace=" + strings.Repeat("n", 40) +
+		" asbackup.records-per-second=4294967297 asbackup.max-records=-5 asbackup.parallel=500 asbackup.compress=zstd asbackup.directory=/tmp/x asbackup.modified-after=2020-13-45 asbackup.no-bins=true"
 	if got := values(s); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
@@ -373,7 +375,7 @@ func TestIncludes(t *testing.T) {
 	}
 }
 
-func TestWarnings(t *testing.T) {
+func TestDeprecatedKeys(t *testing.T) {
 	d := t.TempDir()
 	f := write(t, d, "a.conf", "[cluster]\ntls-cert-blacklist = \"x\"\n[asrestore]\nretry-delay = 5\n")
 	s, e, diag := only(t, "asrestore", f, "")
@@ -383,8 +385,9 @@ func TestWarnings(t *testing.T) {
 	if values(s) != "cluster.tls-cert-blacklist=x asrestore.retry-delay=5" {
 		t.Errorf("got %s", values(s))
 	}
-	if len(diag) != 2 || diag[0].Text != "Warning: --tls-cert-blacklist is deprecated and will be removed in the next release. Use a crl instead\n" ||
-		diag[1].Text != "Warning: `--retry-delay` is deprecated and has no effect, use `--retry-scale-factor` to configure the amount to back off when retrying transactions." {
+	// The deprecation warnings are printed by the tool when it applies the
+	// settings (package compat), in file order, not by the reader.
+	if len(diag) != 0 {
 		t.Errorf("diag %+v", diag)
 	}
 }

@@ -1,8 +1,6 @@
 package conf
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"strings"
@@ -11,19 +9,24 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 
 	"asbtools/compat"
+	"asbtools/logging"
 	"asbtools/secretagent"
+	"asbtools/stream"
 )
 
 type loader struct {
-	opts   LoadOptions
-	out    []Setting
-	sa     secretagent.Config
-	hasKey bool // an encryption key source has been read
-	level  int  // include level of the file being processed
+	opts  LoadOptions
+	out   []Setting
+	sa    secretagent.Config
+	level int // include level of the file being processed
+	// check validates [cluster] and tool-section keys with the tool's
+	// option registry.
+	check *compat.ConfigChecker
 }
 
 func newLoader(opts LoadOptions) *loader {
-	return &loader{opts: opts, sa: secretagent.DefaultConfig()}
+	return &loader{opts: opts, sa: secretagent.DefaultConfig(),
+		check: compat.NewConfigChecker(opts.Tool, opts.Instance, compat.Env{ParsePrivateKey: stream.KeyMaterialFromPEM})}
 }
 
 // sectionName returns the table to read for base and the name used in
@@ -48,15 +51,11 @@ func (l *loader) sections(root *table, path string, level int) ([]Line, string, 
 		return lines, eb, false
 	}
 	t, name := l.pick(root, "cluster", false)
-	if lines, eb, ok := l.keyed(t, name, "cluster", clusterKeys, path); !ok {
+	if lines, eb, ok := l.keyed(t, name, "cluster", path); !ok {
 		return lines, eb, false
 	}
-	keys := backupKeys
-	if l.opts.Tool == "asrestore" {
-		keys = restoreKeys
-	}
 	t, name = l.pick(root, l.opts.Tool, true)
-	if lines, eb, ok := l.keyed(t, name, l.opts.Tool, keys, path); !ok {
+	if lines, eb, ok := l.keyed(t, name, l.opts.Tool, path); !ok {
 		return lines, eb, false
 	}
 	if lines, ok := l.include(root, level); !ok {
@@ -136,14 +135,12 @@ func (l *loader) secretAgent(root *table, path string) ([]Line, string, bool) {
 	return nil, "", true
 }
 
-// keyed processes a [cluster*] or tool section.
-func (l *loader) keyed(t *table, name, base string, keys map[string]keySpec, path string) ([]Line, string, bool) {
+// keyed processes a [cluster*] or tool section: every key is checked with
+// the tool's option registry (package compat), which knows its type, range
+// and messages.
+func (l *loader) keyed(t *table, name, base string, path string) ([]Line, string, bool) {
 	if t == nil {
 		return nil, "", true
-	}
-	period := ""
-	if base == "cluster" {
-		period = "."
 	}
 	var lines []Line
 	for _, e := range t.ordered() {
@@ -151,43 +148,46 @@ func (l *loader) keyed(t *table, name, base string, keys map[string]keySpec, pat
 			return lines, fmt.Sprintf("Invalid parameter value for `%s` in `%s` section.\n", e.key, name), false
 		}
 		// Legacy resolves a secret before looking at the key name.
-		val := value{kind: e.vkind, raw: e.vraw, str: e.vstr}
+		s := Setting{Section: base, Key: strings.ToLower(e.key), Value: scalar(e), File: path, Line: e.line, Level: l.level}
 		if e.vkind == unstable.String && secretagent.IsRef(e.vstr) {
-			s, errLines := l.resolve(e.vstr)
+			v, errLines := l.resolve(e.vstr)
 			if errLines != nil {
 				return append(lines, errLines...), "", false
 			}
-			val.secret, val.str = true, s
+			s.Value, s.Secret = v, true
 		}
-		key := strings.ToLower(e.key)
-		spec, ok := keys[key]
+		pre, text, ok := l.check.Check(compat.ConfigSetting{Section: base, Key: e.key, Value: s.Value,
+			File: path, Line: e.line, Level: l.level, Secret: s.Secret})
+		for _, m := range pre {
+			lines = append(lines, Line{Text: m.Text, Log: m.Level == logging.Error})
+		}
 		if !ok {
-			if base == "cluster" {
-				return lines, fmt.Sprintf("Unknown parameter `%s` in `%s` section.\n", e.key, name), false
-			}
-			return append(lines, Line{Text: fmt.Sprintf("Unknown parameter `%s` in `%s` section\n", e.key, name)}), "", false
+			return lines, text, false
 		}
-		res := spec.apply(l, val)
-		lines = append(lines, res.lines...)
-		if res.fatal {
-			return lines, "", false
-		}
-		if !res.ok {
-			return lines, fmt.Sprintf("Invalid parameter value for `%s` in `%s` section%s\n", e.key, name, period), false
-		}
-		if res.ignore {
-			continue
-		}
-		canon := spec.canon
-		if canon == "" {
-			canon = key
-		}
-		l.out = append(l.out, Setting{Section: base, Key: canon, Value: res.v, File: path, Line: e.line, Level: l.level, Secret: val.secret})
-	}
-	if len(lines) > 0 {
-		l.emit(lines)
+		l.out = append(l.out, s)
 	}
 	return nil, "", true
+}
+
+// scalar returns a TOML scalar as a string, an int64 (an integer the legacy
+// reader accepts), a bool, or compat.TOMLText for anything else.
+func scalar(e *entry) any {
+	switch e.vkind {
+	case unstable.String:
+		return e.vstr
+	case unstable.Integer:
+		if v, ok := rtoi(e.vraw); ok {
+			return v
+		}
+	case unstable.Bool:
+		switch e.vraw {
+		case "true":
+			return true
+		case "false":
+			return false
+		}
+	}
+	return compat.TOMLText(e.vraw)
 }
 
 // resolve fetches a config-file secret with the agent settings read so far.
@@ -210,374 +210,4 @@ func (l *loader) resolve(ref string) (string, []Line) {
 		return "", lines
 	}
 	return s, nil
-}
-
-// value is a raw TOML scalar, possibly replaced by a fetched secret.
-type value struct {
-	kind   unstable.Kind
-	raw    string
-	str    string
-	secret bool
-}
-
-func (v value) asString() (string, bool) {
-	if v.secret || v.kind == unstable.String {
-		return v.str, true
-	}
-	return "", false
-}
-
-func (v value) asInt() (int64, bool) {
-	if v.secret {
-		return rtoi(v.str)
-	}
-	return rtoi(v.raw)
-}
-
-func (v value) asBool() (bool, bool) {
-	s := v.raw
-	if v.secret {
-		s = v.str
-	}
-	switch s {
-	case "true":
-		return true, true
-	case "false":
-		return false, true
-	}
-	return false, false
-}
-
-type result struct {
-	v      any
-	ok     bool
-	fatal  bool // stop with the empty parse-error line
-	ignore bool // accepted but produces no setting
-	lines  []Line
-}
-
-type keySpec struct {
-	canon string
-	apply func(l *loader, v value) result
-}
-
-func str(check func(string) (bool, []Line)) keySpec {
-	return keySpec{apply: func(_ *loader, v value) result {
-		s, ok := v.asString()
-		if !ok {
-			return result{}
-		}
-		if check != nil {
-			good, lines := check(s)
-			return result{v: s, ok: good, lines: lines}
-		}
-		return result{v: s, ok: true}
-	}}
-}
-
-func boolean() keySpec {
-	return keySpec{apply: func(_ *loader, v value) result {
-		b, ok := v.asBool()
-		return result{v: b, ok: ok}
-	}}
-}
-
-// integer parses a TOML integer; bits32 truncates like a cast to int32_t;
-// check validates the (possibly truncated) value.
-func integer(bits32 bool, check func(int64) bool) keySpec {
-	return keySpec{apply: func(_ *loader, v value) result {
-		n, ok := v.asInt()
-		if !ok {
-			return result{}
-		}
-		if bits32 {
-			n = int64(int32(n))
-		}
-		if check != nil && !check(n) {
-			return result{}
-		}
-		return result{v: n, ok: true}
-	}}
-}
-
-func positive(n int64) bool    { return n > 0 }
-func nonNegative(n int64) bool { return n >= 0 }
-func between(lo, hi int64) func(int64) bool {
-	return func(n int64) bool { return n >= lo && n <= hi }
-}
-
-func oneOf(vals ...string) func(string) (bool, []Line) {
-	return func(s string) (bool, []Line) {
-		for _, v := range vals {
-			if s == v {
-				return true, nil
-			}
-		}
-		return false, nil
-	}
-}
-
-func s3LogLevel(s string) (bool, []Line) {
-	if _, ok := compat.ParseS3LogLevel(s); ok {
-		return true, nil
-	}
-	return false, []Line{{Text: fmt.Sprintf("Invalid S3 log level \"%s\"", s), Log: true}}
-}
-
-func setList(s string) (bool, []Line) {
-	if _, err := ParseSetList(s); err != nil {
-		return false, []Line{{Text: err.Error(), Log: true}}
-	}
-	return true, nil
-}
-
-// dateTime checks a --modified-after/--modified-before value with
-// compat.ParseDateTime; its final "Invalid date and time string" line is
-// only printed for the command-line option.
-func dateTime(s string) (bool, []Line) {
-	_, e := compat.ParseDateTime(s, time.Now(), time.Local)
-	if e == nil {
-		return true, nil
-	}
-	var lines []Line
-	for _, m := range e.Messages[:len(e.Messages)-1] {
-		lines = append(lines, Line{Text: m.Text, Log: true})
-	}
-	return false, lines
-}
-
-func truncated(n int) keySpec {
-	return keySpec{apply: func(_ *loader, v value) result {
-		s, ok := v.asString()
-		if !ok {
-			return result{}
-		}
-		if len(s) > n {
-			s = s[:n]
-		}
-		return result{v: s, ok: true}
-	}}
-}
-
-const bothKeys = "Cannot specify both encryption-key-file and encryption-key-env\n"
-
-func keyFile() keySpec {
-	return keySpec{apply: func(l *loader, v value) result {
-		if l.hasKey {
-			return result{fatal: true, lines: []Line{{Text: bothKeys}}}
-		}
-		s, ok := v.asString()
-		if !ok {
-			return result{}
-		}
-		l.hasKey = true
-		data := []byte(s)
-		if !v.secret {
-			b, err := os.ReadFile(s)
-			if err != nil {
-				return result{lines: []Line{{Text: fmt.Sprintf("Could not open private key file \"%s\"", s), Log: true}}}
-			}
-			data = b
-		}
-		if !parsePrivateKeyPEM(data) {
-			return result{lines: []Line{{Text: "Unable to parse private key, make sure the key is in PEM format", Log: true}}}
-		}
-		return result{v: s, ok: true}
-	}}
-}
-
-func keyEnv() keySpec {
-	return keySpec{apply: func(l *loader, v value) result {
-		if l.hasKey {
-			return result{fatal: true, lines: []Line{{Text: bothKeys}}}
-		}
-		s, ok := v.asString()
-		if !ok {
-			return result{}
-		}
-		env, found := os.LookupEnv(s)
-		if !found {
-			return result{lines: []Line{{Text: fmt.Sprintf("No environment variable \"%s\" found\n", s), Log: true}}}
-		}
-		if _, ok := compat.DecodeBase64(env); !ok {
-			return result{lines: []Line{{Text: fmt.Sprintf("Unable to decode enviroment variable \"%s\" as base64\n", s), Log: true}}}
-		}
-		l.hasKey = true
-		return result{v: s, ok: true}
-	}}
-}
-
-// parsePrivateKeyPEM reports whether data holds a PEM private key that
-// OpenSSL's PEM_read_PrivateKey would load (PKCS#8, PKCS#1 RSA or SEC1 EC).
-func parsePrivateKeyPEM(data []byte) bool {
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			return false
-		}
-		switch b.Type {
-		case "PRIVATE KEY":
-			_, err := x509.ParsePKCS8PrivateKey(b.Bytes)
-			return err == nil
-		case "RSA PRIVATE KEY":
-			_, err := x509.ParsePKCS1PrivateKey(b.Bytes)
-			return err == nil
-		case "EC PRIVATE KEY":
-			_, err := x509.ParseECPrivateKey(b.Bytes)
-			return err == nil
-		}
-	}
-}
-
-func warnString(warning string) keySpec {
-	return keySpec{apply: func(_ *loader, v value) result {
-		s, ok := v.asString()
-		return result{v: s, ok: ok, lines: []Line{{Text: warning}}}
-	}}
-}
-
-// deprecatedRestore accepts any scalar value for a key that legacy ignores
-// after a warning. The setting is still returned (with the value as typed:
-// string, int64, bool, or the raw text of other scalars) so that a consumer
-// printing the warning at apply time keeps it in file order.
-func deprecatedRestore(name string) keySpec {
-	return keySpec{apply: func(_ *loader, v value) result {
-		var val any = v.raw
-		if s, ok := v.asString(); ok {
-			val = s
-		} else if i, ok := v.asInt(); ok {
-			val = i
-		} else if b, ok := v.asBool(); ok {
-			val = b
-		}
-		return result{v: val, ok: true, lines: []Line{{Text: "Warning: `--" + name + "` is deprecated and has no effect, use `--retry-scale-factor` to configure the amount to back off when retrying transactions."}}}
-	}}
-}
-
-var clusterKeys = map[string]keySpec{
-	"host":                   str(nil),
-	"port":                   integer(true, nil),
-	"use-services-alternate": boolean(),
-	"user":                   str(nil),
-	"password":               str(nil),
-	"auth":                   str(nil),
-	"tls-enable":             boolean(),
-	"tls-name":               str(nil),
-	"tls-protocols":          str(nil),
-	"tls-cipher-suite":       str(nil),
-	"tls-crl-check":          boolean(),
-	"tls-crl-check-all":      boolean(),
-	"tls-keyfile":            str(nil),
-	"tls-keyfile-password":   str(nil),
-	"tls-cafile":             str(nil),
-	"tls-capath":             str(nil),
-	"tls-certfile":           str(nil),
-	"tls-cert-blacklist":     warnString("Warning: --tls-cert-blacklist is deprecated and will be removed in the next release. Use a crl instead\n"),
-}
-
-const uint32Max = 4294967295
-
-var backupKeys = map[string]keySpec{
-	"namespace":              truncated(31),
-	"set":                    str(setList),
-	"continue":               str(nil),
-	"state-file-dst":         str(nil),
-	"remove-files":           boolean(),
-	"remove-artifacts":       boolean(),
-	"directory":              str(nil),
-	"output-file-prefix":     str(nil),
-	"no-ttl-only":            boolean(),
-	"max-records":            integer(false, nil),
-	"output-file":            str(nil),
-	"file-limit":             integer(false, positive),
-	"records-per-second":     integer(true, nil),
-	"no-bins":                boolean(),
-	"compact":                boolean(),
-	"parallel":               integer(false, positive),
-	"compress":               str(oneOf("zstd")),
-	"compression-level":      integer(true, nil),
-	"encrypt":                str(oneOf("aes128", "aes256")),
-	"encryption-key-file":    keyFile(),
-	"encryption-key-env":     keyEnv(),
-	"bin-list":               str(nil),
-	"node-list":              str(nil),
-	"partition-list":         str(nil),
-	"after-digest":           str(nil),
-	"filter-exp":             str(nil),
-	"modified-after":         str(dateTime),
-	"modified-before":        str(dateTime),
-	"machine":                str(nil),
-	"estimate":               boolean(),
-	"estimate-samples":       integer(false, positive),
-	"verbose":                boolean(),
-	"nice":                   integer(false, positive),
-	"no-records":             boolean(),
-	"no-indexes":             boolean(),
-	"no-udfs":                boolean(),
-	"socket-timeout":         integer(true, nonNegative),
-	"total-timeout":          integer(true, nonNegative),
-	"max-retries":            integer(true, nonNegative),
-	"retry-delay":            integer(true, nonNegative),
-	"sleep-between-retries":  integer(true, nonNegative),
-	"prefer-racks":           str(nil),
-	"s3-region":              str(nil),
-	"s3-profile":             str(nil),
-	"s3-endpoint-override":   str(nil),
-	"s3-min-part-size":       integer(false, positive),
-	"s3-max-async-downloads": integer(false, between(1, uint32Max)),
-	"s3-max-async-uploads":   integer(false, between(1, uint32Max)),
-	"s3-connect-timeout":     integer(false, between(0, uint32Max)),
-	"s3-log-level":           str(s3LogLevel),
-	"s3-allow-system-proxy":  boolean(),
-}
-
-var restoreKeys = map[string]keySpec{
-	"namespace":              str(nil),
-	"directory":              str(nil),
-	"directory-list":         str(nil),
-	"parent-directory":       str(nil),
-	"input-file":             str(nil),
-	"compress":               str(oneOf("zstd")),
-	"encrypt":                str(oneOf("aes128", "aes256")),
-	"encryption-key-file":    keyFile(),
-	"encryption-key-env":     keyEnv(),
-	"parallel":               integer(false, between(1, 4096)),
-	"threads":                {canon: "parallel", apply: integer(false, between(1, 4096)).apply},
-	"machine":                str(nil),
-	"verbose":                boolean(),
-	"bin-list":               str(nil),
-	"set-list":               str(nil),
-	"unique":                 boolean(),
-	"ignore-record-error":    boolean(),
-	"replace":                boolean(),
-	"no-generation":          boolean(),
-	"extra-ttl":              integer(true, nil),
-	"bandwidth":              integer(false, positive),
-	"tps":                    integer(true, nil),
-	"nice":                   str(nil),
-	"no-records":             boolean(),
-	"validate":               boolean(),
-	"no-indexes":             boolean(),
-	"indexes-last":           boolean(),
-	"no-udfs":                boolean(),
-	"wait":                   boolean(),
-	"timeout":                integer(false, nonNegative),
-	"socket-timeout":         integer(true, nonNegative),
-	"total-timeout":          integer(true, nonNegative),
-	"max-retries":            integer(true, nonNegative),
-	"sleep-between-retries":  deprecatedRestore("sleep-between-retries"),
-	"retry-delay":            deprecatedRestore("retry-delay"),
-	"batch-size":             integer(true, nonNegative),
-	"event-loops":            integer(true, nonNegative),
-	"max-async-batches":      integer(true, nonNegative),
-	"retry-scale-factor":     integer(true, nonNegative),
-	"disable-batch-writes":   boolean(),
-	"s3-region":              str(nil),
-	"s3-profile":             str(nil),
-	"s3-endpoint-override":   str(nil),
-	"s3-connect-timeout":     integer(false, between(0, uint32Max)),
-	"s3-max-async-downloads": integer(false, between(1, uint32Max)),
-	"s3-log-level":           str(s3LogLevel),
-	"s3-allow-system-proxy":  boolean(),
 }

@@ -40,23 +40,6 @@ func Env(o Options) compat.Env {
 	}
 }
 
-// appliedWarnings start the deprecation warnings that compat prints when it
-// applies the setting (in file order); the loader's copies are dropped.
-var appliedWarnings = []string{
-	"Warning: --tls-cert-blacklist is deprecated",
-	"Warning: `--retry-delay` is deprecated",
-	"Warning: `--sleep-between-retries` is deprecated",
-}
-
-func appliedWarning(text string) bool {
-	for _, w := range appliedWarnings {
-		if strings.HasPrefix(text, w) {
-			return true
-		}
-	}
-	return false
-}
-
 // LoadConfig reads the configuration files with conf.Load and converts the
 // result for compat. A *conf.Error becomes a *compat.Error with the same
 // lines (raw text stays raw, log lines become ERR lines).
@@ -75,11 +58,9 @@ func (o Options) LoadConfig(lo compat.ConfigLoadOptions) ([]compat.ConfigSetting
 		EtcFile:        o.EtcFile,
 		HomeFile:       o.HomeFile,
 		Diag: func(l conf.Line) {
-			switch {
-			case l.Log:
+			if l.Log {
 				log.Errorf("%s", strings.TrimSuffix(l.Text, "\n"))
-			case appliedWarning(l.Text):
-			default:
+			} else {
 				log.Raw(l.Text)
 			}
 		},
