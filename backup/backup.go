@@ -10,6 +10,7 @@
 package backup
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -41,8 +42,6 @@ type Options struct {
 	// CheckpointInterval is the period of the in-run .state checkpoints;
 	// 0 means the default (5 s), negative disables them.
 	CheckpointInterval time.Duration
-	// Signals, if set, replaces the SIGINT/SIGTERM subscription (tests).
-	Signals <-chan os.Signal
 }
 
 // DefaultCheckpointInterval is the default period of in-run checkpoints.
@@ -115,11 +114,12 @@ type engine struct {
 	// own, as with the legacy tool.
 	firstWave   chan struct{}
 	firstWaveWG sync.WaitGroup
-	stopped     atomic.Bool
 	aborted     atomic.Bool
 	started     atomic.Bool
-	stopCh      chan struct{}
-	stopOnce    sync.Once
+	// ctx is the run's context: cancelled when the caller's context is
+	// (SIGINT/SIGTERM) or when a job fails; cancel stops the run.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	throttle *throttle
 	// racks is the --prefer-racks state (nil without the option).
@@ -135,11 +135,14 @@ type engine struct {
 }
 
 // Run executes asbackup with a validated configuration and returns the
-// process exit code.
-func Run(opts Options) int {
-	e := &engine{cfg: opts.Config, log: opts.Log, opts: opts, stopCh: make(chan struct{}),
+// process exit code. Cancelling ctx interrupts the backup as SIGINT does
+// with the legacy tool: the jobs stop and the state is saved.
+func Run(ctx context.Context, opts Options) int {
+	e := &engine{cfg: opts.Config, log: opts.Log, opts: opts,
 		oneShot: make(chan struct{}), openFiles: map[*storage.File]struct{}{}}
-	return e.run()
+	e.ctx, e.cancel = context.WithCancel(ctx)
+	defer e.cancel()
+	return e.run(ctx)
 }
 
 func (e *engine) infof(format string, a ...any) {
@@ -155,17 +158,10 @@ func (e *engine) verbosef(format string, a ...any) {
 }
 func (e *engine) errf(format string, a ...any) { e.log.Errorf(format, a...) }
 
-func (e *engine) stop() {
-	e.stopOnce.Do(func() {
-		if e.started.Load() && e.statePath != "" {
-			e.infof("Created backup state file %s", e.statePath)
-		}
-		e.stopped.Store(true)
-		close(e.stopCh)
-	})
-}
+// stop stops the run (idempotent).
+func (e *engine) stop() { e.cancel() }
 
-func (e *engine) isStopped() bool { return e.stopped.Load() }
+func (e *engine) isStopped() bool { return e.ctx.Err() != nil }
 
 func (e *engine) logLines(err *compat.Error) {
 	compat.Print(err.Messages, e.log, os.Stdout)
@@ -179,7 +175,7 @@ func (e *engine) logf(info bool, msg string) {
 	}
 }
 
-func (e *engine) run() int {
+func (e *engine) run(parent context.Context) int {
 	c := e.cfg
 	if c.RemoveArtifacts {
 		file, dir := "", c.Directory.Value
@@ -198,7 +194,7 @@ func (e *engine) run() int {
 	if !e.init() {
 		return 1
 	}
-	return e.execute()
+	return e.execute(parent)
 }
 
 func (e *engine) logStart() {
@@ -251,10 +247,6 @@ func (e *engine) init() bool {
 		e.logLines(compat.HostListError("asbackup", host))
 		return false
 	}
-	// The client's own per-connection buffer only serves info requests and
-	// logins here (scans are read through the job's buffer): start it at
-	// the smallest size, it grows when a reply needs more.
-	as.DefaultBufferSize = as.MinBufferSize
 	// The client's rack awareness stays off (see racks.go).
 	cp, err := clusterconn.ClientPolicy(&c.Cluster, clusterconn.Settings{
 		Auth: t.Auth, User: c.Cluster.User, Password: e.opts.Password, ConnectionQueueSize: 256,

@@ -1,6 +1,8 @@
 package backup
 
 import (
+	"context"
+
 	"asbtools/compat"
 	"asbtools/storage"
 )
@@ -43,22 +45,15 @@ func (e *engine) preRunEstimate() (uint64, bool) {
 	sub := &engine{cfg: &c, log: e.log, opts: e.opts, silent: true,
 		client: e.client, sp: e.sp, version: e.version, streamO: e.streamO,
 		indexes: e.indexes, firstVer: e.firstVer, recEstimate: e.recEstimate,
-		stopCh: make(chan struct{}), oneShot: make(chan struct{}),
-		openFiles: map[*storage.File]struct{}{}}
+		oneShot: make(chan struct{}), openFiles: map[*storage.File]struct{}{}}
+	// The estimate stops with the run.
+	sub.ctx, sub.cancel = context.WithCancel(e.ctx)
+	defer sub.cancel()
 	sub.sp.rps = 0
 	sub.makeJobs(e.filters)
 	n := uint64(len(sub.jobs))
 	sub.perJob = (uint64(c.EstimateSamples) + n - 1) / n
 	sub.estW = &countWriter{}
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-e.stopCh:
-			sub.stop()
-		case <-done:
-		}
-	}()
 	for _, j := range sub.jobs {
 		if sub.isStopped() {
 			break

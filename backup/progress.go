@@ -52,7 +52,7 @@ func (e *engine) counter(mach *os.File, finished <-chan struct{}) {
 		case <-time.After(time.Second):
 		case <-finished:
 			done = true
-		case <-e.stopCh:
+		case <-e.ctx.Done():
 			done = true
 		}
 		now := time.Now()

@@ -1,13 +1,13 @@
 package backup
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"sync"
-	"syscall"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"asbtools/asb"
 	"asbtools/compat"
@@ -53,8 +53,9 @@ func (e *engine) streamOptions() (stream.Options, error) {
 }
 
 // execute is legacy start_backup after backup_status_init. The final
-// summary line is printed on every path.
-func (e *engine) execute() (code int) {
+// summary line is printed on every path. parent is the caller's context:
+// its cancellation is the legacy interrupt.
+func (e *engine) execute(parent context.Context) (code int) {
 	c := e.cfg
 	defer e.client.Close()
 	var mach *os.File
@@ -74,26 +75,18 @@ func (e *engine) execute() (code int) {
 	}
 	e.streamO = so
 
-	sigs := e.opts.Signals
-	if sigs == nil {
-		ch := make(chan os.Signal, 2)
-		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
-		defer signal.Stop(ch)
-		sigs = ch
-	}
-	sigDone := make(chan struct{})
-	defer close(sigDone)
-	go func() {
-		for {
-			select {
-			case <-sigs:
-				e.errf("### Backup interrupted ###")
-				e.stop()
-			case <-sigDone:
-				return
-			}
+	// A stop prints the legacy interrupt line when the caller cancelled
+	// (SIGINT/SIGTERM), then, once the backup has started, the state file
+	// line; a failed job stops the run the same way.
+	stopLines := context.AfterFunc(e.ctx, func() {
+		if parent.Err() != nil {
+			e.errf("### Backup interrupted ###")
 		}
-	}()
+		if e.started.Load() && e.statePath != "" {
+			e.infof("Created backup state file %s", e.statePath)
+		}
+	})
+	defer stopLines()
 
 	code = 1
 	summary := func() {
@@ -204,45 +197,58 @@ func (e *engine) execute() (code int) {
 		close(e.oneShot)
 	}
 
+	// The background work (progress, checkpoints, rack refresh, page
+	// trimming) runs until the workers are done.
 	finished := make(chan struct{})
-	var bg sync.WaitGroup
-	bg.Add(1)
-	go func() { defer bg.Done(); e.counter(mach, finished) }()
+	var bg errgroup.Group
+	bg.Go(func() error { e.counter(mach, finished); return nil })
 	if !c.Estimate {
 		iv := e.opts.CheckpointInterval
 		if iv == 0 {
 			iv = DefaultCheckpointInterval
 		}
 		if iv > 0 {
-			bg.Add(1)
-			go func() { defer bg.Done(); e.checkpointLoop(iv, finished) }()
+			bg.Go(func() error { e.checkpointLoop(iv, finished); return nil })
 		}
 	}
-
 	if e.racks != nil {
-		bg.Add(1)
-		go func() { defer bg.Done(); e.rackTend(finished) }()
+		bg.Go(func() error { e.rackTend(finished); return nil })
 	}
 	releaseStartupPages()
-	bg.Add(1)
-	go func() { defer bg.Done(); trimFilePages(finished) }()
+	bg.Go(func() error { trimFilePages(finished); return nil })
+
+	failedAny := e.runWorkers() != nil
+	if c.Estimate {
+		// Legacy prints the estimate before the counter's last evaluation.
+		e.showEstimate(mach)
+	}
+	close(finished)
+	_ = bg.Wait()
+
+	return e.finish(failedAny)
+}
+
+// errJobFailed is returned by a worker whose job failed (its lines are
+// logged); the run is stopped.
+var errJobFailed = errors.New("backup job failed")
+
+// runWorkers runs the jobs on e.threads workers until every job is done or
+// the run stops. A failed job stops the run; the result is then
+// errJobFailed.
+func (e *engine) runWorkers() error {
 	queue := make(chan *job, len(e.jobs))
 	for _, j := range e.jobs {
 		queue <- j
 	}
 	close(queue)
-	var wg sync.WaitGroup
-	var failed sync.Once
-	failedAny := false
 	if e.dir != nil && !e.resumed {
 		e.firstWave = make(chan struct{})
 		e.firstWaveWG.Add(e.threads)
 		go func() { e.firstWaveWG.Wait(); close(e.firstWave) }()
 	}
+	var g errgroup.Group
 	for i := 0; i < e.threads; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			first := e.firstWave != nil
 			arrive := func() {
 				if first {
@@ -253,26 +259,18 @@ func (e *engine) execute() (code int) {
 			defer arrive()
 			for j := range queue {
 				if e.isStopped() {
-					return
+					return nil
 				}
 				j.acquired = arrive
 				if !e.runJob(j) {
-					failed.Do(func() { failedAny = true })
 					e.stop()
-					return
+					return errJobFailed
 				}
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	if c.Estimate {
-		// Legacy prints the estimate before the counter's last evaluation.
-		e.showEstimate(mach)
-	}
-	close(finished)
-	bg.Wait()
-
-	return e.finish(failedAny)
+	return g.Wait()
 }
 
 // finish closes the outputs and saves or removes the state.
@@ -504,7 +502,7 @@ func (e *engine) runJob(j *job) bool {
 		if e.firstWave != nil {
 			select {
 			case <-e.firstWave:
-			case <-e.stopCh:
+			case <-e.ctx.Done():
 			}
 		}
 		e.oneShotDone.Store(true)
@@ -512,7 +510,7 @@ func (e *engine) runJob(j *job) bool {
 	} else {
 		select {
 		case <-e.oneShot:
-		case <-e.stopCh:
+		case <-e.ctx.Done():
 		}
 	}
 	if ok && !e.isStopped() {
@@ -765,7 +763,7 @@ func (s *jobSink) record(r *asb.Record, p *partState) error {
 		return errWrite
 	}
 	if e.throttle != nil {
-		e.throttle.wait(e.byteTotal.Load(), e.stopCh)
+		e.throttle.wait(e.byteTotal.Load(), e.ctx.Done())
 	}
 	return nil
 }
@@ -853,7 +851,7 @@ func (e *engine) checkpointLoop(iv time.Duration, finished <-chan struct{}) {
 		select {
 		case <-finished:
 			return
-		case <-e.stopCh:
+		case <-e.ctx.Done():
 			return
 		case <-t.C:
 			if e.oneShotDone.Load() {

@@ -70,7 +70,7 @@ func (e *engine) scanJob(j *job, js *jobSink) error {
 			if d := e.cfg.SleepBetweenRetries; d > 0 {
 				select {
 				case <-time.After(d):
-				case <-e.stopCh:
+				case <-e.ctx.Done():
 					return errStopped
 				}
 			}

@@ -12,6 +12,7 @@
 package restore
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -47,8 +48,6 @@ type Env struct {
 	Stdin io.Reader
 	// Prompt asks for a password on the terminal (nil: empty password).
 	Prompt compat.PromptFunc
-	// Interrupt, when closed or sent to, stops the restore like SIGINT.
-	Interrupt <-chan struct{}
 	// Now is the clock used for expiry (default time.Now).
 	Now func() time.Time
 }
@@ -73,29 +72,33 @@ type run struct {
 	batchSize int
 	now       uint32 // seconds since the Aerospike epoch, taken once
 
-	stopped atomic.Bool
-	failed  atomic.Bool
+	// ctx is cancelled when the restore stops: the caller cancelled
+	// (SIGINT/SIGTERM) or something failed.
+	ctx    context.Context
+	cancel context.CancelFunc
+	failed atomic.Bool
 
 	mu                  sync.Mutex
 	indexes             []*asb.Index
 	tasks               []indexTask
 	udfs                []string
 	names               sync.Map
-	stopOnce            sync.Once
 	interruptedBySignal atomic.Bool
-	stopCh              chan struct{}
 }
 
 // Run restores (or validates) according to cfg and returns the exit code.
-func Run(cfg *compat.RestoreConfig, env Env) int {
+// Cancelling ctx interrupts the restore as SIGINT does with the legacy tool.
+func Run(ctx context.Context, cfg *compat.RestoreConfig, env Env) int {
 	if env.Stdin == nil {
 		env.Stdin = os.Stdin
 	}
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	r := &run{cfg: cfg, env: &env, log: env.Log, stopCh: make(chan struct{})}
-	code := r.main()
+	r := &run{cfg: cfg, env: &env, log: env.Log}
+	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	defer r.cancel()
+	code := r.main(ctx)
 	r.log.Verbosef("Exiting with status code %d", code)
 	return code
 }
@@ -106,25 +109,18 @@ func (r *run) errLines(lines []string) {
 	}
 }
 
-func (r *run) interrupted() bool { return r.stopped.Load() }
+func (r *run) interrupted() bool { return r.ctx.Err() != nil }
 
-// stop makes every goroutine finish as soon as possible.
-func (r *run) stop() {
-	r.stopOnce.Do(func() {
-		r.stopped.Store(true)
-		close(r.stopCh)
-		if r.limit != nil {
-			r.limit.stop()
-		}
-	})
-}
-
+// abort makes the restore fail and every goroutine finish as soon as
+// possible.
 func (r *run) abort() {
 	r.failed.Store(true)
-	r.stop()
+	r.cancel()
 }
 
-func (r *run) main() int {
+// main runs the restore; parent is the caller's context, whose cancellation
+// is the legacy interrupt.
+func (r *run) main(parent context.Context) int {
 	cfg := r.cfg
 	lists, e := cfg.ParseLists()
 	if e != nil {
@@ -233,10 +229,11 @@ func (r *run) main() int {
 	if cfg.Bandwidth > 0 && cfg.TPS > 0 {
 		r.limit = newLimiter(uint64(cfg.Bandwidth), uint64(cfg.TPS))
 		defer r.limit.stop()
+		context.AfterFunc(r.ctx, r.limit.stop)
 	}
 	r.prog = newProgress(&r.c, r.log, 0, cfg.Validate, mach)
 	r.prog.start()
-	ok := r.restoreAll()
+	ok := r.restoreAll(parent)
 	if r.w != nil {
 		if !r.w.close() {
 			ok = false
@@ -256,7 +253,7 @@ func (r *run) main() int {
 			ok = false
 		}
 	}
-	if r.env.Interrupt != nil && r.interruptedBySignal.Load() {
+	if r.interruptedBySignal.Load() {
 		ok = false
 	}
 	r.prog.finish()
@@ -319,20 +316,18 @@ func (r *run) intern(b []byte) string {
 }
 
 // restoreAll selects the inputs and runs the readers. It reports whether
-// everything went well.
-func (r *run) restoreAll() bool {
+// everything went well. From here on, a cancelled parent interrupts the
+// restore (unless it already stopped).
+func (r *run) restoreAll(parent context.Context) bool {
 	cfg := r.cfg
-	if r.env.Interrupt != nil {
-		go func() {
-			select {
-			case <-r.env.Interrupt:
-				r.log.Errorf("### Restore interrupted ###")
-				r.interruptedBySignal.Store(true)
-				r.abort()
-			case <-r.stopCh:
-			}
-		}()
-	}
+	context.AfterFunc(parent, func() {
+		if r.interrupted() {
+			return
+		}
+		r.log.Errorf("### Restore interrupted ###")
+		r.interruptedBySignal.Store(true)
+		r.abort()
+	})
 	verb := "restoring"
 	if cfg.Validate {
 		verb = "validating"
@@ -387,7 +382,7 @@ func (r *run) restoreAll() bool {
 			go func() {
 				defer wg.Done()
 				for path := range jobs {
-					if r.stopped.Load() {
+					if r.interrupted() {
 						return
 					}
 					r.log.Infof("%s %s", verb, path)
@@ -504,7 +499,7 @@ func (r *run) readFile(src *source) {
 		lastBins[i] = s
 		return s
 	}
-	for !r.stopped.Load() {
+	for !r.interrupted() {
 		e, err := src.reader.Next()
 		if err == io.EOF {
 			r.log.Verbosef("End of backup file reached")

@@ -4,10 +4,15 @@
 package main
 
 import (
+	"context"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"syscall"
 	"time"
+
+	as "github.com/aerospike/aerospike-client-go/v7"
 
 	"asbtools/backup"
 	"asbtools/compat"
@@ -24,6 +29,10 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
+	// The client's own per-connection buffer only serves info requests and
+	// logins here (scans are read through the job's buffer): start it at
+	// the smallest size, it grows when a reply needs more.
+	as.DefaultBufferSize = as.MinBufferSize
 	os.Exit(run(os.Args))
 }
 
@@ -56,5 +65,8 @@ func run(args []string) int {
 			}
 		}
 	}
-	return toolenv.Exit(log, cfg.Verbose, backup.Run(opts))
+	// SIGINT and SIGTERM interrupt the backup (its state is saved).
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return toolenv.Exit(log, cfg.Verbose, backup.Run(ctx, opts))
 }

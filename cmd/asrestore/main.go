@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,17 +27,12 @@ func run(args []string) int {
 		return code
 	}
 
-	interrupt := make(chan struct{})
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		close(interrupt)
-	}()
-	return restore.Run(cfg, restore.Env{
-		Log:       log,
-		Stdin:     os.Stdin,
-		Prompt:    compat.TerminalPrompt,
-		Interrupt: interrupt,
+	// SIGINT and SIGTERM interrupt the restore.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return restore.Run(ctx, cfg, restore.Env{
+		Log:    log,
+		Stdin:  os.Stdin,
+		Prompt: compat.TerminalPrompt,
 	})
 }
