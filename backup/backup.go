@@ -13,8 +13,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,23 +23,30 @@ import (
 	"asbtools/clusterconn"
 	"asbtools/compat"
 	"asbtools/infocmd"
-	"asbtools/logging"
+	"asbtools/msg"
 	"asbtools/state"
 	"asbtools/storage"
 	"asbtools/stream"
 )
 
-// Options configure a run.
-type Options struct {
-	Config *compat.BackupConfig
-	// Log receives the legacy log lines.
-	Log *logging.Logger
-	// Password is the cluster password after prompting (Config.Cluster.User
-	// set); TLSKeyPassword likewise.
+// Config is what a backup does.
+type Config struct {
+	// Options are the validated command-line options.
+	Options *compat.BackupConfig
+	// Password is the cluster password after prompting (Options.Cluster.User
+	// set).
 	Password string
 	// CheckpointInterval is the period of the in-run .state checkpoints;
 	// 0 means the default (5 s), negative disables them.
 	CheckpointInterval time.Duration
+}
+
+// Deps is what a backup uses from its surroundings.
+type Deps struct {
+	// Reporter receives the events (nil: NopReporter).
+	Reporter Reporter
+	// Clock is the time source of progress ticks (nil: time.Now).
+	Clock func() time.Time
 }
 
 // DefaultCheckpointInterval is the default period of in-run checkpoints.
@@ -62,8 +67,9 @@ type job struct {
 
 type engine struct {
 	cfg  *compat.BackupConfig
-	log  *logging.Logger
-	opts Options
+	rep  Reporter
+	opts Config
+	now  func() time.Time
 
 	client  *as.Client
 	sp      scanSpec
@@ -116,10 +122,13 @@ type engine struct {
 	firstWaveWG sync.WaitGroup
 	aborted     atomic.Bool
 	started     atomic.Bool
-	// ctx is the run's context: cancelled when the caller's context is
-	// (SIGINT/SIGTERM) or when a job fails; cancel stops the run.
+	// ctx is the run's context, cancelled by stop: when the caller's
+	// context is cancelled (SIGINT/SIGTERM) or when a job fails.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// stopEvent reports the stop once (legacy prints the state file line
+	// before anything stops).
+	stopEvent sync.Once
 
 	throttle *throttle
 	// racks is the --prefer-racks state (nil without the option).
@@ -130,94 +139,90 @@ type engine struct {
 	samples []uint64
 	header  uint64
 
-	// silent drops INF and VER lines (the pre-run estimate of -o).
-	silent bool
+	// sum is the result of the run.
+	sum Summary
 }
 
-// Run executes asbackup with a validated configuration and returns the
-// process exit code. Cancelling ctx interrupts the backup as SIGINT does
-// with the legacy tool: the jobs stop and the state is saved.
-func Run(ctx context.Context, opts Options) int {
-	e := &engine{cfg: opts.Config, log: opts.Log, opts: opts,
+// Run runs a backup. Cancelling ctx interrupts it as SIGINT does with the
+// legacy tool: the jobs stop and the state is saved. Failures are
+// *msg.Error values with the legacy lines; sum.Done tells whether the
+// legacy summary line follows them.
+func Run(ctx context.Context, cfg Config, deps Deps) (sum Summary, err error) {
+	e := &engine{cfg: cfg.Options, rep: deps.Reporter, opts: cfg, now: deps.Clock,
 		oneShot: make(chan struct{}), openFiles: map[*storage.File]struct{}{}}
-	e.ctx, e.cancel = context.WithCancel(ctx)
+	if e.rep == nil {
+		e.rep = NopReporter{}
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	// The caller's cancellation reaches the run through execute, which
+	// reports it first.
+	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer e.cancel()
-	return e.run(ctx)
+	err = e.run(ctx)
+	return e.sum, err
 }
 
-func (e *engine) infof(format string, a ...any) {
-	if !e.silent {
-		e.log.Infof(format, a...)
-	}
+// stop stops the run (idempotent); once the backup has started, the
+// legacy tool reports the state file it will write.
+func (e *engine) stop() {
+	e.stopEvent.Do(func() {
+		if e.started.Load() && e.statePath != "" {
+			e.rep.StateFileCreated(e.statePath)
+		}
+	})
+	e.cancel()
 }
-
-func (e *engine) verbosef(format string, a ...any) {
-	if !e.silent {
-		e.log.Verbosef(format, a...)
-	}
-}
-func (e *engine) errf(format string, a ...any) { e.log.Errorf(format, a...) }
-
-// stop stops the run (idempotent).
-func (e *engine) stop() { e.cancel() }
 
 func (e *engine) isStopped() bool { return e.ctx.Err() != nil }
 
-func (e *engine) logLines(err *compat.Error) {
-	compat.Print(err.Messages, e.log, os.Stdout)
-}
-
-func (e *engine) logf(info bool, msg string) {
-	if info {
-		e.infof("%s", msg)
-	} else {
-		e.errf("%s", msg)
+// compatError converts a command-line failure.
+func compatError(ce *compat.Error) *msg.Error {
+	e := &msg.Error{Code: ce.Code, Err: ce}
+	for _, m := range ce.Messages {
+		e.Lines = append(e.Lines, msg.Line{Level: m.Level, Text: m.Text, Stdout: m.Stdout})
 	}
+	return e
 }
 
-func (e *engine) run(parent context.Context) int {
+func (e *engine) run(parent context.Context) error {
 	c := e.cfg
 	if c.RemoveArtifacts {
 		file, dir := "", c.Directory.Value
 		if c.OutputFile.Set {
 			file = c.OutputFile.Value
 		}
-		if err := storage.RemoveArtifacts(file, dir, e.logf); err != nil {
-			e.errf("%s", err)
-			return 1
+		if err := storage.RemoveArtifacts(file, dir, e.rep.StorageMessage); err != nil {
+			return msg.Wrap(err)
 		}
-		return 0
+		return nil
 	}
-	e.logStart()
+	e.rep.Started(c.StartMessage())
 	// Start-up (package initialisation, option parsing) is over.
 	releaseStartupPages()
-	if !e.init() {
-		return 1
+	if err := e.init(); err != nil {
+		return err
 	}
 	return e.execute(parent)
 }
 
-func (e *engine) logStart() {
-	e.infof("%s", e.cfg.StartMessage())
-}
-
 // init is legacy backup_status_init: option values parsed late, the
-// connection, the object count and the server checks. It returns false
-// after logging the failure (no summary line follows).
-func (e *engine) init() bool {
+// connection, the object count and the server checks. A failure ends the
+// run without a summary line.
+func (e *engine) init() error {
 	c := e.cfg
 	switch {
 	case c.PartitionList.Set:
-		e.verbosef("Parsing partition-list '%s'", c.PartitionList.Value)
+		e.rep.ParsingSelection("partition-list", c.PartitionList.Value)
 	case c.AfterDigest.Set:
-		e.verbosef("Parsing after-digest '%s'", c.AfterDigest.Value)
+		e.rep.ParsingSelection("after-digest", c.AfterDigest.Value)
 	case c.NodeList.Set:
-		e.verbosef("Parsing node list %s", c.NodeList.Value)
+		e.rep.ParsingSelection("node-list", c.NodeList.Value)
 	}
 	t, perr := c.PrepareTargets()
 	if perr != nil {
-		e.logLines(perr)
-		return false
+		return compatError(perr)
 	}
 	filters, nodes, racks := t.Partitions, t.Nodes, t.RackIDs
 	host, port := t.SeedText, t.SeedPort
@@ -236,38 +241,34 @@ func (e *engine) init() bool {
 		if exp != nil {
 			s, err := exp.Base64()
 			if err != nil {
-				e.errf("Error while building the filter expression: %v", err)
-				return false
+				return msg.Errorf("Error while building the filter expression: %w", err)
 			}
 			e.sp.filterExp, _ = base64.StdEncoding.DecodeString(s)
 		}
 	}
 	hosts := t.Seeds
 	if len(hosts) == 0 {
-		e.logLines(compat.HostListError("asbackup", host))
-		return false
+		return compatError(compat.HostListError("asbackup", host))
 	}
 	// The client's rack awareness stays off (see racks.go).
 	cp, err := clusterconn.ClientPolicy(&c.Cluster, clusterconn.Settings{
 		Auth: t.Auth, User: c.Cluster.User, Password: e.opts.Password, ConnectionQueueSize: 256,
 	})
 	if err != nil {
-		e.errf("%s", err)
-		return false
+		return msg.Wrap(err)
 	}
-	e.verbosef("Connecting to cluster")
+	e.rep.Connecting()
 	client, lines := clusterconn.Connect(cp, hosts, host, port)
 	if client == nil {
+		f := &msg.Error{}
 		for _, l := range lines {
-			e.errf("%s", l)
+			f.Lines = append(f.Lines, msg.Err("%s", l))
 		}
-		return false
+		return f
 	}
 	e.client = client
 	clNodes := client.GetNodes()
-	for _, l := range clusterconn.AddNodeLines(client) {
-		e.infof("%s", l)
-	}
+	e.rep.ClientLines(clusterconn.AddNodeLines(client))
 	if racks != nil {
 		e.racks = &rackTable{ids: racks, racks: map[string]int{}}
 		e.refreshRacks()
@@ -275,27 +276,25 @@ func (e *engine) init() bool {
 	if c.NodeList.Set {
 		sel, ok := matchNodes(clNodes, nodes)
 		if !ok {
-			e.errf("Invalid node list. Potentially caused by duplicate nodes, nodes from different clusters, or if --node-list entries are IPv6, Aerospike server nodes may not have IPv6 configured.")
-			return false
+			return msg.New(msg.Err("Invalid node list. Potentially caused by duplicate nodes, nodes from different clusters, or if --node-list entries are IPv6, Aerospike server nodes may not have IPv6 configured."))
 		}
 		clNodes = sel
 		if !c.Continue.Set {
 			filters = e.nodePartitions(sel)
 		}
 	}
-	e.infof("Processing %d node(s)", len(clNodes))
-	if !e.countObjects(clNodes) {
-		e.errf("Error while counting cluster objects")
-		return false
+	e.rep.NodesSelected(len(clNodes))
+	if err := e.countObjects(clNodes); err != nil {
+		return msg.Wrap(err, msg.Err("Error while counting cluster objects"))
 	}
-	if !e.checkBuild(clNodes) {
-		return false
+	if err := e.checkBuild(clNodes); err != nil {
+		return err
 	}
 	if c.MaxRecords > 0 && e.recEstimate > uint64(c.MaxRecords) {
 		e.recEstimate = uint64(c.MaxRecords)
 	}
 	e.makeJobs(filters)
-	return true
+	return nil
 }
 
 // matchNodes returns the cluster nodes named by the --node-list entries.
@@ -380,22 +379,19 @@ func (e *engine) anyNode() *as.Node {
 	return nodes[0]
 }
 
-func (e *engine) countObjects(nodes []*as.Node) bool {
+func (e *engine) countObjects(nodes []*as.Node) error {
 	c := e.cfg
-	e.verbosef("Getting cluster object count")
-	e.infof("%-20s%-15s%-15s", "Node ID", "Objects", "Replication")
+	e.rep.CountingObjects()
 	var total uint64
 	var rf uint32
 	for i, n := range nodes {
 		resp, err := e.info(n, infocmd.NamespaceCmd(c.Namespace))
 		if err != nil {
-			e.errf("Error while getting namespace object count for node %s", n.GetName())
-			return false
+			return &msg.Error{Lines: []msg.Line{msg.Err("Error while getting namespace object count for node %s", n.GetName())}, Err: err}
 		}
 		nc, perr := infocmd.ParseNamespaceCounts(resp)
 		if perr != nil {
-			e.errf("%s", perr)
-			return false
+			return msg.Wrap(perr)
 		}
 		count := nc.Objects
 		if len(c.Sets) > 0 {
@@ -403,13 +399,11 @@ func (e *engine) countObjects(nodes []*as.Node) bool {
 			for _, s := range c.Sets {
 				r, err := e.info(n, infocmd.SetCmd(c.Namespace, s))
 				if err != nil {
-					e.errf("Error while getting set object count for node %s", n.GetName())
-					return false
+					return &msg.Error{Lines: []msg.Line{msg.Err("Error while getting set object count for node %s", n.GetName())}, Err: err}
 				}
 				k, perr := infocmd.ParseSetObjects(r)
 				if perr != nil {
-					e.errf("%s", perr)
-					return false
+					return msg.Wrap(perr)
 				}
 				count += k
 			}
@@ -417,62 +411,48 @@ func (e *engine) countObjects(nodes []*as.Node) bool {
 		if i == 0 {
 			rf = nc.ReplicationFactor
 		} else if nc.ReplicationFactor != rf {
-			e.infof("Warning: Inconsistent effective replication factor across nodes. Estimate size may be inaccurate. (found two nodes with replication factors %d and %d)", nc.ReplicationFactor, rf)
+			e.rep.ReplicationMismatch(nc.ReplicationFactor, rf)
 		}
-		e.infof("%-20s%-15d%-15d", n.GetName(), count, nc.ReplicationFactor)
+		e.rep.NodeObjects(n.GetName(), count, nc.ReplicationFactor)
 		total += count
 	}
 	if rf == 0 {
-		e.infof("Warning: effective replication factor is 0")
+		e.rep.ReplicationZero()
 		rf = 1
 	}
 	e.recEstimate = total / uint64(rf)
-	if len(c.Sets) > 0 {
-		if len(c.Sets) == 1 {
-			e.infof("Set %s contains %d record(s)", c.Sets[0], e.recEstimate)
-		} else {
-			e.infof("Sets %s contain %d record(s)", strings.Join(c.Sets, ","), e.recEstimate)
-		}
-	} else {
-		e.infof("Namespace %s contains %d record(s)", c.Namespace, e.recEstimate)
-	}
-	return true
+	e.rep.RecordsSelected(c.Namespace, c.Sets, e.recEstimate)
+	return nil
 }
 
-func (e *engine) checkBuild(nodes []*as.Node) bool {
+func (e *engine) checkBuild(nodes []*as.Node) error {
 	c := e.cfg
 	if len(nodes) == 0 {
-		return true
+		return nil
 	}
 	resp, err := e.info(nodes[0], infocmd.Build)
 	if err != nil {
-		e.errf("Error while getting server build: %v", err)
-		return false
+		return msg.Errorf("Error while getting server build: %w", err)
 	}
 	v, perr := infocmd.ParseBuild(resp)
 	if perr != nil {
-		e.errf("%s", perr)
-		return false
+		return msg.Wrap(perr)
 	}
 	e.version = v
-	e.verbosef("Connected to server build %d.%d.%d.%d", v.Major, v.Minor, v.Patch, v.Build)
+	e.rep.ServerBuild(v)
 	if !v.AtLeast(4, 9) {
-		e.errf("Aerospike Server version 4.9 or greater is required to run asbackup, but version %d.%d is in use.", v.Major, v.Minor)
-		return false
+		return msg.New(msg.Err("Aerospike Server version 4.9 or greater is required to run asbackup, but version %d.%d is in use.", v.Major, v.Minor))
 	}
 	if (compat.DateActive(c.ModifiedBefore) || compat.DateActive(c.ModifiedAfter)) && !v.AtLeast(5, 2) {
-		e.errf("Aerospike Server version 5.2 or greater is required for --modified-before and --modified-after, but version %d.%d is in use", v.Major, v.Minor)
-		return false
+		return msg.New(msg.Err("Aerospike Server version 5.2 or greater is required for --modified-before and --modified-after, but version %d.%d is in use", v.Major, v.Minor))
 	}
 	if len(c.Sets) > 1 && !v.AtLeast(5, 2) {
-		e.errf("Aerospike Server version 5.2 or greater is required for multi-set backup, but version %d.%d is in use", v.Major, v.Minor)
-		return false
+		return msg.New(msg.Err("Aerospike Server version 5.2 or greater is required for multi-set backup, but version %d.%d is in use", v.Major, v.Minor))
 	}
 	if c.NoTTLOnly && !v.AtLeast(5, 2) {
-		e.errf("Aerospike Server version 5.2 or greater is required for --no-ttl-only, but version %d.%d is in use", v.Major, v.Minor)
-		return false
+		return msg.New(msg.Err("Aerospike Server version 5.2 or greater is required for --no-ttl-only, but version %d.%d is in use", v.Major, v.Minor))
 	}
-	return true
+	return nil
 }
 
 // buildFilter builds the selection expression of a run without -f:
@@ -519,7 +499,7 @@ func (e *engine) makeJobs(filters []compat.PartitionFilter) {
 			r = filters[0]
 		}
 		if n > r.Count {
-			e.infof("Warning: --parallel %d is higher than the number of partitions being backed up (%d), setting number of threads to %d.", n, r.Count, r.Count)
+			e.rep.ParallelReduced(n, r.Count, false)
 			n = r.Count
 		}
 		if n > 1 {
@@ -533,7 +513,7 @@ func (e *engine) makeJobs(filters []compat.PartitionFilter) {
 			filters = []compat.PartitionFilter{r}
 		}
 	} else if n > len(filters) {
-		e.infof("Warning: --parallel %d is higher than the number of partition filters given (%d), setting number of threads to %d.", n, len(filters), len(filters))
+		e.rep.ParallelReduced(n, len(filters), true)
 		n = len(filters)
 	}
 	if n < 1 {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"asbtools/msg"
 	"asbtools/state"
 	"asbtools/storage"
 	"asbtools/stream"
@@ -139,30 +140,32 @@ func (e *engine) saveState(final bool) error {
 	return nil
 }
 
+// loadFailure is the failure to load a state file (legacy lines of err,
+// then the legacy line naming the file).
+func loadFailure(err error, path string) *msg.Error {
+	var lines []msg.Line
+	var le *state.LoadError
+	if errors.As(err, &le) {
+		for _, m := range le.Msgs {
+			lines = append(lines, msg.Err("%s", m))
+		}
+	} else {
+		lines = msg.Lines(err)
+	}
+	return &msg.Error{Lines: append(lines, msg.Err("Failed to load backup state file %s", path)), Err: err}
+}
+
 // loadState loads the --continue state and narrows the jobs (legacy A.5).
-func (e *engine) loadState() bool {
+func (e *engine) loadState() error {
 	c := e.cfg
 	path := c.Continue.Value
-	fail := func(err error) bool {
-		var le *state.LoadError
-		if errors.As(err, &le) {
-			for _, m := range le.Msgs {
-				e.errf("%s", m)
-			}
-		} else if err != nil {
-			e.errf("%s", err)
-		}
-		e.errf("Failed to load backup state file %s", path)
-		return false
-	}
 	st, err := state.Load(path)
 	if err != nil {
-		return fail(err)
+		return loadFailure(err, path)
 	}
 	for i := range st.Files {
 		if err := state.CheckFlags(&st.Files[i], e.streamO.LegacyFlags()); err != nil {
-			e.errf("%s", err)
-			return fail(nil)
+			return loadFailure(err, path)
 		}
 	}
 	filters := make([]state.Filter, len(e.jobs))
@@ -176,8 +179,7 @@ func (e *engine) loadState() bool {
 	}
 	res, err := state.Narrow(st, filters, c.NodeList.Set)
 	if err != nil {
-		e.errf("%s", err)
-		return false
+		return msg.Wrap(err)
 	}
 	for i, j := range e.jobs {
 		for k, pr := range res[i] {
@@ -201,90 +203,73 @@ func (e *engine) loadState() bool {
 	if c.MaxRecords > 0 {
 		rem, err := state.CheckMaxRecords(st, uint64(c.MaxRecords))
 		if err != nil {
-			e.errf("%s", err)
-			return false
+			return msg.Wrap(err)
 		}
 		c.MaxRecords = int64(rem)
 	}
 	if c.OutputFile.Set {
 		if err := state.CheckOutputFile(st, c.OutputFile.Value); err != nil {
-			e.errf("%s", err)
-			return false
+			return msg.Wrap(err)
 		}
 	}
 	e.loaded = st
 	e.resumed = true
-	return true
+	return nil
 }
 
 // reopen reopens a saved file in append mode. A file longer than the saved
 // position (bytes written after an in-run checkpoint, before a crash) is cut
 // back to it: those bytes are not covered by the state and are written again.
-func (e *engine) reopen(ent *state.FileEntry) (*storage.File, bool) {
+func (e *engine) reopen(ent *state.FileEntry) (*storage.File, error) {
 	var f *os.File
 	if ent.Path != "-" {
 		fi, err := os.Stat(ent.Path)
 		if err == nil && uint64(fi.Size()) > ent.FilePos {
 			if err := os.Truncate(ent.Path, int64(ent.FilePos)); err != nil {
-				e.errf("Failed to truncate %s to %d bytes%s", ent.Path, ent.FilePos, storage.Errno(err))
-				return nil, false
+				return nil, &msg.Error{Lines: []msg.Line{msg.Err("Failed to truncate %s to %d bytes%s", ent.Path, ent.FilePos, storage.Errno(err))}, Err: err}
 			}
 		}
 		of, err := state.OpenAppend(ent)
 		if err != nil {
-			var le *state.LoadError
-			if errors.As(err, &le) {
-				for _, m := range le.Msgs {
-					e.errf("%s", m)
-				}
-			} else {
-				e.errf("%s", err)
-			}
-			e.errf("Failed to load backup state file %s", e.cfg.Continue.Value)
-			return nil, false
+			return nil, loadFailure(err, e.cfg.Continue.Value)
 		}
 		f = of
 	}
 	pos := stream.Position{BytesWritten: ent.ByteCount, RawBytes: ent.RawByteCount, IV: ent.IV, Num: ent.Num}
 	sf, err := storage.Resume(ent.Path, f, e.streamO, pos, ent.RecCount)
 	if err != nil {
-		e.errf("%s", err)
-		return nil, false
+		return nil, msg.Wrap(err)
 	}
 	sw := sf.Stream()
 	if ent.Encrypted != nil && len(ent.Encrypted.Pending()) > 0 {
 		if err := sw.WriteCiphertext(ent.Encrypted.Pending()); err != nil {
-			e.errf("%s", err)
-			return nil, false
+			return nil, msg.Wrap(err)
 		}
 	}
 	if ent.Compressed != nil && len(ent.Compressed.Pending()) > 0 {
 		if err := sw.WriteCompressed(ent.Compressed.Pending()); err != nil {
-			e.errf("%s", err)
-			return nil, false
+			return nil, msg.Wrap(err)
 		}
 	}
 	if p := ent.Main.Pending(); len(p) > 0 {
 		if _, err := sw.Write(p); err != nil {
-			e.errf("%s", err)
-			return nil, false
+			return nil, msg.Wrap(err)
 		}
 	}
 	// Bytes of the pending buffers handed to the file count like any other.
 	e.byteTotal.Add(sf.Size() - ent.ByteCount)
-	return sf, true
+	return sf, nil
 }
 
 // checkResumeDir applies the -d checks of a resumed run. Files created after
 // the last in-run checkpoint (index ≥ the saved file count, not in the
 // state) are partial outputs of the crashed run and are removed first.
-func (e *engine) checkResumeDir() bool {
+func (e *engine) checkResumeDir() error {
 	c := e.cfg
 	dir := c.Directory.Value
 	names, err := storage.BackupEntries(dir)
 	if err != nil {
-		e.errf("%s", err)
-		return false
+		return msg.Wrap(err)
 	}
 	saved := map[string]bool{}
 	for _, f := range e.loaded.Files {
@@ -305,8 +290,7 @@ func (e *engine) checkResumeDir() bool {
 		keep = append(keep, n)
 	}
 	if err := state.CheckDirectory(e.loaded, dir, keep); err != nil {
-		e.errf("%s", err)
-		return false
+		return msg.Wrap(err)
 	}
-	return true
+	return nil
 }

@@ -25,7 +25,7 @@ func (e *engine) dirRemaining() uint64 {
 	if committed > 0 {
 		per = bytes / committed
 	}
-	e.verbosef("%d remaining record(s), %d B/rec average size", remain, per)
+	e.rep.RemainingEstimate(remain, per)
 	return remain * per
 }
 
@@ -34,7 +34,7 @@ func (e *engine) dirRemaining() uint64 {
 // thread, no throttling and no --max-records, written through the same
 // compression and encryption to a discarding output. It prints only ERR
 // lines and returns the expected size of the backup file.
-func (e *engine) preRunEstimate() (uint64, bool) {
+func (e *engine) preRunEstimate() (uint64, error) {
 	c := *e.cfg
 	c.Estimate = true
 	c.OutputFile = compat.Opt{}
@@ -42,7 +42,7 @@ func (e *engine) preRunEstimate() (uint64, bool) {
 	c.RecordsPerSecond = 0
 	c.MaxRecords = 0
 	c.Parallel = 0
-	sub := &engine{cfg: &c, log: e.log, opts: e.opts, silent: true,
+	sub := &engine{cfg: &c, rep: errorsOnly{r: e.rep}, opts: e.opts, now: e.now,
 		client: e.client, sp: e.sp, version: e.version, streamO: e.streamO,
 		indexes: e.indexes, firstVer: e.firstVer, recEstimate: e.recEstimate,
 		oneShot: make(chan struct{}), openFiles: map[*storage.File]struct{}{}}
@@ -58,15 +58,15 @@ func (e *engine) preRunEstimate() (uint64, bool) {
 		if sub.isStopped() {
 			break
 		}
-		if !sub.runJob(j) {
+		if err := sub.runJob(j); err != nil {
 			sub.stop()
-			return 0, false
+			return 0, err
 		}
 	}
 	if sub.isStopped() {
-		return 0, false
+		return 0, errStopped
 	}
 	sub.estFlush()
 	total, mean, variance := recordStats(sub.samples)
-	return sub.estimatedFileSize(total, mean, variance), true
+	return sub.estimatedFileSize(total, mean, variance), nil
 }

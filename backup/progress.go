@@ -1,104 +1,35 @@
 package backup
 
 import (
-	"fmt"
 	"math"
-	"os"
-	"strconv"
 	"time"
 
 	"asbtools/asb"
 	"asbtools/storage"
 )
 
-// FormatETA formats seconds like the legacy tool: d/h/m/s units, leading
-// zero units omitted, all smaller units after the first printed one;
-// negative means 0s and more than 100 days ">100d".
-func FormatETA(seconds int64) string {
-	if seconds > 100*86400 {
-		return ">100d"
+// counter is the legacy counter thread: a progress tick when the backup
+// begins, then about every second, and one last when it finishes.
+func (e *engine) counter(finished <-chan struct{}) {
+	expected := e.recEstimate
+	if e.cfg.Estimate {
+		expected = uint64(e.cfg.EstimateSamples)
 	}
-	if seconds < 0 {
-		seconds = 0
+	tick := func(first, last bool) {
+		now := e.now()
+		e.rep.Progress(Progress{Records: e.recTotal.Load(), Bytes: e.byteTotal.Load(), Expected: expected,
+			Time: now, First: first, Last: last})
 	}
-	divs := []int64{86400, 3600, 60, 1}
-	labels := "dhms"
-	out := ""
-	printed := false
-	for i, d := range divs {
-		v := seconds / d
-		if v == 0 && !printed && i < 3 {
-			continue
-		}
-		seconds -= v * d
-		out += strconv.FormatInt(v, 10) + string(labels[i])
-		printed = true
-	}
-	return out
-}
-
-// counter is the legacy counter thread: progress lines (first after ~1 s,
-// then every ~10 s, while below 100 %), machine-readable progress, and one
-// last evaluation when the backup finishes.
-func (e *engine) counter(mach *os.File, finished <-chan struct{}) {
-	prev := time.Now()
-	printPrev := prev
-	printBytes, printRecs := e.byteTotal.Load(), e.recTotal.Load()
-	machPrev := printRecs
-	iter := 0
+	tick(true, false)
 	for {
-		done := false
 		select {
 		case <-time.After(time.Second):
+			tick(false, false)
 		case <-finished:
-			done = true
+			tick(false, true)
+			return
 		case <-e.ctx.Done():
-			done = true
-		}
-		now := time.Now()
-		ms := uint64(now.Sub(prev).Milliseconds())
-		prev = now
-		nRecs := e.recEstimate
-		if e.cfg.Estimate {
-			nRecs = uint64(e.cfg.EstimateSamples)
-		}
-		if nRecs > 0 {
-			nowBytes, nowRecs := e.byteTotal.Load(), e.recTotal.Load()
-			pct := int64(nowRecs * 100 / nRecs)
-			if pct < 100 {
-				if iter%10 == 0 {
-					pms := uint64(now.Sub(printPrev).Milliseconds())
-					printPrev = now
-					bytes, recs := nowBytes-printBytes, nowRecs-printRecs
-					eta := int64(-1)
-					if recs > 0 && pms > 0 {
-						eta = int64((nRecs - nowRecs) * pms / recs / 1000)
-					}
-					printRecs, printBytes = nowRecs, nowBytes
-					var kps, rps, bpr uint64
-					if pms > 0 {
-						kps, rps = bytes*1000/1024/pms, recs*1000/pms
-					}
-					if recs > 0 {
-						bpr = bytes / recs
-					}
-					e.infof("%d%% complete (~%d KiB/s, ~%d rec/s, ~%d B/rec)", pct, kps, rps, bpr)
-					if eta >= 0 {
-						e.infof("~%s remaining", FormatETA(eta))
-					}
-				}
-				iter++
-				if mach != nil {
-					recs := nowRecs - machPrev
-					machPrev = nowRecs
-					fmt.Fprintf(mach, "PROGRESS:%d\n", pct)
-					if recs > 0 && ms > 0 {
-						fmt.Fprintf(mach, "REMAINING:%s\n", FormatETA(int64((nRecs-nowRecs)*ms/recs/1000)))
-					}
-				}
-			}
-		}
-		if done {
+			tick(false, true)
 			return
 		}
 	}
@@ -212,10 +143,10 @@ func (e *engine) estimatedFileSize(total uint64, mean, variance float64) uint64 
 	return size
 }
 
-// showEstimate prints the estimate lines (legacy show_estimate).
-func (e *engine) showEstimate(mach *os.File) {
+// showEstimate reports the result of --estimate (legacy show_estimate).
+func (e *engine) showEstimate() {
 	f := e.estFile()
-	_ = f.Flush()
+	_ = f.Flush() // a discarding writer
 	e.byteTotal.Store(f.Size())
 	n := len(e.samples)
 	total, mean, variance := recordStats(e.samples)
@@ -223,19 +154,10 @@ func (e *engine) showEstimate(mach *os.File) {
 	if n > 1 {
 		upper = uint64(math.Ceil(mean + confidenceZ(0.999999, 1)*math.Sqrt(variance/float64(n))))
 	}
-	if e.streamO.Compress {
-		raw := f.ASB().Offset()
-		ratio := float64(f.Size()) / float64(raw)
-		e.infof("Estimated overall record size before compression is %d byte(s)", upper)
-		e.infof("Approximate compression ratio is %s%%", strconv.FormatFloat(100*ratio, 'g', 6, 64))
-	} else {
-		e.infof("Estimated overall record size is %d byte(s)", upper)
+	est := Estimate{Records: e.recEstimate, RecordSize: upper, Compressed: e.streamO.Compress}
+	if est.Compressed {
+		est.Ratio = float64(f.Size()) / float64(f.ASB().Offset())
 	}
-	if mach != nil {
-		if _, err := fmt.Fprintf(mach, "ESTIMATE:%d:%d\n", e.recEstimate, upper); err != nil {
-			e.errf("Error while writing machine-readable estimate%s", storage.Errno(err))
-		}
-	}
-	size := e.estimatedFileSize(total, mean, variance)
-	e.infof("Estimated total backup file size (for backup-to-file, 99.9%% confidence): %d byte(s)", size)
+	est.FileSize = e.estimatedFileSize(total, mean, variance)
+	e.rep.Estimate(est)
 }

@@ -57,7 +57,7 @@ func (e *engine) refreshRacks() {
 }
 
 func (e *engine) rackFailure(n *as.Node, status, msg string) {
-	e.errf("[src/main/aerospike/as_cluster.c:1037][as_cluster_tend] Node %s rack refresh failed: %s %s", n.GetName(), status, msg)
+	e.rep.RackRefreshFailed(n.GetName(), status, msg)
 }
 
 // rackTend refreshes the racks every rackTendInterval until finished.

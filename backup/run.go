@@ -12,6 +12,7 @@ import (
 	"asbtools/asb"
 	"asbtools/compat"
 	"asbtools/infocmd"
+	"asbtools/msg"
 	"asbtools/state"
 	"asbtools/storage"
 	"asbtools/stream"
@@ -52,60 +53,106 @@ func (e *engine) streamOptions() (stream.Options, error) {
 	return o, nil
 }
 
-// execute is legacy start_backup after backup_status_init. The final
-// summary line is printed on every path. parent is the caller's context:
-// its cancellation is the legacy interrupt.
-func (e *engine) execute(parent context.Context) (code int) {
+// execute is legacy start_backup after backup_status_init. Once the run
+// has begun, the legacy summary follows on every path (e.sum.Done).
+func (e *engine) execute(parent context.Context) error {
 	c := e.cfg
 	defer e.client.Close()
-	var mach *os.File
-	if c.Machine.Set {
-		f, err := os.OpenFile(c.Machine.Value, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
-		if err != nil {
-			e.errf("Error while opening machine-readable file %s%s", c.Machine.Value, storage.Errno(err))
-			return 1
-		}
-		mach = f
-		defer mach.Close()
+	if err := e.rep.Begin(); err != nil {
+		return err
 	}
 	so, err := e.streamOptions()
 	if err != nil {
-		e.errf("%s", err)
-		return 1
+		return msg.Wrap(err)
 	}
 	e.streamO = so
 
-	// A stop prints the legacy interrupt line when the caller cancelled
-	// (SIGINT/SIGTERM), then, once the backup has started, the state file
-	// line; a failed job stops the run the same way.
-	stopLines := context.AfterFunc(e.ctx, func() {
-		if parent.Err() != nil {
-			e.errf("### Backup interrupted ###")
-		}
-		if e.started.Load() && e.statePath != "" {
-			e.infof("Created backup state file %s", e.statePath)
-		}
-	})
-	defer stopLines()
+	// The caller's cancellation (SIGINT/SIGTERM) is reported, then stops
+	// the run.
+	interrupted := func() {
+		e.rep.Interrupted()
+		e.stop()
+	}
+	if parent.Err() != nil {
+		interrupted()
+	} else {
+		defer context.AfterFunc(parent, interrupted)()
+	}
 
-	code = 1
-	summary := func() {
-		recs, bytes := e.recTotal.Load(), e.byteTotal.Load()
-		per := uint64(0)
-		if recs > 0 {
-			per = bytes / recs
+	defer func() {
+		e.sum = Summary{Records: e.recTotal.Load(), Bytes: e.byteTotal.Load(),
+			Indexes: e.indexCount, UDFs: e.udfCount, Done: true}
+	}()
+	if err := e.prepare(); err != nil {
+		return err
+	}
+	if err := e.openOutputs(); err != nil {
+		return err
+	}
+	if !c.Estimate {
+		r, err := state.ResolveStatePath(state.PathInput{
+			Directory: c.Directory.Value, OutputFile: c.OutputFile.Value,
+			Prefix: c.OutputPrefix.Value, Namespace: c.Namespace,
+			StateFileDst: c.StateFileDst.Value,
+		})
+		if err != nil {
+			e.abortOutputs()
+			return msg.Wrap(err)
 		}
-		e.infof("Backed up %d record(s), %d secondary index(es), %d UDF file(s), %d byte(s) in total (~%d B/rec)",
-			recs, e.indexCount, e.udfCount, bytes, per)
-		if mach != nil {
-			fmt.Fprintf(mach, "SUMMARY:%d:%d:%d:%d:%d\n", recs, e.indexCount, e.udfCount, bytes, per)
+		e.statePath = r.Path
+	} else if c.StateFileDst.Set {
+		e.rep.StateFileDstIgnored()
+	}
+
+	if e.cfg.Bandwidth > 0 {
+		e.throttle = newThrottle(uint64(e.cfg.Bandwidth), e.byteTotal.Load())
+	}
+	e.started.Store(true)
+	if c.Continue.Set {
+		e.oneShotDone.Store(true)
+		close(e.oneShot)
+	}
+
+	// The background work (progress, checkpoints, rack refresh, page
+	// trimming) runs until the workers are done.
+	finished := make(chan struct{})
+	var bg errgroup.Group
+	bg.Go(func() error { e.counter(finished); return nil })
+	if !c.Estimate {
+		iv := e.opts.CheckpointInterval
+		if iv == 0 {
+			iv = DefaultCheckpointInterval
+		}
+		if iv > 0 {
+			bg.Go(func() error { e.checkpointLoop(iv, finished); return nil })
 		}
 	}
-	defer summary()
+	if e.racks != nil {
+		bg.Go(func() error { e.rackTend(finished); return nil })
+	}
+	releaseStartupPages()
+	bg.Go(func() error { trimFilePages(finished); return nil })
 
+	failedAny := e.runWorkers() != nil
+	if c.Estimate {
+		// Legacy prints the estimate before the counter's last evaluation.
+		e.showEstimate()
+	}
+	close(finished)
+	_ = bg.Wait()
+
+	return e.finish(failedAny)
+}
+
+// prepare loads the state to continue, sizes the jobs and checks the
+// settings the legacy tool checks when it prepares the first scan or the
+// first file; it reads the index list, which decides the first file's
+// version (3.2 with expression indexes).
+func (e *engine) prepare() error {
+	c := e.cfg
 	if c.Continue.Set {
-		if !e.loadState() {
-			return 1
+		if err := e.loadState(); err != nil {
+			return err
 		}
 	}
 	e.perJob = 0
@@ -130,102 +177,41 @@ func (e *engine) execute(parent context.Context) (code int) {
 	if c.BinList.Set && !c.NoRecords {
 		bins, berr := compat.ParseBinList(c.BinList.Value)
 		if berr != nil {
-			e.logLines(berr)
-			e.errf("Error while setting scan bin list")
-			e.errf("Failed to prepare scan object")
+			f := compatError(berr)
+			f.Lines = append(f.Lines, msg.Err("Error while setting scan bin list"), msg.Err("Failed to prepare scan object"))
 			if preEstimate || c.Estimate {
-				e.errf("Backup was aborted, meaning the state is unrecoverable")
-				e.errf("Backup aborted, backup state is likely unrecoverable")
+				f.Lines = append(f.Lines, msg.Err("Backup was aborted, meaning the state is unrecoverable"),
+					msg.Err("Backup aborted, backup state is likely unrecoverable"))
 			}
 			if preEstimate {
-				e.errf("Error while running backup estimate")
+				f.Lines = append(f.Lines, msg.Err("Error while running backup estimate"))
 			}
-			return 1
+			return f
 		}
 		e.sp.bins = bins
 	}
-	if so.Compress {
-		if err := stream.CheckLevel(so.Level); err != nil {
-			e.errf("%s", err)
+	if e.streamO.Compress {
+		if err := stream.CheckLevel(e.streamO.Level); err != nil {
+			f := msg.Wrap(err)
 			switch {
 			case preEstimate || c.Estimate:
-				e.errf("Error while opening \"/dev/null\"")
+				f.Lines = append(f.Lines, msg.Err("Error while opening \"/dev/null\""))
 				if preEstimate {
-					e.errf("Error while running backup estimate")
+					f.Lines = append(f.Lines, msg.Err("Error while running backup estimate"))
 				}
 			default:
-				e.errf("Error while opening first backup file")
+				f.Lines = append(f.Lines, msg.Err("Error while opening first backup file"))
 			}
-			return 1
+			return f
 		}
 	}
-
-	// The index list decides the first file's version (3.2 with expression
-	// indexes).
 	e.firstVer = asb.Version31
 	if !c.Continue.Set && !c.NoIndexes {
-		if !e.fetchIndexes() {
-			return 1
+		if err := e.fetchIndexes(); err != nil {
+			return err
 		}
 	}
-
-	if !e.openOutputs() {
-		return 1
-	}
-	if !c.Estimate {
-		r, err := state.ResolveStatePath(state.PathInput{
-			Directory: c.Directory.Value, OutputFile: c.OutputFile.Value,
-			Prefix: c.OutputPrefix.Value, Namespace: c.Namespace,
-			StateFileDst: c.StateFileDst.Value,
-		})
-		if err != nil {
-			e.errf("%s", err)
-			e.abortOutputs()
-			return 1
-		}
-		e.statePath = r.Path
-	} else if c.StateFileDst.Set {
-		e.infof("%s", state.IgnoredDstWarning)
-	}
-
-	if e.cfg.Bandwidth > 0 {
-		e.throttle = newThrottle(uint64(e.cfg.Bandwidth), e.byteTotal.Load())
-	}
-	e.started.Store(true)
-	if c.Continue.Set {
-		e.oneShotDone.Store(true)
-		close(e.oneShot)
-	}
-
-	// The background work (progress, checkpoints, rack refresh, page
-	// trimming) runs until the workers are done.
-	finished := make(chan struct{})
-	var bg errgroup.Group
-	bg.Go(func() error { e.counter(mach, finished); return nil })
-	if !c.Estimate {
-		iv := e.opts.CheckpointInterval
-		if iv == 0 {
-			iv = DefaultCheckpointInterval
-		}
-		if iv > 0 {
-			bg.Go(func() error { e.checkpointLoop(iv, finished); return nil })
-		}
-	}
-	if e.racks != nil {
-		bg.Go(func() error { e.rackTend(finished); return nil })
-	}
-	releaseStartupPages()
-	bg.Go(func() error { trimFilePages(finished); return nil })
-
-	failedAny := e.runWorkers() != nil
-	if c.Estimate {
-		// Legacy prints the estimate before the counter's last evaluation.
-		e.showEstimate(mach)
-	}
-	close(finished)
-	_ = bg.Wait()
-
-	return e.finish(failedAny)
+	return nil
 }
 
 // errJobFailed is returned by a worker whose job failed (its lines are
@@ -262,7 +248,8 @@ func (e *engine) runWorkers() error {
 					return nil
 				}
 				j.acquired = arrive
-				if !e.runJob(j) {
+				if err := e.runJob(j); err != nil {
+					e.rep.Failed(err)
 					e.stop()
 					return errJobFailed
 				}
@@ -273,76 +260,73 @@ func (e *engine) runWorkers() error {
 	return g.Wait()
 }
 
+// ErrStopped is the cause of the failure of a backup that stopped early
+// (interrupted, or a job failed) after reporting why.
+var ErrStopped = errors.New("backup stopped")
+
+// stopped is the result of a backup that stopped after reporting why.
+func stopped() error { return &msg.Error{Err: ErrStopped} }
+
 // finish closes the outputs and saves or removes the state.
-func (e *engine) finish(failedAny bool) int {
+func (e *engine) finish(failedAny bool) error {
 	c := e.cfg
 	if c.Estimate {
-		return boolCode(!failedAny && !e.isStopped())
+		if failedAny || e.isStopped() {
+			return stopped()
+		}
+		return nil
 	}
 	if e.aborted.Load() {
-		e.errf("Backup was aborted, meaning the state is unrecoverable")
+		f := msg.New(msg.Err("Backup was aborted, meaning the state is unrecoverable"))
 		e.abortOutputs()
-		e.errf("Backup aborted, backup state is likely unrecoverable")
-		return 1
+		f.Lines = append(f.Lines, msg.Err("Backup aborted, backup state is likely unrecoverable"))
+		return f
 	}
 	if !e.isStopped() && !failedAny {
 		if err := e.closeOutputs(); err != nil {
-			e.errf("%s", err)
-			return 1
+			return msg.Wrap(err)
 		}
 		e.removeCheckpoint()
-		return 0
+		return nil
 	}
 	// Stopped: save the state if the one-shot work is done and something
 	// is left to do.
 	st := e.snapshot()
 	if !e.oneShotDone.Load() {
-		e.closeOutputs()
+		_ = e.closeOutputs() // the run failed already
 		e.removeCheckpoint()
-		return 1
+		return stopped()
 	}
 	if st.IsComplete() {
 		if err := e.closeOutputs(); err != nil {
-			e.errf("%s", err)
-			return 1
+			return msg.Wrap(err)
 		}
 		e.removeCheckpoint()
-		return 0
+		return nil
 	}
 	if err := e.saveState(true); err != nil {
-		e.errf("Failed to save backup state, aborting backup")
-		e.errf("Backup aborted, backup state is likely unrecoverable")
-		return 1
+		return &msg.Error{Lines: []msg.Line{msg.Err("Failed to save backup state, aborting backup"),
+			msg.Err("Backup aborted, backup state is likely unrecoverable")}, Err: err}
 	}
-	e.infof("Backup was interrupted, to resume, run backup with `--continue %s` and all the same arguments (except --remove-files)", e.statePath)
-	return 1
-}
-
-func boolCode(ok bool) int {
-	if ok {
-		return 0
-	}
-	return 1
+	e.rep.ResumeHint(e.statePath)
+	return stopped()
 }
 
 // fetchIndexes reads the namespace's secondary index list once, before the
 // outputs are opened.
-func (e *engine) fetchIndexes() bool {
+func (e *engine) fetchIndexes() error {
 	n := e.anyNode()
 	if n == nil {
-		return true
+		return nil
 	}
 	cmd := infocmd.SIndexListCmd(e.cfg.Namespace, e.version.AtLeast(6, 1))
 	resp, err := e.info(n, cmd)
 	if err != nil {
-		e.errf("Error while retrieving secondary index info - code -1: %v at backup:0", err)
-		return false
+		return msg.Errorf("Error while retrieving secondary index info - code -1: %w at backup:0", err)
 	}
 	list, perr := infocmd.ParseSIndexList(resp)
 	if perr != nil {
-		e.errf("%s", perr)
-		e.errf("Error while parsing secondary index info string %s", resp)
-		return false
+		return msg.Wrap(perr, msg.Err("Error while parsing secondary index info string %s", resp))
 	}
 	for _, ix := range list {
 		if !ix.SetIndex {
@@ -354,7 +338,7 @@ func (e *engine) fetchIndexes() bool {
 			e.firstVer = asb.Version32
 		}
 	}
-	return true
+	return nil
 }
 
 func (e *engine) selected(set string) bool {
@@ -370,71 +354,68 @@ func (e *engine) selected(set string) bool {
 }
 
 // openOutputs prepares -o / -d / -e outputs (fresh or resumed).
-func (e *engine) openOutputs() bool {
+func (e *engine) openOutputs() error {
 	c := e.cfg
 	switch {
 	case c.Estimate:
 		e.estW = &countWriter{}
-		return true
+		return nil
 	case c.OutputFile.Set:
 		if e.loaded != nil {
-			f, ok := e.reopen(&e.loaded.Files[0])
-			if !ok {
-				return false
+			f, err := e.reopen(&e.loaded.Files[0])
+			if err != nil {
+				return err
 			}
 			e.single = f
-			return true
+			return nil
 		}
 		if err := storage.PrepareOutputFile(c.OutputFile.Value, c.RemoveFiles); err != nil {
-			e.errf("%s", err)
-			return false
+			return msg.Wrap(err)
 		}
-		est, ok := e.preRunEstimate()
-		if !ok {
-			e.errf("Error while running backup estimate")
-			return false
+		est, err := e.preRunEstimate()
+		if err != nil {
+			if errors.Is(err, errStopped) {
+				err = nil // nothing was reported
+			}
+			return msg.Wrap(err, msg.Err("Error while running backup estimate"))
 		}
-		e.verbosef("Estimated backup file size: %d bytes", est)
+		e.rep.EstimatedFileSize(est)
 		f, err := storage.Create(c.OutputFile.Value, c.Namespace, e.firstVer, e.streamO)
 		if err != nil {
-			e.errf("%s", err)
-			e.errf("Error while opening shared backup file \"%s\"", c.OutputFile.Value)
-			return false
+			return msg.Wrap(err, msg.Err("Error while opening shared backup file \"%s\"", c.OutputFile.Value))
 		}
 		if w := storage.FileSpaceWarning(f.Path, est); w != "" {
-			e.infof("%s", w)
+			e.rep.DiskSpaceWarning(w)
 		}
 		e.single = f
-		return true
+		return nil
 	}
 	dir := c.Directory.Value
-	if err := storage.PrepareDirectory(dir, e.logf); err != nil {
-		e.errf("%s", err)
-		return false
+	if err := storage.PrepareDirectory(dir, e.rep.StorageMessage); err != nil {
+		return msg.Wrap(err)
 	}
 	next := uint64(0)
 	if e.loaded != nil {
 		next = e.loaded.FileCount
-		if !e.checkResumeDir() {
-			return false
+		if err := e.checkResumeDir(); err != nil {
+			return err
 		}
 	} else if err := storage.ClearDirectory(dir, c.RemoveFiles); err != nil {
-		e.errf("%s", err)
-		return false
+		return msg.Wrap(err)
 	}
 	e.dir = storage.NewDir(dir, e.prefix(), c.Namespace, e.streamO, uint64(c.FileLimit), next)
 	e.dir.Expected = e.dirRemaining
-	e.dir.Warn = func(m string) { e.infof("%s", m) }
+	e.dir.Warn = e.rep.DiskSpaceWarning
 	if e.loaded != nil {
 		for i := range e.loaded.Files {
-			f, ok := e.reopen(&e.loaded.Files[i])
-			if !ok {
-				return false
+			f, err := e.reopen(&e.loaded.Files[i])
+			if err != nil {
+				return err
 			}
 			e.dir.Enqueue(f)
 		}
 	}
-	return true
+	return nil
 }
 
 // abortOutputs deletes partial directory-mode files of an aborted run and
@@ -472,8 +453,9 @@ func (e *engine) closeOutputs() error {
 	return first
 }
 
-// runJob runs one job; false means the backup must stop.
-func (e *engine) runJob(j *job) bool {
+// runJob runs one job; an error (with the legacy lines) means the backup
+// must stop.
+func (e *engine) runJob(j *job) error {
 	c := e.cfg
 	j.started.Store(true)
 	var file *storage.File
@@ -484,9 +466,7 @@ func (e *engine) runJob(j *job) bool {
 		}
 		f, _, err := e.acquireDirFile(v)
 		if err != nil {
-			e.errf("%s", err)
-			e.errf("Error while opening first backup file")
-			return false
+			return msg.Wrap(err, msg.Err("Error while opening first backup file"))
 		}
 		file = f
 		if j.acquired != nil {
@@ -494,10 +474,10 @@ func (e *engine) runJob(j *job) bool {
 		}
 	}
 	js := &jobSink{e: e, j: j, file: file}
-	ok := true
+	var fail *msg.Error
 	if j.index == 0 && !e.resumed {
-		if !e.oneShotWork(js) {
-			ok = false
+		if err := e.oneShotWork(js); err != nil {
+			fail = msg.Wrap(err)
 		}
 		if e.firstWave != nil {
 			select {
@@ -513,8 +493,8 @@ func (e *engine) runJob(j *job) bool {
 		case <-e.ctx.Done():
 		}
 	}
-	if ok && !e.isStopped() {
-		e.infof("Starting backup for %s", j.desc)
+	if fail == nil && !e.isStopped() {
+		e.rep.JobStarted(j.desc)
 		var err error
 		if !c.NoRecords {
 			err = e.scanJob(j, js)
@@ -530,30 +510,25 @@ func (e *engine) runJob(j *job) bool {
 			}
 			size = e.byteTotal.Load()
 		}
-		per := uint64(0)
-		if j.records > 0 {
-			per = size / j.records
-		}
 		switch {
 		case err == nil:
-			e.infof("Completed backup for %s, records: %d, size: %d (~%d B/rec)", j.desc, j.records, size, per)
+			e.rep.JobFinished(j.desc, j.records, size)
 		case errors.Is(err, errStopped):
-			e.infof("Backup of %s interrupted, records: %d, size: %d (~%d B/rec)", j.desc, j.records, size, per)
-			ok = false
+			e.rep.JobInterrupted(j.desc, j.records, size)
+			fail = &msg.Error{Err: errStopped}
 		case errors.Is(err, errWrite):
-			e.errf("Error while storing record in backup file, aborting scan. The backup state is currently unrecoverable in this state, so backup resumption is not possible.")
+			fail = msg.Wrap(err, msg.Err("Error while storing record in backup file, aborting scan. The backup state is currently unrecoverable in this state, so backup resumption is not possible."))
 			e.aborted.Store(true)
-			ok = false
 		default:
 			var se *ScanError
-			if errors.As(err, &se) && se.Code == 22 {
-				e.errf("Failed to start scan job for %s, potentially not enough available scan/query threads on the server - code %d: %s at backup:0", j.desc, se.Code, se.Msg)
-			} else if errors.As(err, &se) {
-				e.errf("Error while running scan for %s - code %d: %s at backup:0", j.desc, se.Code, se.Msg)
-			} else {
-				e.errf("Error while running scan for %s - code -1: %v at backup:0", j.desc, err)
+			switch {
+			case errors.As(err, &se) && se.Code == 22:
+				fail = &msg.Error{Lines: []msg.Line{msg.Err("Failed to start scan job for %s, potentially not enough available scan/query threads on the server - code %d: %s at backup:0", j.desc, se.Code, se.Msg)}, Err: err}
+			case errors.As(err, &se):
+				fail = &msg.Error{Lines: []msg.Line{msg.Err("Error while running scan for %s - code %d: %s at backup:0", j.desc, se.Code, se.Msg)}, Err: err}
+			default:
+				fail = &msg.Error{Lines: []msg.Line{msg.Err("Error while running scan for %s - code -1: %v at backup:0", j.desc, err)}, Err: err}
 			}
-			ok = false
 		}
 	}
 	if file = js.file; file != nil {
@@ -561,13 +536,17 @@ func (e *engine) runJob(j *job) bool {
 		err := e.releaseDirFile(file, js)
 		e.ckpt.RUnlock()
 		if err != nil {
-			e.verbosef("%v", err)
-			e.errf("Error while flushing backup file %s", file.Path)
-			e.errf("Error while closing backup file")
-			ok = false
+			if fail == nil {
+				fail = &msg.Error{Err: err}
+			}
+			fail.Lines = append(fail.Lines, msg.Verbose("%v", err), msg.Err("Error while flushing backup file %s", file.Path),
+				msg.Err("Error while closing backup file"))
 		}
 	}
-	return ok
+	if fail != nil {
+		return fail
+	}
+	return nil
 }
 
 func (e *engine) acquireDirFile(v asb.Version) (*storage.File, bool, error) {
@@ -606,20 +585,17 @@ func (e *engine) addBytes(js *jobSink, n uint64) {
 }
 
 // oneShotWork writes "# first-file", the index definitions and the UDFs.
-func (e *engine) oneShotWork(js *jobSink) bool {
+func (e *engine) oneShotWork(js *jobSink) error {
 	c := e.cfg
 	err := js.write(func(w *asb.Writer) error { return w.WriteMeta(asb.FirstFileMeta()) })
 	if err != nil {
-		e.errf("Error while writing meta data to backup file")
-		return false
+		return &msg.Error{Lines: []msg.Line{msg.Err("Error while writing meta data to backup file")}, Err: err}
 	}
 	if c.NoIndexes {
-		e.verbosef("Skipping index backup")
+		e.rep.IndexBackupSkipped()
 	} else {
-		if len(e.indexes) == 0 {
-			e.infof("No secondary indexes")
-		} else {
-			e.infof("Backing up %d secondary index(es)", len(e.indexes))
+		e.rep.IndexesFound(len(e.indexes))
+		if len(e.indexes) > 0 {
 			skipped := 0
 			for i := range e.indexes {
 				ix := &e.indexes[i]
@@ -628,42 +604,37 @@ func (e *engine) oneShotWork(js *jobSink) bool {
 					continue
 				}
 				if err := js.write(func(w *asb.Writer) error { return w.WriteIndex(&ix.Index) }); err != nil {
-					e.errf("%v", err)
-					e.errf("Error while storing secondary index in backup file")
-					return false
+					return msg.Wrap(err, msg.Err("Error while storing secondary index in backup file"))
 				}
 			}
 			e.indexCount = uint32(len(e.indexes))
 			if skipped > 0 {
-				e.infof("Skipped %d index(es) with unwanted set(s)", skipped)
+				e.rep.IndexesSkipped(skipped)
 			}
 		}
 	}
 	if c.NoUDFs {
-		e.verbosef("Skipping UDF backup")
-	} else if !e.backupUDFs(js) {
-		e.errf("Error while processing UDFs")
-		return false
+		e.rep.UDFBackupSkipped()
+	} else if err := e.backupUDFs(js); err != nil {
+		return msg.Wrap(err, msg.Err("Error while processing UDFs"))
 	}
 	if c.Estimate {
 		e.header = uint64(e.estFile().ASB().Offset())
 	}
-	return true
+	return nil
 }
 
-func (e *engine) backupUDFs(js *jobSink) bool {
+func (e *engine) backupUDFs(js *jobSink) error {
 	n := e.anyNode()
 	resp, err := e.info(n, infocmd.UDFList)
 	if err != nil {
-		e.errf("Error while listing UDFs - code -1: %v at backup:0", err)
-		return false
+		return msg.Errorf("Error while listing UDFs - code -1: %w at backup:0", err)
 	}
 	list, perr := infocmd.ParseUDFList(resp)
 	if perr != nil {
-		e.errf("Error while listing UDFs - code -1: %v at backup:0", perr)
-		return false
+		return msg.Errorf("Error while listing UDFs - code -1: %w at backup:0", perr)
 	}
-	e.infof("Backing up %d UDF file(s)", len(list))
+	e.rep.UDFsFound(len(list))
 	for _, u := range list {
 		r, err := e.info(n, infocmd.UDFGetCmd(u.Name))
 		var content []byte
@@ -671,17 +642,15 @@ func (e *engine) backupUDFs(js *jobSink) bool {
 			content, err = infocmd.ParseUDFGet(r)
 		}
 		if err != nil {
-			e.errf("Error while fetching UDF file %s - code -1: %v at backup:0", u.Name, err)
-			return false
+			return msg.Errorf("Error while fetching UDF file %s - code -1: %w at backup:0", u.Name, err)
 		}
 		udf := asb.UDF{Type: 'L', Name: u.Name, Content: content}
 		if err := js.write(func(w *asb.Writer) error { return w.WriteUDF(&udf) }); err != nil {
-			e.errf("Error while storing UDF file in backup file")
-			return false
+			return &msg.Error{Lines: []msg.Line{msg.Err("Error while storing UDF file in backup file")}, Err: err}
 		}
 	}
 	e.udfCount = uint32(len(list))
-	return true
+	return nil
 }
 
 var errWrite = errors.New("write to backup file failed")
@@ -759,8 +728,7 @@ func (s *jobSink) record(r *asb.Record, p *partState) error {
 	}
 	e.ckpt.RUnlock()
 	if werr != nil {
-		e.errf("%v", werr)
-		return errWrite
+		return &msg.Error{Lines: msg.Lines(werr), Err: fmt.Errorf("%w: %w", errWrite, werr)}
 	}
 	if e.throttle != nil {
 		e.throttle.wait(e.byteTotal.Load(), e.ctx.Done())
@@ -779,14 +747,11 @@ func (s *jobSink) rotate() error {
 	delete(e.openFiles, s.file)
 	e.openMu.Unlock()
 	if err != nil {
-		e.errf("Error while closing old backup file")
-		return errWrite
+		return &msg.Error{Lines: []msg.Line{msg.Err("Error while closing old backup file")}, Err: fmt.Errorf("%w: %w", errWrite, err)}
 	}
 	f, fresh, err := e.dir.Acquire(asb.Version31)
 	if err != nil {
-		e.errf("%s", err)
-		e.errf("Error while opening new backup file")
-		return errWrite
+		return &msg.Error{Lines: append(msg.Lines(err), msg.Err("Error while opening new backup file")), Err: fmt.Errorf("%w: %w", errWrite, err)}
 	}
 	if fresh {
 		e.addBytes(s, f.Size())

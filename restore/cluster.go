@@ -8,11 +8,12 @@ import (
 
 	"asbtools/clusterconn"
 	"asbtools/compat"
+	"asbtools/msg"
 )
 
 // connect opens the cluster connection described by cfg. Errors carry the
 // legacy "Error while connecting to ..." lines.
-func connect(cfg *compat.RestoreConfig, env *Env, connections int) (*as.Client, error) {
+func connect(cfg *compat.RestoreConfig, env *Deps, connections int) (*as.Client, error) {
 	seeds, e := cfg.Seeds()
 	if e != nil {
 		return nil, fail(e.Error())
@@ -28,16 +29,17 @@ func connect(cfg *compat.RestoreConfig, env *Env, connections int) (*as.Client, 
 	if cfg.Cluster.User != "" {
 		user, pw, err := cfg.Cluster.Credentials(env.Prompt)
 		if err != nil {
-			return nil, fail(err.Error())
+			return nil, msg.Wrap(err)
 		}
 		if !validCredentials(user, pw) {
-			return nil, &stdoutFailure{line: fmt.Sprintf("Invalid password for user name `%s`", user)}
+			// The legacy tool prints this line with printf.
+			return nil, msg.New(msg.Stdout(fmt.Sprintf("Invalid password for user name `%s`\n", user)))
 		}
 		set.User, set.Password = user, pw
 	}
 	cp, err := clusterconn.ClientPolicy(&cfg.Cluster, set)
 	if err != nil {
-		return nil, fail(err.Error())
+		return nil, msg.Wrap(err)
 	}
 	if len(seeds) == 0 {
 		return nil, fail(fmt.Sprintf("Error while connecting to %s:%d - code -10: Failed to connect at src/main/aerospike/as_cluster.c:416", cfg.Cluster.Host, cfg.Cluster.Port))
@@ -58,14 +60,6 @@ const maxCredentialSize = 64
 func validCredentials(user, password string) bool {
 	return user != "" && len(user) < maxCredentialSize && len(password) < maxCredentialSize
 }
-
-// stdoutFailure is an error whose line the legacy tool prints to stdout
-// (with printf) rather than as a log line.
-type stdoutFailure struct {
-	line string
-}
-
-func (f *stdoutFailure) Error() string { return f.line }
 
 // infoRequest sends an info command to one node.
 func infoRequest(client *as.Client, timeout time.Duration, node *as.Node, cmd string) (string, error) {

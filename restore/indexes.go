@@ -5,6 +5,7 @@ import (
 
 	"asbtools/asb"
 	"asbtools/infocmd"
+	"asbtools/msg"
 )
 
 // sameIndex reports whether the server's definition e matches ix: same
@@ -26,8 +27,8 @@ type indexTask struct {
 
 // restoreIndex creates one index following the legacy rules (skip indexes
 // of unwanted sets, keep identical ones, drop and recreate different ones).
-// It returns false when the restore must fail.
-func (r *run) restoreIndex(ix *asb.Index) bool {
+// An error (with the legacy lines) means the restore must fail.
+func (r *run) restoreIndex(ix *asb.Index) error {
 	// Servers 8.x list an index without a set as set "null" and the
 	// legacy backup tool writes that literally; it means "no set".
 	if ix.Set == "null" {
@@ -41,12 +42,16 @@ func (r *run) restoreIndex(ix *asb.Index) bool {
 	if len(ix.Paths) > 0 {
 		path = ix.Paths[0].Bin
 	}
+	name := IndexName{Namespace: ns, Set: ix.Set, Name: ix.Name, Path: path}
 	if !r.wantSet(ix.Set) {
-		r.log.Verbosef("Skipping index with unwanted set %s:%s:%s (%s)", ns, ix.Set, ix.Name, path)
+		r.rep.IndexSkipped(name)
 		r.c.SkippedIndexes.Add(1)
-		return true
+		return nil
 	}
-	r.log.Verbosef("Restoring index %s:%s:%s (%s)", ns, ix.Set, ix.Name, path)
+	r.rep.IndexRestoring(name)
+	checkFailed := func() error {
+		return msg.New(msg.Err("Error while checking index %s:%s:%s (%s)", ns, ix.Set, ix.Name, path))
+	}
 	listCmd := infocmd.SIndexListCmd(ns, r.version.AtLeast(6, 1))
 	// check looks the index up by name on the server: its definition,
 	// whether it exists, and whether the server could be asked.
@@ -68,27 +73,24 @@ func (r *run) restoreIndex(ix *asb.Index) bool {
 	}
 	e, exists, ok := check()
 	if !ok {
-		r.log.Errorf("Error while checking index %s:%s:%s (%s)", ns, ix.Set, ix.Name, path)
-		return false
+		return checkFailed()
 	}
 	mismatched := false
 	if exists && !sameIndex(e, ix) {
 		mismatched = true
-		r.log.Verbosef("Removing mismatched index %s:%s", ns, ix.Name)
+		r.rep.IndexRemoving(ns, ix.Name)
 		reply, err := infoRequest(r.client, r.cfg.Timeout, nil, infocmd.SIndexDeleteCommand(ns, ix.Name, r.version))
 		if err == nil {
 			err = infocmd.CheckInfoReply(reply)
 		}
 		if err != nil {
-			r.log.Errorf("Error while removing index %s:%s - %s", ns, ix.Name, err.Error())
-			return false
+			return &msg.Error{Lines: []msg.Line{msg.Err("Error while removing index %s:%s - %s", ns, ix.Name, err.Error())}, Err: err}
 		}
 		for tries := 0; tries < 10; tries++ {
 			time.Sleep(time.Second)
 			e, exists, ok = check()
 			if !ok {
-				r.log.Errorf("Error while checking index %s:%s:%s (%s)", ns, ix.Set, ix.Name, path)
-				return false
+				return checkFailed()
 			}
 			if !exists || sameIndex(e, ix) {
 				break
@@ -97,20 +99,19 @@ func (r *run) restoreIndex(ix *asb.Index) bool {
 	}
 	if exists {
 		if !sameIndex(e, ix) {
-			r.log.Errorf("Error while removing mismatched index %s:%s", ns, ix.Name)
-			return false
+			return msg.New(msg.Err("Error while removing mismatched index %s:%s", ns, ix.Name))
 		}
-		r.log.Verbosef("Skipping matched index %s:%s:%s (%s)", ns, ix.Set, ix.Name, path)
+		r.rep.IndexMatched(name)
 		if mismatched {
 			r.c.MismatchedIndexes.Add(1)
 		} else {
 			r.c.MatchedIndexes.Add(1)
 		}
-		return true
+		return nil
 	}
 	cmd, err := infocmd.SIndexCreateCommand(ix, ns, r.version)
 	if err == nil {
-		r.log.Verbosef("Creating index %s:%s:%s (%s):[%s]", ns, ix.Set, ix.Name, path, ix.Context)
+		r.rep.IndexCreating(name, ix.Context)
 		var reply string
 		reply, err = infoRequest(r.client, r.cfg.Timeout, nil, cmd)
 		if err == nil {
@@ -118,20 +119,19 @@ func (r *run) restoreIndex(ix *asb.Index) bool {
 		}
 	}
 	if err != nil {
-		r.log.Errorf("Error while creating index %s:%s:%s (%s) - %s", ns, ix.Set, ix.Name, path, err.Error())
-		return false
+		return &msg.Error{Lines: []msg.Line{msg.Err("Error while creating index %s:%s:%s (%s) - %s", ns, ix.Set, ix.Name, path, err.Error())}, Err: err}
 	}
 	r.mu.Lock()
 	r.tasks = append(r.tasks, indexTask{ns: ns, name: ix.Name})
 	r.mu.Unlock()
-	return true
+	return nil
 }
 
 // waitIndexes waits until every created index is built on every node.
 func (r *run) waitIndexes() bool {
 	ok := true
 	for _, t := range r.tasks {
-		r.log.Verbosef("Waiting for index %s:%s", t.ns, t.name)
+		r.rep.IndexWaiting(t.ns, t.name)
 		cmd := infocmd.SIndexStatCommand(t.ns, t.name, r.version)
 		for {
 			done := true
@@ -144,7 +144,7 @@ func (r *run) waitIndexes() bool {
 				if pct, found := infocmd.SIndexLoadPercent(reply); !found || pct < 100 {
 					if !found {
 						if ie := infocmd.CheckInfoReply(reply); ie != nil {
-							r.log.Errorf("Error while waiting for index %s:%s - %s", t.ns, t.name, ie.Error())
+							r.rep.Failed(&msg.Error{Lines: []msg.Line{msg.Err("Error while waiting for index %s:%s - %s", t.ns, t.name, ie.Error())}, Err: ie})
 							ok = false
 							break
 						}
@@ -162,26 +162,25 @@ func (r *run) waitIndexes() bool {
 }
 
 // restoreUDF uploads one UDF module.
-func (r *run) restoreUDF(u *asb.UDF) bool {
-	r.log.Infof("Restoring UDF file %s (size %d)", u.Name, len(u.Content))
+func (r *run) restoreUDF(u *asb.UDF) error {
+	r.rep.UDFRestoring(u.Name, len(u.Content))
 	reply, err := infoRequest(r.client, r.cfg.Timeout, nil, infocmd.UDFPutCommand(u.Name, u.Content))
 	if err == nil {
 		err = infocmd.CheckUDFPutReply(reply)
 	}
 	if err != nil {
-		r.log.Errorf("Error while putting UDF file %s - %s", u.Name, err.Error())
-		return false
+		return &msg.Error{Lines: []msg.Line{msg.Err("Error while putting UDF file %s - %s", u.Name, err.Error())}, Err: err}
 	}
 	r.mu.Lock()
 	r.udfs = append(r.udfs, u.Name)
 	r.mu.Unlock()
-	return true
+	return nil
 }
 
 // waitUDFs waits until every uploaded module is listed by every node.
 func (r *run) waitUDFs() bool {
 	for _, name := range r.udfs {
-		r.log.Verbosef("Waiting for UDF file %s", name)
+		r.rep.UDFWaiting(name)
 		for {
 			done := true
 			for _, n := range r.client.GetNodes() {
@@ -194,7 +193,7 @@ func (r *run) waitUDFs() bool {
 				break
 			}
 			if r.interrupted() {
-				r.log.Errorf("Error while waiting for UDF upload")
+				r.rep.Failed(msg.New(msg.Err("Error while waiting for UDF upload")))
 				return false
 			}
 			time.Sleep(500 * time.Millisecond)

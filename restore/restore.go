@@ -13,6 +13,7 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -28,7 +29,7 @@ import (
 	"asbtools/clusterconn"
 	"asbtools/compat"
 	"asbtools/infocmd"
-	"asbtools/logging"
+	"asbtools/msg"
 	"asbtools/storage"
 	"asbtools/stream"
 )
@@ -40,23 +41,29 @@ const citrusEpoch = 1262304000
 // bounded with large records.
 const maxBatchBytes = 1 << 20
 
-// Env is what a restore needs from its surroundings.
-type Env struct {
-	// Log receives every log line.
-	Log *logging.Logger
+// Config is what a restore does.
+type Config struct {
+	// Options are the validated command-line options.
+	Options *compat.RestoreConfig
+}
+
+// Deps is what a restore uses from its surroundings.
+type Deps struct {
+	// Reporter receives the events (nil: NopReporter).
+	Reporter Reporter
 	// Stdin is read for "-i -" (default os.Stdin).
 	Stdin io.Reader
 	// Prompt asks for a password on the terminal (nil: empty password).
-	Prompt compat.PromptFunc
-	// Now is the clock used for expiry (default time.Now).
-	Now func() time.Time
+	Prompt func(prompt string) (string, error)
+	// Clock is used for expiry and progress ticks (default time.Now).
+	Clock func() time.Time
 }
 
 // run is the state of one restore.
 type run struct {
 	cfg     *compat.RestoreConfig
-	env     *Env
-	log     *logging.Logger
+	env     *Deps
+	rep     Reporter
 	lists   *compat.RestoreLists
 	c       Counters
 	client  *as.Client
@@ -86,27 +93,35 @@ type run struct {
 	interruptedBySignal atomic.Bool
 }
 
-// Run restores (or validates) according to cfg and returns the exit code.
-// Cancelling ctx interrupts the restore as SIGINT does with the legacy tool.
-func Run(ctx context.Context, cfg *compat.RestoreConfig, env Env) int {
-	if env.Stdin == nil {
-		env.Stdin = os.Stdin
+// Run restores (or validates) according to cfg. Cancelling ctx interrupts
+// the restore as SIGINT does with the legacy tool. Failures are *msg.Error
+// values; those reported while the restore ran (Reporter.Failed) carry no
+// lines of their own.
+func Run(ctx context.Context, cfg Config, deps Deps) (Summary, error) {
+	if deps.Stdin == nil {
+		deps.Stdin = os.Stdin
 	}
-	if env.Now == nil {
-		env.Now = time.Now
+	if deps.Clock == nil {
+		deps.Clock = time.Now
 	}
-	r := &run{cfg: cfg, env: &env, log: env.Log}
+	if deps.Reporter == nil {
+		deps.Reporter = NopReporter{}
+	}
+	r := &run{cfg: cfg.Options, env: &deps, rep: deps.Reporter}
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer r.cancel()
-	code := r.main(ctx)
-	r.log.Verbosef("Exiting with status code %d", code)
-	return code
+	err := r.main(ctx)
+	return r.c.Snapshot(), err
 }
 
-func (r *run) errLines(lines []string) {
-	for _, l := range lines {
-		r.log.Errorf("%s", l)
-	}
+// ErrFailed is the cause of the result of a restore that failed after
+// reporting why.
+var ErrFailed = errors.New("restore failed")
+
+// initFailure is a failure before the restore starts, followed by the
+// legacy line of its status initialisation.
+func initFailure(err error) error {
+	return msg.Wrap(err, msg.Err("Failed to initialize restore status"))
 }
 
 func (r *run) interrupted() bool { return r.ctx.Err() != nil }
@@ -120,12 +135,11 @@ func (r *run) abort() {
 
 // main runs the restore; parent is the caller's context, whose cancellation
 // is the legacy interrupt.
-func (r *run) main(parent context.Context) int {
+func (r *run) main(parent context.Context) error {
 	cfg := r.cfg
 	lists, e := cfg.ParseLists()
 	if e != nil {
-		compat.Print(e.Messages, r.log, os.Stdout)
-		return 1
+		return compatError(e)
 	}
 	r.lists = lists
 	if lists.Bins != nil {
@@ -141,97 +155,31 @@ func (r *run) main(parent context.Context) int {
 		}
 	}
 	if err := r.initStream(); err != nil {
-		r.errLines(failLines(err))
-		r.log.Errorf("Failed to initialize restore status")
-		return 1
-	}
-	batchWrites := false
-	if !cfg.Validate {
-		maxBatches := int(max(1, min(cfg.MaxAsyncBatches, 1024)))
-		client, err := connect(cfg, r.env, maxBatches)
-		if err != nil {
-			if sf, ok := err.(*stdoutFailure); ok {
-				fmt.Fprintln(os.Stdout, sf.line)
-			} else {
-				r.errLines(failLines(err))
-			}
-			r.log.Errorf("Failed to initialize restore status")
-			return 1
-		}
-		r.client = client
-		defer client.Close()
-		// The legacy tool connects its cluster object twice (restore and
-		// batch uploader), so its client logs every node twice.
-		for range 2 {
-			for _, l := range clusterconn.AddNodeLines(client) {
-				r.log.Infof("%s", l)
-			}
-		}
-		build, err := infoRequest(client, cfg.Timeout, nil, "build")
-		if err == nil {
-			r.version, err = infocmd.ParseBuild(build)
-		}
-		if err != nil {
-			r.log.Errorf("Error while getting server build: %s", err.Error())
-			r.log.Errorf("Failed to initialize restore status")
-			return 1
-		}
-		r.log.Verbosef("Connected to server build %s", strings.TrimSpace(build))
-		if !cfg.DisableBatchWrites && r.version.AtLeast(6, 0) {
-			reply, err := infoRequest(client, cfg.Timeout, nil, "get-config:context=service")
-			batchWrites = err == nil && batchIndexThreads(reply) > 0
-		}
-		if !r.version.AtLeast(4, 9) {
-			r.log.Errorf("Aerospike Server version 4.9 or greater is required to run asrestore, but version %d.%d is in use.", r.version.Major, r.version.Minor)
-			r.log.Errorf("Failed to initialize restore status")
-			return 1
-		}
-		r.batchSize = 16
-		if batchWrites {
-			r.batchSize = 128
-		}
-		if cfg.BatchSize != compat.BatchSizeUndefined {
-			r.batchSize = int(max(1, min(cfg.BatchSize, 1<<20)))
-		}
-		total := cfg.TotalTimeout
-		if total == 0 {
-			total = cfg.Timeout
-		}
-		// --max-async-batches bounds the batches in flight; more than
-		// writersPerNode per node only costs memory.
-		writerCount := maxBatches
-		if batchWrites {
-			writerCount = min(maxBatches, writersPerNode*max(1, len(client.GetNodes())))
-		}
-		r.w = newWriters(writerConfig{client: client, batchWrites: batchWrites, unique: cfg.Unique, replace: cfg.Replace,
-			noGeneration: cfg.NoGeneration, ignoreErrors: cfg.IgnoreRecordError, maxRetries: cfg.MaxRetries,
-			scale: cfg.RetryScaleFactor, socketTimeout: cfg.SocketTimeout, totalTimeout: total},
-			writerCount, &r.c, r.log, r.abort)
-	}
-	r.now = uint32(r.env.Now().Unix() - citrusEpoch)
-	r.log.Infof("%s", cfg.StartMessage())
-	var mach *os.File
-	if cfg.Machine.Set {
-		f, err := os.OpenFile(cfg.Machine.Value, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
-		if err != nil {
-			r.log.Errorf("Error while opening machine-readable file %s (error %d: %s)", cfg.Machine.Value, errnoOf(err), errText(err))
-			if r.w != nil {
-				r.w.close()
-			}
-			return 1
-		}
-		defer f.Close()
-		mach = f
+		return initFailure(err)
 	}
 	if !cfg.Validate {
-		r.log.Infof("Processing %d node(s)", len(r.client.GetNodes()))
+		if err := r.connect(); err != nil {
+			return err
+		}
+		defer r.client.Close()
+	}
+	r.now = uint32(r.env.Clock().Unix() - citrusEpoch)
+	r.rep.Started(cfg.StartMessage())
+	if err := r.rep.Begin(); err != nil {
+		if r.w != nil {
+			r.w.close()
+		}
+		return err
+	}
+	if !cfg.Validate {
+		r.rep.NodesSelected(len(r.client.GetNodes()))
 	}
 	if cfg.Bandwidth > 0 && cfg.TPS > 0 {
 		r.limit = newLimiter(uint64(cfg.Bandwidth), uint64(cfg.TPS))
 		defer r.limit.stop()
 		context.AfterFunc(r.ctx, r.limit.stop)
 	}
-	r.prog = newProgress(&r.c, r.log, 0, cfg.Validate, mach)
+	r.prog = newProgress(&r.c, r.rep, r.env.Clock, cfg.Validate)
 	r.prog.start()
 	ok := r.restoreAll(parent)
 	if r.w != nil {
@@ -244,7 +192,7 @@ func (r *run) main(parent context.Context) int {
 	}
 	if ok && !cfg.NoIndexes && !cfg.Validate {
 		if !r.restoreIndexesLast() {
-			r.log.Errorf("Error while restoring secondary indexes to cluster")
+			r.rep.Failed(msg.New(msg.Err("Error while restoring secondary indexes to cluster")))
 			ok = false
 		}
 	}
@@ -258,9 +206,77 @@ func (r *run) main(parent context.Context) int {
 	}
 	r.prog.finish()
 	if !ok {
-		return 1
+		return &msg.Error{Err: ErrFailed}
 	}
-	return 0
+	return nil
+}
+
+// connect opens the cluster connection, checks the server and starts the
+// writers.
+func (r *run) connect() error {
+	cfg := r.cfg
+	maxBatches := int(max(1, min(cfg.MaxAsyncBatches, 1024)))
+	client, err := connect(cfg, r.env, maxBatches)
+	if err != nil {
+		return initFailure(err)
+	}
+	r.client = client
+	// The legacy tool connects its cluster object twice (restore and
+	// batch uploader), so its client logs every node twice.
+	for range 2 {
+		r.rep.ClientLines(clusterconn.AddNodeLines(client))
+	}
+	build, err := infoRequest(client, cfg.Timeout, nil, "build")
+	if err == nil {
+		r.version, err = infocmd.ParseBuild(build)
+	}
+	if err != nil {
+		client.Close()
+		return &msg.Error{Lines: []msg.Line{msg.Err("Error while getting server build: %s", err.Error()),
+			msg.Err("Failed to initialize restore status")}, Err: err}
+	}
+	r.rep.ServerBuild(strings.TrimSpace(build))
+	batchWrites := false
+	if !cfg.DisableBatchWrites && r.version.AtLeast(6, 0) {
+		reply, err := infoRequest(client, cfg.Timeout, nil, "get-config:context=service")
+		batchWrites = err == nil && batchIndexThreads(reply) > 0
+	}
+	if !r.version.AtLeast(4, 9) {
+		client.Close()
+		return msg.New(msg.Err("Aerospike Server version 4.9 or greater is required to run asrestore, but version %d.%d is in use.", r.version.Major, r.version.Minor),
+			msg.Err("Failed to initialize restore status"))
+	}
+	r.batchSize = 16
+	if batchWrites {
+		r.batchSize = 128
+	}
+	if cfg.BatchSize != compat.BatchSizeUndefined {
+		r.batchSize = int(max(1, min(cfg.BatchSize, 1<<20)))
+	}
+	total := cfg.TotalTimeout
+	if total == 0 {
+		total = cfg.Timeout
+	}
+	// --max-async-batches bounds the batches in flight; more than
+	// writersPerNode per node only costs memory.
+	writerCount := maxBatches
+	if batchWrites {
+		writerCount = min(maxBatches, writersPerNode*max(1, len(client.GetNodes())))
+	}
+	r.w = newWriters(writerConfig{client: client, batchWrites: batchWrites, unique: cfg.Unique, replace: cfg.Replace,
+		noGeneration: cfg.NoGeneration, ignoreErrors: cfg.IgnoreRecordError, maxRetries: cfg.MaxRetries,
+		scale: cfg.RetryScaleFactor, socketTimeout: cfg.SocketTimeout, totalTimeout: total},
+		writerCount, &r.c, r.rep, r.abort)
+	return nil
+}
+
+// compatError converts a command-line failure.
+func compatError(ce *compat.Error) *msg.Error {
+	e := &msg.Error{Code: ce.Code, Err: ce}
+	for _, m := range ce.Messages {
+		e.Lines = append(e.Lines, msg.Line{Level: m.Level, Text: m.Text, Stdout: m.Stdout})
+	}
+	return e
 }
 
 // batchIndexThreads extracts batch-index-threads from a service config.
@@ -291,7 +307,7 @@ func (r *run) initStream() error {
 		if material == nil {
 			m, err := stream.KeyMaterialFromPEM(cfg.Key.PEM)
 			if err != nil {
-				return fail(err.Error())
+				return msg.Wrap(err)
 			}
 			material = m
 		}
@@ -324,14 +340,10 @@ func (r *run) restoreAll(parent context.Context) bool {
 		if r.interrupted() {
 			return
 		}
-		r.log.Errorf("### Restore interrupted ###")
+		r.rep.Interrupted()
 		r.interruptedBySignal.Store(true)
 		r.abort()
 	})
-	verb := "restoring"
-	if cfg.Validate {
-		verb = "validating"
-	}
 	if cfg.Directory.Set || cfg.DirectoryList.Set {
 		var files []storage.InputFile
 		var total int64
@@ -339,36 +351,34 @@ func (r *run) restoreAll(parent context.Context) bool {
 			for _, dir := range storage.InputDirectoryList(cfg.DirectoryList.Value, cfg.ParentDirectory.Value, cfg.ParentDirectory.Set) {
 				f, t, err := storage.ListInputDirectory(dir)
 				if err != nil {
-					r.errLines(failLines2(err))
-					r.log.Errorf("Error while getting backup files from directory_list entry: %s", dir)
+					r.rep.Failed(inputFailure(err, msg.Err("Error while getting backup files from directory_list entry: %s", dir)))
 					return false
 				}
-				r.log.Infof("Found %d backup file(s) in %s", len(f), dir)
+				r.rep.FilesFound(len(f), dir)
 				files = append(files, f...)
 				total = t
 			}
 		} else {
 			f, t, err := storage.ListInputDirectory(cfg.Directory.Value)
 			if err != nil {
-				r.errLines(failLines2(err))
-				r.log.Errorf("Error while getting backup files from directory")
+				r.rep.Failed(inputFailure(err, msg.Err("Error while getting backup files from directory")))
 				return false
 			}
-			r.log.Infof("Found %d backup file(s) in %s", len(f), cfg.Directory.Value)
+			r.rep.FilesFound(len(f), cfg.Directory.Value)
 			files, total = f, t
 		}
 		if len(files) == 0 {
-			r.log.Errorf("No backup files found")
+			r.rep.Failed(msg.New(msg.Err("No backup files found")))
 			return false
 		}
 		if !cfg.NoRecords {
 			r.prog.setEstimated(total)
 		}
 		if cfg.Validate {
-			r.log.Infof("Validating backup files")
+			r.rep.Validating()
 		}
 		if !cfg.NoRecords && !cfg.Validate {
-			r.log.Infof("Restoring records")
+			r.rep.RestoringRecords()
 		}
 		jobs := make(chan string, len(files))
 		for _, f := range files {
@@ -385,11 +395,10 @@ func (r *run) restoreAll(parent context.Context) bool {
 					if r.interrupted() {
 						return
 					}
-					r.log.Infof("%s %s", verb, path)
+					r.rep.FileStarted(path, cfg.Validate)
 					src, err := r.open(path, false)
 					if err != nil {
-						r.errLines(failLines(err))
-						r.log.Errorf("Error while opening backup file")
+						r.rep.Failed(msg.Wrap(err, msg.Err("Error while opening backup file")))
 						r.abort()
 						return
 					}
@@ -398,7 +407,7 @@ func (r *run) restoreAll(parent context.Context) bool {
 				}
 			}()
 		}
-		r.log.Infof("Finished %s backup file(s)", verb)
+		r.rep.FilesDispatched(cfg.Validate)
 		wg.Wait()
 		return !r.failed.Load()
 	}
@@ -407,20 +416,14 @@ func (r *run) restoreAll(parent context.Context) bool {
 	if strings.HasPrefix(path, "-") && path != "-" && !strings.HasPrefix(path, "-:") {
 		isStdin = false
 	}
-	if cfg.Validate {
-		r.log.Infof("Validating %s", path)
-	} else {
-		r.log.Infof("Restoring %s", path)
-	}
+	r.rep.InputStarted(path, cfg.Validate)
 	if e != nil {
-		compat.Print(e.Messages, r.log, os.Stdout)
-		r.log.Errorf("Error while opening shared backup file")
+		r.rep.Failed(msg.Wrap(compatError(e), msg.Err("Error while opening shared backup file")))
 		return false
 	}
 	src, err := r.open(path, isStdin)
 	if err != nil {
-		r.errLines(failLines(err))
-		r.log.Errorf("Error while opening shared backup file")
+		r.rep.Failed(msg.Wrap(err, msg.Err("Error while opening shared backup file")))
 		return false
 	}
 	defer src.close()
@@ -432,30 +435,37 @@ func (r *run) restoreAll(parent context.Context) bool {
 		}
 	}
 	if !cfg.NoRecords && !cfg.Validate {
-		r.log.Infof("Restoring records")
+		r.rep.RestoringRecords()
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		r.readFile(src)
 	}()
-	r.log.Infof("Finished %s backup file(s)", verb)
+	r.rep.FilesDispatched(cfg.Validate)
 	<-done
 	return !r.failed.Load()
 }
 
-func failLines2(err error) []string {
+// inputFailure is a failure to list input files: the lines of a
+// *storage.InputError (or the error's text), then more.
+func inputFailure(err error, more ...msg.Line) *msg.Error {
+	var lines []msg.Line
 	if ie, ok := err.(*storage.InputError); ok {
-		return ie.Lines
+		for _, l := range ie.Lines {
+			lines = append(lines, msg.Err("%s", l))
+		}
+	} else {
+		lines = msg.Lines(err)
 	}
-	return []string{err.Error()}
+	return &msg.Error{Lines: append(lines, more...), Err: err}
 }
 
 func (r *run) open(path string, isStdin bool) (*source, error) {
 	ns, check := r.lists.SourceNamespace, r.lists.TargetNamespace != ""
 	return openSource(openOptions{path: path, stdin: r.env.Stdin, stream: r.strm, useStrm: r.useStrm,
 		nsSrc: ns, nsCheck: check, bytes: &r.c.Bytes, limit: r.limit, isStdin: isStdin, legacyStrict: r.cfg.Validate,
-		logOpen: func(p string) { r.log.Infof("Opened backup file %s", p) }})
+		logOpen: r.rep.FileOpened})
 }
 
 // readFile decodes one file and dispatches its entries.
@@ -502,11 +512,11 @@ func (r *run) readFile(src *source) {
 	for !r.interrupted() {
 		e, err := src.reader.Next()
 		if err == io.EOF {
-			r.log.Verbosef("End of backup file reached")
+			r.rep.FileEnd()
 			return
 		}
 		if err != nil {
-			r.errLines(legacyParseError(err, src.path, src.reader.Line()))
+			r.rep.Failed(parseFailure(err, src.path, src.reader.Line()))
 			src.stoppedAt(err)
 			r.abort()
 			return
@@ -515,25 +525,27 @@ func (r *run) readFile(src *source) {
 		case asb.EntryIndex:
 			ix := e.Index
 			if r.lists.SourceNamespace != "" && ix.Namespace != r.lists.SourceNamespace {
-				r.log.Errorf("Invalid namespace %s in index %s, expected: %s (line %d, col %d)", ix.Namespace, ix.Name, r.lists.SourceNamespace, e.Line, 6+len(ix.Namespace))
-				r.log.Errorf("Error while parsing backup file %s (line %d)", src.path, e.Line)
+				r.rep.Failed(msg.New(msg.Err("Invalid namespace %s in index %s, expected: %s (line %d, col %d)", ix.Namespace, ix.Name, r.lists.SourceNamespace, e.Line, 6+len(ix.Namespace)),
+					msg.Err("Error while parsing backup file %s (line %d)", src.path, e.Line)))
 				r.abort()
 				return
 			}
 			if r.cfg.Validate {
-				r.log.Verbosef("Validated Secondary Index")
+				r.rep.IndexValidated()
 				r.c.Indexes.Add(1)
 				continue
 			}
 			if r.cfg.NoIndexes {
-				r.log.Verbosef("Ignoring index block")
+				r.rep.IndexIgnored()
 				continue
 			}
 			cp := cloneIndex(ix)
-			if !r.cfg.IndexesLast && !r.restoreIndex(cp) {
-				r.log.Errorf("Error while restoring secondary index")
-				r.abort()
-				return
+			if !r.cfg.IndexesLast {
+				if err := r.restoreIndex(cp); err != nil {
+					r.rep.Failed(msg.Wrap(err, msg.Err("Error while restoring secondary index")))
+					r.abort()
+					return
+				}
 			}
 			r.mu.Lock()
 			r.indexes = append(r.indexes, cp)
@@ -541,16 +553,16 @@ func (r *run) readFile(src *source) {
 			r.c.Indexes.Add(1)
 		case asb.EntryUDF:
 			if r.cfg.Validate {
-				r.log.Verbosef("Validated UDF")
+				r.rep.UDFValidated()
 				r.c.UDFs.Add(1)
 				continue
 			}
 			if r.cfg.NoUDFs {
-				r.log.Verbosef("Ignoring UDF file block")
+				r.rep.UDFIgnored()
 				continue
 			}
-			if !r.restoreUDF(e.UDF) {
-				r.log.Errorf("Error while restoring UDF")
+			if err := r.restoreUDF(e.UDF); err != nil {
+				r.rep.Failed(msg.Wrap(err, msg.Err("Error while restoring UDF")))
 				r.abort()
 				return
 			}
@@ -559,9 +571,8 @@ func (r *run) readFile(src *source) {
 			rec := e.Record
 			if r.lists.SourceNamespace != "" && string(rec.Namespace) != r.lists.SourceNamespace {
 				line, col := nsPosition(rec, src.version)
-				r.log.Errorf("Invalid namespace %s in backup record, expected: %s (line %d, col %d)", rec.Namespace, r.lists.SourceNamespace, line, col)
-				r.log.Errorf("Error while parsing record")
-				r.log.Errorf("Error while parsing backup file %s (line %d)", src.path, line)
+				r.rep.Failed(msg.New(msg.Err("Invalid namespace %s in backup record, expected: %s (line %d, col %d)", rec.Namespace, r.lists.SourceNamespace, line, col),
+					msg.Err("Error while parsing record"), msg.Err("Error while parsing backup file %s (line %d)", src.path, line)))
 				r.abort()
 				return
 			}
@@ -661,20 +672,13 @@ func (r *run) restoreIndexesLast() bool {
 	ok := true
 	if r.cfg.IndexesLast {
 		for _, ix := range r.indexes {
-			if !r.restoreIndex(ix) {
+			if err := r.restoreIndex(ix); err != nil {
+				r.rep.Failed(err)
 				ok = false
 			}
 		}
 	}
-	if n := r.c.SkippedIndexes.Load(); n > 0 {
-		r.log.Infof("Skipped %d index(es) with unwanted set(s)", n)
-	}
-	if n := r.c.MatchedIndexes.Load(); n > 0 {
-		r.log.Infof("Skipped %d matched index(es)", n)
-	}
-	if n := r.c.MismatchedIndexes.Load(); n > 0 {
-		r.log.Errorf("Skipped %d mismatched index(es)", n)
-	}
+	r.rep.IndexesSkipped(r.c.SkippedIndexes.Load(), r.c.MatchedIndexes.Load(), r.c.MismatchedIndexes.Load())
 	if r.cfg.Wait && !r.waitIndexes() {
 		ok = false
 	}

@@ -12,26 +12,25 @@ import (
 	"syscall"
 
 	"asbtools/asb"
+	"asbtools/msg"
 	"asbtools/stream"
 )
 
-// failure is an error carrying the exact ERR lines to log.
-type failure struct {
-	lines []string
+// fail returns an error with the given ERR lines.
+func fail(lines ...string) *msg.Error {
+	e := &msg.Error{}
+	for _, l := range lines {
+		e.Lines = append(e.Lines, msg.Err("%s", l))
+	}
+	return e
 }
 
-func (f *failure) Error() string { return strings.Join(f.lines, "\n") }
-
-func fail(lines ...string) *failure { return &failure{lines: lines} }
-
-// failLines returns the lines of err to log: a failure's own lines, or its
-// text.
-func failLines(err error) []string {
-	var f *failure
-	if errors.As(err, &f) {
-		return f.lines
-	}
-	return []string{err.Error()}
+// parseFailure is a decoding error with the legacy lines (see
+// legacyParseError).
+func parseFailure(err error, path string, recordLine int) *msg.Error {
+	f := fail(legacyParseError(err, path, recordLine)...)
+	f.Err = err
+	return f
 }
 
 // countingReader counts the bytes read from the backup file into a shared
@@ -204,7 +203,7 @@ func openSource(o openOptions) (*source, error) {
 		sr, err := stream.NewReader(raw, o.stream)
 		if err != nil {
 			s.close()
-			return nil, fail(err.Error())
+			return nil, msg.Wrap(err)
 		}
 		s.stream = sr
 		text = sr

@@ -10,7 +10,7 @@ import (
 	"github.com/aerospike/aerospike-client-go/v7/types"
 
 	"asbtools/asb"
-	"asbtools/logging"
+	"asbtools/msg"
 )
 
 // wbin is one bin of a queued record; its value is arena[start:end].
@@ -174,7 +174,7 @@ type writers struct {
 	cfg    writerConfig
 	policy as.BatchWritePolicy
 	c      *Counters
-	log    *logging.Logger
+	rep    Reporter
 	queue  chan *batch
 	free   chan *batch
 	wg     sync.WaitGroup
@@ -194,8 +194,8 @@ const writersPerNode = 8
 // to keep the writers busy, small enough to bound memory.
 const queueDepth = 4
 
-func newWriters(cfg writerConfig, n int, c *Counters, log *logging.Logger, onStop func()) *writers {
-	w := &writers{cfg: cfg, policy: basePolicy(cfg.unique, cfg.replace, cfg.noGeneration), c: c, log: log,
+func newWriters(cfg writerConfig, n int, c *Counters, rep Reporter, onStop func()) *writers {
+	w := &writers{cfg: cfg, policy: basePolicy(cfg.unique, cfg.replace, cfg.noGeneration), c: c, rep: rep,
 		queue: make(chan *batch, min(n, queueDepth)), free: make(chan *batch, n+queueDepth+4), onStop: onStop}
 	for i := 0; i < n; i++ {
 		w.wg.Add(1)
@@ -203,6 +203,9 @@ func newWriters(cfg writerConfig, n int, c *Counters, log *logging.Logger, onSto
 	}
 	return w
 }
+
+// failf reports a write failure at once (the restore stops).
+func (w *writers) failf(format string, a ...any) { w.rep.Failed(msg.New(msg.Err(format, a...))) }
 
 // get returns an empty batch.
 func (w *writers) get() *batch {
@@ -388,12 +391,12 @@ func (w *writers) account(rc types.ResultCode) bool {
 	case outRecordError:
 		w.c.ErrIgnored.Add(1)
 		if !w.cfg.ignoreErrors {
-			w.log.Errorf("Error while storing record - code %d", int(rc))
+			w.failf("Error while storing record - code %d", int(rc))
 			return false
 		}
 	default:
 		w.c.Failed.Add(1)
-		w.log.Errorf("Error while storing record - code %d", int(rc))
+		w.failf("Error while storing record - code %d", int(rc))
 		return false
 	}
 	return true
@@ -411,7 +414,7 @@ func errCode(err as.Error) types.ResultCode {
 
 func (w *writers) writeBatch(s *wstate, b *batch) {
 	if err := w.prepare(s, b); err != nil {
-		w.log.Errorf("Error while storing record - code %d: %s", int(errCode(err.(as.Error))), err.Error())
+		w.failf("Error while storing record - code %d: %s", int(errCode(err.(as.Error))), err.Error())
 		w.c.Failed.Add(uint64(len(b.items)))
 		w.abort()
 		return
@@ -451,16 +454,16 @@ func (w *writers) writeBatch(s *wstate, b *batch) {
 					w.c.Retries.Add(1)
 					continue
 				}
-				w.log.Errorf("Max batch-write retries exceeded (%d)", attempt+1)
+				w.failf("Max batch-write retries exceeded (%d)", attempt+1)
 			case outBatchDisabled:
-				w.log.Errorf("Batch writes appear to be disabled, turn them off by passing --disable-batch-writes to asrestore")
+				w.failf("Batch writes appear to be disabled, turn them off by passing --disable-batch-writes to asrestore")
 			default:
 				// Row results are valid when the batch as a whole failed
 				// only because some rows failed.
 				if rc == types.BATCH_FAILED || rc == types.OK {
 					break
 				}
-				w.log.Errorf("Error while storing record - code %d: %s", int(rc), err.Error())
+				w.failf("Error while storing record - code %d: %s", int(rc), err.Error())
 			}
 			if rc != types.BATCH_FAILED {
 				w.c.Failed.Add(uint64(len(s.pending)))
@@ -492,8 +495,8 @@ func (w *writers) writeBatch(s *wstate, b *batch) {
 		s.pending = next
 		if attempt >= w.cfg.maxRetries {
 			w.c.Failed.Add(uint64(len(next)))
-			w.log.Errorf("Error while storing record - code %d", int(lastRC))
-			w.log.Errorf("Max batch-write retries exceeded (%d)", attempt+1)
+			w.failf("Error while storing record - code %d", int(lastRC))
+			w.failf("Max batch-write retries exceeded (%d)", attempt+1)
 			w.abort()
 			return
 		}
@@ -503,7 +506,7 @@ func (w *writers) writeBatch(s *wstate, b *batch) {
 
 func (w *writers) writeSingles(s *wstate, b *batch) {
 	if err := w.prepare(s, b); err != nil {
-		w.log.Errorf("Error while storing record - code %d: %s", int(errCode(err.(as.Error))), err.Error())
+		w.failf("Error while storing record - code %d: %s", int(errCode(err.(as.Error))), err.Error())
 		w.c.Failed.Add(uint64(len(b.items)))
 		w.abort()
 		return
@@ -534,14 +537,14 @@ func (w *writers) writeSingles(s *wstate, b *batch) {
 					continue
 				}
 				w.c.Failed.Add(1)
-				w.log.Errorf("Error while storing record - code %d: %s", int(rc), err.Error())
-				w.log.Errorf("Max retries exceeded (%d)", attempt+1)
+				w.failf("Error while storing record - code %d: %s", int(rc), err.Error())
+				w.failf("Max retries exceeded (%d)", attempt+1)
 				w.abort()
 				return
 			}
 			if classify(rc) == outPermanent {
 				w.c.Failed.Add(1)
-				w.log.Errorf("Error while storing record - code %d: %s", int(rc), err.Error())
+				w.failf("Error while storing record - code %d: %s", int(rc), err.Error())
 				w.abort()
 				return
 			}

@@ -16,6 +16,7 @@ import (
 
 	"asbtools/backup"
 	"asbtools/compat"
+	"asbtools/legacy"
 	"asbtools/logging"
 	"asbtools/toolenv"
 )
@@ -53,20 +54,26 @@ func run(args []string) int {
 		}
 		password = pw
 	}
-	opts := backup.Options{Config: cfg, Log: log, Password: password}
+	bc := backup.Config{Options: cfg, Password: password}
 	// ASBACKUP_CHECKPOINT_MS overrides the in-run checkpoint period
 	// (milliseconds; negative disables checkpoints).
 	if v := os.Getenv("ASBACKUP_CHECKPOINT_MS"); v != "" {
 		if ms, err := strconv.Atoi(v); err == nil {
 			if ms < 0 {
-				opts.CheckpointInterval = -1
+				bc.CheckpointInterval = -1
 			} else {
-				opts.CheckpointInterval = time.Duration(ms) * time.Millisecond
+				bc.CheckpointInterval = time.Duration(ms) * time.Millisecond
 			}
 		}
 	}
+	machine := ""
+	if cfg.Machine.Set {
+		machine = cfg.Machine.Value
+	}
+	out := legacy.NewBackup(log, machine)
 	// SIGINT and SIGTERM interrupt the backup (its state is saved).
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return toolenv.Exit(log, cfg.Verbose, backup.Run(ctx, opts))
+	sum, err := backup.Run(ctx, bc, backup.Deps{Reporter: out})
+	return out.Finish(cfg.Verbose, sum, err)
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"asbtools/compat"
+	"asbtools/legacy"
 	"asbtools/logging"
 	"asbtools/restore"
 	"asbtools/toolenv"
@@ -30,9 +31,15 @@ func run(args []string) int {
 	// SIGINT and SIGTERM interrupt the restore.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return restore.Run(ctx, cfg, restore.Env{
-		Log:    log,
-		Stdin:  os.Stdin,
-		Prompt: compat.TerminalPrompt,
+	machine := ""
+	if cfg.Machine.Set {
+		machine = cfg.Machine.Value
+	}
+	out := legacy.NewRestore(log, machine)
+	_, err := restore.Run(ctx, restore.Config{Options: cfg}, restore.Deps{
+		Reporter: out,
+		Stdin:    os.Stdin,
+		Prompt:   compat.TerminalPrompt,
 	})
+	return out.Finish(cfg.Verbose, err)
 }
