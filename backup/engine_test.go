@@ -1,0 +1,438 @@
+package backup_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"asbtools/asb"
+	"asbtools/asdsim"
+	"asbtools/backup"
+	"asbtools/compat"
+	"asbtools/msg"
+)
+
+// These tests run the engine in process against asdsim through the real
+// client over TCP, and look at what it reports and writes.
+
+// recorder records the events a backup reports, as "Name arg..." strings.
+type recorder struct {
+	backup.NopReporter
+	mu     sync.Mutex
+	events []string
+	// on, when set, is called (without the lock) after each event.
+	on func(ev string)
+}
+
+func (r *recorder) add(format string, a ...any) {
+	ev := fmt.Sprintf(format, a...)
+	r.mu.Lock()
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+	if r.on != nil {
+		r.on(ev)
+	}
+}
+
+// with returns the recorded events starting with prefix.
+func (r *recorder) with(prefix string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		if strings.HasPrefix(e, prefix) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (r *recorder) NodesSelected(n int)              { r.add("NodesSelected %d", n) }
+func (r *recorder) ParallelReduced(p, a int, f bool) { r.add("ParallelReduced %d %d %v", p, a, f) }
+func (r *recorder) RecordsSelected(ns string, sets []string, n uint64) {
+	r.add("RecordsSelected %s %v %d", ns, sets, n)
+}
+func (r *recorder) IndexesFound(n int)     { r.add("IndexesFound %d", n) }
+func (r *recorder) UDFsFound(n int)        { r.add("UDFsFound %d", n) }
+func (r *recorder) JobStarted(desc string) { r.add("JobStarted %s", desc) }
+func (r *recorder) JobFinished(desc string, recs, _ uint64) {
+	r.add("JobFinished %s records=%d", desc, recs)
+}
+func (r *recorder) JobInterrupted(desc string, recs, _ uint64) {
+	r.add("JobInterrupted %s records=%d", desc, recs)
+}
+func (r *recorder) Failed(err error)                { r.add("Failed %v", err) }
+func (r *recorder) Interrupted()                    { r.add("Interrupted") }
+func (r *recorder) StateFileCreated(p string)       { r.add("StateFileCreated %s", p) }
+func (r *recorder) ResumeHint(p string)             { r.add("ResumeHint %s", p) }
+func (r *recorder) Progress(p backup.Progress)      { r.add("Progress first=%v last=%v", p.First, p.Last) }
+func (r *recorder) StorageMessage(_ bool, s string) { r.add("StorageMessage %s", s) }
+
+// server starts a one-node server holding n records of about size bytes in
+// test/s.
+func server(t *testing.T, cfg asdsim.Config, n, size int) *asdsim.Server {
+	t.Helper()
+	srv, err := asdsim.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if n > 0 {
+		if err := srv.SeedSynthetic("test", "s", n, size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return srv
+}
+
+// config parses an asbackup command line against srv (no config files).
+func config(t *testing.T, srv *asdsim.Server, args ...string) backup.Config {
+	t.Helper()
+	argv := append([]string{"asbackup", "-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test"}, args...)
+	c, action, err := compat.ParseBackup(argv, compat.Env{})
+	if err != nil || action != compat.ActionRun {
+		t.Fatalf("parse %q: %v %v", argv, action, err)
+	}
+	return backup.Config{Options: c, CheckpointInterval: -1}
+}
+
+// digests reads every record of the .asb files under path (a file or a
+// directory) and counts each digest.
+func digests(t *testing.T, path string) map[[20]byte]int {
+	t.Helper()
+	files := []string{path}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		files, _ = filepath.Glob(filepath.Join(path, "*.asb"))
+	}
+	out := map[[20]byte]int{}
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := asb.NewReader(fh, asb.ReaderOptions{FileName: f})
+		for {
+			e, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if e.Kind == asb.EntryRecord {
+				out[e.Record.Digest]++
+			}
+		}
+		fh.Close()
+	}
+	return out
+}
+
+// exactlyOnce fails unless every record of test/s on srv is in got once.
+func exactlyOnce(t *testing.T, srv *asdsim.Server, got map[[20]byte]int) {
+	t.Helper()
+	recs := srv.Records("test")
+	if len(got) != len(recs) {
+		t.Errorf("%d distinct records backed up, server holds %d", len(got), len(recs))
+	}
+	for _, r := range recs {
+		if got[r.Digest] != 1 {
+			t.Fatalf("record %x backed up %d times", r.Digest, got[r.Digest])
+		}
+	}
+}
+
+func TestJobPlanning(t *testing.T) {
+	t.Parallel()
+	srv := server(t, asdsim.Config{}, 500, 100)
+	for _, c := range []struct {
+		name    string
+		args    []string
+		jobs    []string
+		reduced string
+	}{
+		{"parallel-4", []string{"--parallel", "4"}, []string{
+			"1024 partitions from 0 to 1023", "1024 partitions from 1024 to 2047",
+			"1024 partitions from 2048 to 3071", "1024 partitions from 3072 to 4095"}, ""},
+		{"parallel-3", []string{"--parallel", "3"}, []string{
+			"1365 partitions from 0 to 1364", "1365 partitions from 1365 to 2729", "1366 partitions from 2730 to 4095"}, ""},
+		{"range-split", []string{"--partition-list", "100-10", "--parallel", "2"}, []string{
+			"5 partitions from 100 to 104", "5 partitions from 105 to 109"}, ""},
+		{"filters", []string{"--partition-list", "0-2048,2048-2048", "--parallel", "8"}, []string{
+			"2048 partitions from 0 to 2047", "2048 partitions from 2048 to 4095"}, "ParallelReduced 8 2 true"},
+		{"more-threads-than-partitions", []string{"--partition-list", "7-3", "--parallel", "5"}, []string{
+			"partition 7", "partition 8", "partition 9"}, "ParallelReduced 5 3 false"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "bk")
+			rec := &recorder{}
+			sum, err := backup.Run(context.Background(), config(t, srv, append([]string{"-d", dir}, c.args...)...), backup.Deps{Reporter: rec})
+			if err != nil {
+				t.Fatalf("Run: %v\n%v", err, rec.events)
+			}
+			var started []string
+			for _, e := range rec.with("JobStarted ") {
+				started = append(started, strings.TrimPrefix(e, "JobStarted "))
+			}
+			sort.Strings(started)
+			want := append([]string(nil), c.jobs...)
+			sort.Strings(want)
+			if fmt.Sprint(started) != fmt.Sprint(want) {
+				t.Errorf("jobs %q, want %q", started, want)
+			}
+			if len(rec.with("JobFinished ")) != len(c.jobs) {
+				t.Errorf("finished jobs: %q", rec.with("JobFinished "))
+			}
+			red := rec.with("ParallelReduced")
+			if (c.reduced == "") != (len(red) == 0) || (c.reduced != "" && red[0] != c.reduced) {
+				t.Errorf("ParallelReduced events %q, want %q", red, c.reduced)
+			}
+			got := digests(t, dir)
+			var n uint64
+			for d, k := range got {
+				if k != 1 {
+					t.Fatalf("record %x written %d times", d, k)
+				}
+				p := int(uint16(d[0])|uint16(d[1])<<8) & 0xFFF
+				if !inJobs(p, c.jobs) {
+					t.Fatalf("record of partition %d outside the jobs", p)
+				}
+				n++
+			}
+			if sum.Records != n || !sum.Done {
+				t.Errorf("summary %+v, %d records in the files", sum, n)
+			}
+			if c.name == "parallel-4" {
+				exactlyOnce(t, srv, got)
+			}
+		})
+	}
+}
+
+// inJobs reports whether partition p belongs to one of the job ranges.
+func inJobs(p int, jobs []string) bool {
+	for _, j := range jobs {
+		var first, last, count int
+		if _, err := fmt.Sscanf(j, "partition %d", &first); err == nil && !strings.Contains(j, "from") {
+			if p == first {
+				return true
+			}
+			continue
+		}
+		if _, err := fmt.Sscanf(j, "%d partitions from %d to %d", &count, &first, &last); err == nil && p >= first && p <= last {
+			return true
+		}
+	}
+	return false
+}
+
+func TestFileRotation(t *testing.T) {
+	t.Parallel()
+	// 3000 records of ~1 KiB with a 1 MiB file limit: the files rotate.
+	srv := server(t, asdsim.Config{}, 3000, 1000)
+	for _, par := range []int{1, 3} {
+		t.Run(fmt.Sprint("parallel-", par), func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "bk")
+			rec := &recorder{}
+			sum, err := backup.Run(context.Background(), config(t, srv, "-d", dir, "--file-limit", "1", "--parallel", fmt.Sprint(par)), backup.Deps{Reporter: rec})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			files, _ := filepath.Glob(filepath.Join(dir, "*.asb"))
+			if len(files) < 3 {
+				t.Errorf("%d files, want rotation into 3 or more", len(files))
+			}
+			for _, f := range files {
+				st, _ := os.Stat(f)
+				// A file is closed once it reaches the limit, after the
+				// record that crossed it.
+				if st.Size() > 1<<20+4096 {
+					t.Errorf("%s: %d bytes, over the 1 MiB limit", f, st.Size())
+				}
+			}
+			exactlyOnce(t, srv, digests(t, dir))
+			if sum.Records != 3000 {
+				t.Errorf("summary records %d", sum.Records)
+			}
+			if n := len(rec.with("StorageMessage Directory ")); n != 2 {
+				t.Errorf("directory preparation events: %q", rec.with("StorageMessage"))
+			}
+		})
+	}
+}
+
+// TestCancelAndResume cancels a backup at several points (before it
+// starts, after the first job started, after some records) and continues
+// it from the saved state: every record is backed up exactly once.
+func TestCancelAndResume(t *testing.T) {
+	t.Parallel()
+	srv := server(t, asdsim.Config{}, 4000, 200)
+	for _, c := range []struct {
+		name string
+		// cancelOn is the event that cancels the run; "" cancels before.
+		cancelOn string
+		// after: the n-th such event.
+		after int
+	}{
+		{"before-start", "", 0},
+		{"first-job", "JobStarted ", 1},
+		{"after-a-job", "JobFinished ", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "bk")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			rec := &recorder{}
+			var seen int
+			var mu sync.Mutex
+			if c.cancelOn == "" {
+				cancel()
+			} else {
+				rec.on = func(ev string) {
+					mu.Lock()
+					defer mu.Unlock()
+					if strings.HasPrefix(ev, c.cancelOn) {
+						if seen++; seen == c.after {
+							cancel()
+						}
+					}
+				}
+			}
+			args := []string{"-d", dir, "--parallel", "4", "--partition-list", "0-4096", "--parallel", "1"}
+			if c.cancelOn == "JobFinished " {
+				args = []string{"-d", dir, "--parallel", "1", "--partition-list", "0-1024,1024-1024,2048-2048"}
+			}
+			sum, err := backup.Run(ctx, config(t, srv, args...), backup.Deps{Reporter: rec})
+			if !errors.Is(err, backup.ErrStopped) {
+				t.Fatalf("Run after cancel: %v, want ErrStopped\n%q", err, rec.events)
+			}
+			if len(msg.Lines(err)) != 0 {
+				t.Errorf("stopped run returned lines %v", msg.Lines(err))
+			}
+			if !sum.Done || len(rec.with("Interrupted")) != 1 {
+				t.Errorf("summary %+v, events %q", sum, rec.events)
+			}
+			hints := rec.with("ResumeHint ")
+			if c.cancelOn == "" {
+				// Nothing was backed up: no state to continue from.
+				if len(hints) != 0 || sum.Records != 0 {
+					t.Fatalf("cancelled before the start: %q, %+v", hints, sum)
+				}
+				return
+			}
+			if len(hints) != 1 {
+				t.Fatalf("no resume hint: %q", rec.events)
+			}
+			statePath := strings.TrimPrefix(hints[0], "ResumeHint ")
+			if len(rec.with("StateFileCreated "+statePath)) != 1 {
+				t.Errorf("state file event missing: %q", rec.events)
+			}
+			if c.cancelOn == "JobFinished " && len(rec.with("JobFinished ")) < 1 {
+				t.Errorf("no job finished before the cancel")
+			}
+			rec2 := &recorder{}
+			sum2, err := backup.Run(context.Background(), config(t, srv, append(args, "--continue", statePath)...), backup.Deps{Reporter: rec2})
+			if err != nil {
+				t.Fatalf("continue: %v\n%q", err, rec2.events)
+			}
+			exactlyOnce(t, srv, digests(t, dir))
+			if sum2.Records != 4000 {
+				t.Errorf("records after continuing: %d", sum2.Records)
+			}
+			if _, err := os.Stat(statePath); err != nil {
+				// A loaded state that was never overwritten is left alone.
+				t.Errorf("state file: %v", err)
+			}
+		})
+	}
+}
+
+// TestCheckpoint: with in-run checkpoints the run removes its checkpoint
+// when it succeeds.
+func TestCheckpointRemovedOnSuccess(t *testing.T) {
+	t.Parallel()
+	srv := server(t, asdsim.Config{}, 2000, 200)
+	srv.Faults().SetReplyDelay(0)
+	dir := filepath.Join(t.TempDir(), "bk")
+	cfg := config(t, srv, "-d", dir, "--parallel", "2", "--records-per-second", "4000")
+	cfg.CheckpointInterval = 1 // every tick of the checkpoint loop
+	rec := &recorder{}
+	sum, err := backup.Run(context.Background(), cfg, backup.Deps{Reporter: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exactlyOnce(t, srv, digests(t, dir))
+	if sum.Records != 2000 {
+		t.Errorf("records %d", sum.Records)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*.state")); len(m) != 0 {
+		t.Errorf("checkpoint left behind: %v", m)
+	}
+}
+
+// TestScanErrors: a scan cut off with no retries left fails its job with
+// the legacy lines; the run stops and saves its state, as legacy does.
+func TestScanErrors(t *testing.T) {
+	t.Parallel()
+	srv := server(t, asdsim.Config{}, 300, 100)
+	srv.Faults().DropAfterRecords(10)
+	dir := filepath.Join(t.TempDir(), "bk")
+	rec := &recorder{}
+	sum, err := backup.Run(context.Background(), config(t, srv, "-d", dir, "--max-retries", "0"), backup.Deps{Reporter: rec})
+	if !errors.Is(err, backup.ErrStopped) || !sum.Done {
+		t.Fatalf("Run: %v, %+v", err, sum)
+	}
+	failed := rec.with("Failed ")
+	if len(failed) != 1 || !strings.HasPrefix(failed[0], "Failed Error while running scan for 4096 partitions from 0 to 4095 - code -1: ") {
+		t.Errorf("failures %q", failed)
+	}
+	if len(rec.with("StateFileCreated")) != 1 || len(rec.with("ResumeHint")) != 1 {
+		t.Errorf("state events: %q", rec.events)
+	}
+	var me *msg.Error
+	if !errors.As(err, &me) || me.ExitCode() != 1 {
+		t.Errorf("error %#v", err)
+	}
+}
+
+// TestUnavailablePartitionsRetried: partitions reported unavailable are
+// scanned again; every record is backed up once.
+func TestUnavailablePartitionsRetried(t *testing.T) {
+	t.Parallel()
+	srv := server(t, asdsim.Config{}, 1000, 100)
+	srv.Faults().SetPartitionsUnavailable(2, 1, 2, 3, 2000, 4095)
+	dir := filepath.Join(t.TempDir(), "bk")
+	sum, err := backup.Run(context.Background(), config(t, srv, "-d", dir, "--parallel", "2"), backup.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exactlyOnce(t, srv, digests(t, dir))
+	if sum.Records != 1000 {
+		t.Errorf("records %d", sum.Records)
+	}
+}
+
+// TestProgressTicks: the first and the last tick come once each.
+func TestProgressTicks(t *testing.T) {
+	t.Parallel()
+	srv := server(t, asdsim.Config{}, 100, 100)
+	rec := &recorder{}
+	out := filepath.Join(t.TempDir(), "one.asb")
+	if _, err := backup.Run(context.Background(), config(t, srv, "-o", out), backup.Deps{Reporter: rec}); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := len(rec.with("Progress first=true")), len(rec.with("Progress first=false last=true")); n != 1 || m != 1 {
+		t.Errorf("first ticks %d, last ticks %d", n, m)
+	}
+	exactlyOnce(t, srv, digests(t, out))
+}

@@ -1,0 +1,364 @@
+package restore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"asbtools/asb"
+	"asbtools/asdsim"
+	"asbtools/compat"
+	"asbtools/msg"
+	"asbtools/restore"
+)
+
+// These tests run the engine in process against asdsim through the real
+// client over TCP, and look at what it reports and what the server holds.
+
+// recorder records the events a restore reports, as "Name arg..." strings.
+type recorder struct {
+	restore.NopReporter
+	mu     sync.Mutex
+	events []string
+	last   restore.Progress
+	// on, when set, is called (without the lock) after each event.
+	on func(ev string)
+}
+
+func (r *recorder) add(format string, a ...any) {
+	ev := fmt.Sprintf(format, a...)
+	r.mu.Lock()
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+	if r.on != nil {
+		r.on(ev)
+	}
+}
+
+func (r *recorder) with(prefix string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		if strings.HasPrefix(e, prefix) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (r *recorder) FilesFound(n int, dir string) { r.add("FilesFound %d", n) }
+func (r *recorder) FileOpened(path string)       { r.add("FileOpened %s", filepath.Base(path)) }
+func (r *recorder) IndexCreating(ix restore.IndexName, _ string) {
+	r.add("IndexCreating %s:%s:%s", ix.Namespace, ix.Set, ix.Name)
+}
+func (r *recorder) IndexSkipped(ix restore.IndexName)  { r.add("IndexSkipped %s", ix.Name) }
+func (r *recorder) IndexesSkipped(u, m, mm uint32)     { r.add("IndexesSkipped %d %d %d", u, m, mm) }
+func (r *recorder) UDFRestoring(name string, size int) { r.add("UDFRestoring %s %d", name, size) }
+func (r *recorder) Failed(err error)                   { r.add("Failed %v", err) }
+func (r *recorder) Interrupted()                       { r.add("Interrupted") }
+func (r *recorder) Progress(p restore.Progress) {
+	r.add("Progress first=%v last=%v", p.First, p.Last)
+	if p.Last {
+		r.mu.Lock()
+		r.last = p
+		r.mu.Unlock()
+	}
+}
+
+func startServer(t *testing.T, cfg asdsim.Config) *asdsim.Server {
+	t.Helper()
+	srv, err := asdsim.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// config parses an asrestore command line against srv (no config files).
+func config(t *testing.T, srv *asdsim.Server, args ...string) restore.Config {
+	t.Helper()
+	argv := append([]string{"asrestore", "-h", srv.Host(), "-p", fmt.Sprint(srv.Port())}, args...)
+	c, action, err := compat.ParseRestore(argv, compat.Env{})
+	if err != nil || action != compat.ActionRun {
+		t.Fatalf("parse %q: %v %v", argv, action, err)
+	}
+	return restore.Config{Options: c}
+}
+
+// record returns record i of set s: integer key i, bins "i" and "s",
+// generation gen and the given void time.
+func record(i int, gen uint16, voidTime uint32) asb.Record {
+	return asb.Record{Namespace: []byte("test"), Set: []byte("s"), HasSet: true,
+		Digest:     asdsim.ComputeDigest("s", asdsim.IntKey(int64(i))),
+		Key:        asb.Key{Type: asb.KeyInt, Int: int64(i)},
+		Generation: gen, VoidTime: voidTime,
+		Bins: []asb.Bin{{Name: []byte("i"), Type: asb.BinInt, Int: int64(i)},
+			{Name: []byte("s"), Type: asb.BinString, Bytes: []byte(fmt.Sprintf("value-%d", i))}}}
+}
+
+// writeBackup writes records 0..n-1 (generation gen) round-robin into
+// files backup files in dir; the first file also holds an index and a UDF.
+func writeBackup(t *testing.T, dir string, n, files int, gen uint16, voidTime func(i int) uint32) {
+	t.Helper()
+	for f := 0; f < files; f++ {
+		fh, err := os.Create(filepath.Join(dir, fmt.Sprintf("test_%05d.asb", f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := asb.NewWriter(fh)
+		meta := []asb.Meta{asb.NamespaceMeta("test")}
+		if f == 0 {
+			meta = append(meta, asb.FirstFileMeta())
+		}
+		check := func(err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		check(w.WriteHeader(&asb.Header{Version: asb.Version31, Meta: meta}))
+		if f == 0 {
+			check(w.WriteIndex(&asb.Index{Namespace: "test", Set: "s", Name: "idx_i", Type: asb.IndexDefault,
+				Paths: []asb.IndexPath{{Bin: "i", Type: asb.IndexNumeric}}}))
+			check(w.WriteUDF(&asb.UDF{Type: 'L', Name: "f.lua", Content: []byte("return 1\n")}))
+		}
+		for i := f; i < n; i += files {
+			var vt uint32
+			if voidTime != nil {
+				vt = voidTime(i)
+			}
+			rec := record(i, gen, vt)
+			check(w.WriteRecord(&rec))
+		}
+		check(w.Flush())
+		check(fh.Close())
+	}
+}
+
+func TestRestoreDirectory(t *testing.T) {
+	t.Parallel()
+	for _, par := range []int{1, 4} {
+		t.Run(fmt.Sprint("parallel-", par), func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, asdsim.Config{})
+			dir := t.TempDir()
+			writeBackup(t, dir, 900, 3, 1, nil)
+			rec := &recorder{}
+			sum, err := restore.Run(context.Background(), config(t, srv, "-d", dir, "--parallel", fmt.Sprint(par)), restore.Deps{Reporter: rec})
+			if err != nil {
+				t.Fatalf("Run: %v\n%q", err, rec.events)
+			}
+			if got := srv.Count("test", "s"); got != 900 {
+				t.Errorf("server holds %d records", got)
+			}
+			if sum.Records != 900 || sum.Inserted != 900 || sum.Indexes != 1 || sum.UDFs != 1 {
+				t.Errorf("summary %+v", sum)
+			}
+			if len(rec.with("FilesFound 3")) != 1 || len(rec.with("FileOpened ")) != 3 {
+				t.Errorf("file events %q", rec.events)
+			}
+			if len(rec.with("IndexCreating test:s:idx_i")) != 1 || len(rec.with("UDFRestoring f.lua 9")) != 1 {
+				t.Errorf("index/UDF events %q", rec.events)
+			}
+			if rec.last.Counts.Inserted != 900 || len(rec.with("Progress first=true")) != 1 {
+				t.Errorf("last progress %+v", rec.last)
+			}
+			r, ok := srv.GetByKey("test", "s", asdsim.IntKey(7))
+			if !ok || len(r.Bins) != 2 || string(r.Bins[1].Data) != "value-7" {
+				t.Errorf("record 7: %+v %v", r, ok)
+			}
+		})
+	}
+}
+
+// TestRestorePolicies restores 100 records of generation 2 onto a server
+// that holds records 0..49 already (generation 5, one bin "old") with each
+// write policy.
+func TestRestorePolicies(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeBackup(t, dir, 100, 1, 2, nil)
+	for _, c := range []struct {
+		name string
+		args []string
+		// want: inserted, existed, fresher; bins of record 0 afterwards.
+		inserted, existed, fresher uint64
+		bins                       []string
+	}{
+		// Generation check: the server's newer records win.
+		{"default", nil, 50, 0, 50, []string{"old"}},
+		{"no-generation", []string{"--no-generation"}, 100, 0, 0, []string{"old", "i", "s"}},
+		{"unique", []string{"--unique"}, 50, 50, 0, []string{"old"}},
+		{"replace", []string{"--replace", "--no-generation"}, 100, 0, 0, []string{"i", "s"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, asdsim.Config{})
+			for i := 0; i < 50; i++ {
+				if err := srv.Put("test", asdsim.Record{Set: "s", Key: asdsim.IntKey(int64(i)), Generation: 5,
+					Bins: []asdsim.Bin{asdsim.IntBin("old", 1)}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec := &recorder{}
+			args := append([]string{"-d", dir, "--no-indexes", "--no-udfs"}, c.args...)
+			sum, err := restore.Run(context.Background(), config(t, srv, args...), restore.Deps{Reporter: rec})
+			if err != nil {
+				t.Fatalf("Run: %v\n%q", err, rec.events)
+			}
+			if sum.Inserted != c.inserted || sum.Existed != c.existed || sum.Fresher != c.fresher {
+				t.Errorf("inserted %d existed %d fresher %d, want %d %d %d", sum.Inserted, sum.Existed, sum.Fresher,
+					c.inserted, c.existed, c.fresher)
+			}
+			r, ok := srv.GetByKey("test", "s", asdsim.IntKey(0))
+			var bins []string
+			for _, b := range r.Bins {
+				bins = append(bins, b.Name)
+			}
+			if !ok || fmt.Sprint(bins) != fmt.Sprint(c.bins) {
+				t.Errorf("record 0 bins %v, want %v", bins, c.bins)
+			}
+			if srv.Count("test", "s") != 100 {
+				t.Errorf("server holds %d records", srv.Count("test", "s"))
+			}
+		})
+	}
+}
+
+// TestRestoreExpiry: records whose void time has passed are skipped as
+// expired; --extra-ttl moves the void time.
+func TestRestoreExpiry(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	nowCitrus := uint32(now.Unix() - 1262304000)
+	dir := t.TempDir()
+	// Even records expired an hour ago, odd ones never expire.
+	writeBackup(t, dir, 40, 1, 1, func(i int) uint32 {
+		if i%2 == 0 {
+			return nowCitrus - 3600
+		}
+		return 0
+	})
+	for _, c := range []struct {
+		args              []string
+		expired, inserted uint64
+	}{
+		{nil, 20, 20},
+		{[]string{"--extra-ttl", "7200"}, 0, 40},
+	} {
+		srv := startServer(t, asdsim.Config{Clock: func() time.Time { return now }})
+		sum, err := restore.Run(context.Background(), config(t, srv, append([]string{"-d", dir}, c.args...)...),
+			restore.Deps{Clock: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Expired != c.expired || sum.Inserted != c.inserted {
+			t.Errorf("%v: expired %d inserted %d, want %d %d", c.args, sum.Expired, sum.Inserted, c.expired, c.inserted)
+		}
+	}
+}
+
+// TestRestoreWriteRetries: transient write failures are retried.
+func TestRestoreWriteRetries(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, asdsim.Config{})
+	dir := t.TempDir()
+	writeBackup(t, dir, 200, 2, 1, nil)
+	srv.Faults().FailNextWrites(3, asdsim.ResultKeyBusy)
+	sum, err := restore.Run(context.Background(), config(t, srv, "-d", dir, "--retry-scale-factor", "0"), restore.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Inserted != 200 || sum.Retries == 0 || srv.Count("test", "s") != 200 {
+		t.Errorf("summary %+v, server %d", sum, srv.Count("test", "s"))
+	}
+}
+
+// TestRestorePermanentWriteError: a permanent write error fails the
+// restore with the legacy line.
+func TestRestorePermanentWriteError(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, asdsim.Config{})
+	dir := t.TempDir()
+	writeBackup(t, dir, 50, 1, 1, nil)
+	srv.Faults().FailNextWrites(1, asdsim.ResultRecordTooBig)
+	rec := &recorder{}
+	_, err := restore.Run(context.Background(), config(t, srv, "-d", dir), restore.Deps{Reporter: rec})
+	if !errors.Is(err, restore.ErrFailed) || len(msg.Lines(err)) != 0 {
+		t.Fatalf("Run: %v", err)
+	}
+	if f := rec.with("Failed "); len(f) == 0 || f[0] != "Failed Error while storing record - code 13" {
+		t.Errorf("failures %q", f)
+	}
+}
+
+// TestRestoreCancel cancels a restore before it starts and once a file is
+// open: the restore reports the interrupt and fails.
+func TestRestoreCancel(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeBackup(t, dir, 12000, 4, 1, nil)
+	for _, at := range []string{"", "FileOpened "} {
+		t.Run("at-"+strings.TrimSpace(at), func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, asdsim.Config{})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			rec := &recorder{}
+			if at == "" {
+				cancel()
+			} else {
+				var once sync.Once
+				rec.on = func(ev string) {
+					if strings.HasPrefix(ev, at) {
+						once.Do(cancel)
+					}
+				}
+			}
+			sum, err := restore.Run(ctx, config(t, srv, "-d", dir, "--parallel", "1", "--no-indexes"), restore.Deps{Reporter: rec})
+			if !errors.Is(err, restore.ErrFailed) {
+				t.Fatalf("Run: %v, want ErrFailed", err)
+			}
+			if len(rec.with("Interrupted")) != 1 || len(rec.with("Progress first=false last=true")) != 1 {
+				t.Errorf("events %q", rec.events)
+			}
+			if sum.Records >= 12000 {
+				t.Errorf("every record was read: %+v", sum)
+			}
+		})
+	}
+}
+
+// TestValidate checks files without a cluster.
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeBackup(t, dir, 30, 2, 1, nil)
+	cfg, action, err := compat.ParseRestore([]string{"asrestore", "-d", dir, "--validate"}, compat.Env{})
+	if err != nil || action != compat.ActionRun {
+		t.Fatal(err)
+	}
+	sum, err := restore.Run(context.Background(), restore.Config{Options: cfg}, restore.Deps{})
+	if err != nil || sum.Records != 30 || sum.Indexes != 1 || sum.UDFs != 1 {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	// A damaged file fails with the legacy parse lines.
+	if err := os.WriteFile(filepath.Join(dir, "test_00001.asb"), []byte("Version 3.1\n# namespace test\n+ x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	_, err = restore.Run(context.Background(), restore.Config{Options: cfg}, restore.Deps{Reporter: rec})
+	if !errors.Is(err, restore.ErrFailed) {
+		t.Fatalf("damaged file: %v", err)
+	}
+	if f := rec.with("Failed "); len(f) != 1 || !strings.Contains(f[0], "Error while parsing backup file "+filepath.Join(dir, "test_00001.asb")+" (line 3)") {
+		t.Errorf("failures %q", f)
+	}
+}
