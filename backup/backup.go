@@ -21,33 +21,12 @@ import (
 
 	"asbtools/asb"
 	"asbtools/clusterconn"
-	"asbtools/compat"
 	"asbtools/infocmd"
 	"asbtools/msg"
 	"asbtools/state"
 	"asbtools/storage"
 	"asbtools/stream"
 )
-
-// Config is what a backup does.
-type Config struct {
-	// Options are the validated command-line options.
-	Options *compat.BackupConfig
-	// Password is the cluster password after prompting (Options.Cluster.User
-	// set).
-	Password string
-	// CheckpointInterval is the period of the in-run .state checkpoints;
-	// 0 means the default (5 s), negative disables them.
-	CheckpointInterval time.Duration
-}
-
-// Deps is what a backup uses from its surroundings.
-type Deps struct {
-	// Reporter receives the events (nil: NopReporter).
-	Reporter Reporter
-	// Clock is the time source of progress ticks (nil: time.Now).
-	Clock func() time.Time
-}
 
 // DefaultCheckpointInterval is the default period of in-run checkpoints.
 const DefaultCheckpointInterval = 5 * time.Second
@@ -56,7 +35,7 @@ const DefaultCheckpointInterval = 5 * time.Second
 type job struct {
 	index  int
 	desc   string
-	filter compat.PartitionFilter
+	filter PartitionRange
 	parts  []*partState
 	// started is set when a worker picked the job up.
 	started atomic.Bool
@@ -66,9 +45,9 @@ type job struct {
 }
 
 type engine struct {
-	cfg  *compat.BackupConfig
+	cfg  *Config
+	deps Deps
 	rep  Reporter
-	opts Config
 	now  func() time.Time
 
 	client  *as.Client
@@ -79,7 +58,7 @@ type engine struct {
 	jobs    []*job
 	threads int
 	// filters are the partition filters the jobs were made from.
-	filters []compat.PartitionFilter
+	filters []PartitionRange
 	perJob  uint64 // max records per job, 0 = none
 
 	// outputs
@@ -148,7 +127,7 @@ type engine struct {
 // *msg.Error values with the legacy lines; sum.Done tells whether the
 // legacy summary line follows them.
 func Run(ctx context.Context, cfg Config, deps Deps) (sum Summary, err error) {
-	e := &engine{cfg: cfg.Options, rep: deps.Reporter, opts: cfg, now: deps.Clock,
+	e := &engine{cfg: &cfg, deps: deps, rep: deps.Reporter, now: deps.Clock,
 		oneShot: make(chan struct{}), openFiles: map[*storage.File]struct{}{}}
 	if e.rep == nil {
 		e.rep = NopReporter{}
@@ -177,15 +156,6 @@ func (e *engine) stop() {
 
 func (e *engine) isStopped() bool { return e.ctx.Err() != nil }
 
-// compatError converts a command-line failure.
-func compatError(ce *compat.Error) *msg.Error {
-	e := &msg.Error{Code: ce.Code, Err: ce}
-	for _, m := range ce.Messages {
-		e.Lines = append(e.Lines, msg.Line{Level: m.Level, Text: m.Text, Stdout: m.Stdout})
-	}
-	return e
-}
-
 func (e *engine) run(parent context.Context) error {
 	c := e.cfg
 	if c.RemoveArtifacts {
@@ -198,7 +168,7 @@ func (e *engine) run(parent context.Context) error {
 		}
 		return nil
 	}
-	e.rep.Started(c.StartMessage())
+	e.rep.Started()
 	// Start-up (package initialisation, option parsing) is over.
 	releaseStartupPages()
 	if err := e.init(); err != nil {
@@ -220,18 +190,16 @@ func (e *engine) init() error {
 	case c.NodeList.Set:
 		e.rep.ParsingSelection("node-list", c.NodeList.Value)
 	}
-	t, perr := c.PrepareTargets()
-	if perr != nil {
-		return compatError(perr)
+	if c.TargetsErr != nil {
+		return c.TargetsErr
 	}
-	filters, nodes, racks := t.Partitions, t.Nodes, t.RackIDs
-	host, port := t.SeedText, t.SeedPort
+	filters, nodes, racks := c.Partitions, c.Nodes, c.RackIDs
 	e.sp = scanSpec{namespace: c.Namespace, noBins: c.NoBins, socketTO: c.SocketTimeout}
 	if e.sp.socketTO == 0 {
 		e.sp.socketTO = c.TotalTimeout
 	}
 	if c.FilterExp.Set {
-		e.sp.filterExp = t.FilterExp
+		e.sp.filterExp = c.FilterExpBytes
 		if len(c.Sets) == 1 {
 			e.sp.set = c.Sets[0]
 		}
@@ -246,25 +214,13 @@ func (e *engine) init() error {
 			e.sp.filterExp, _ = base64.StdEncoding.DecodeString(s)
 		}
 	}
-	hosts := t.Seeds
-	if len(hosts) == 0 {
-		return compatError(compat.HostListError("asbackup", host))
-	}
-	// The client's rack awareness stays off (see racks.go).
-	cp, err := clusterconn.ClientPolicy(&c.Cluster, clusterconn.Settings{
-		Auth: t.Auth, User: c.Cluster.User, Password: e.opts.Password, ConnectionQueueSize: 256,
-	})
-	if err != nil {
-		return msg.Wrap(err)
-	}
 	e.rep.Connecting()
-	client, lines := clusterconn.Connect(cp, hosts, host, port)
-	if client == nil {
-		f := &msg.Error{}
-		for _, l := range lines {
-			f.Lines = append(f.Lines, msg.Err("%s", l))
-		}
-		return f
+	if e.deps.Connect == nil {
+		return msg.New(msg.Err("No cluster connection"))
+	}
+	client, err := e.deps.Connect()
+	if err != nil {
+		return err
 	}
 	e.client = client
 	clNodes := client.GetNodes()
@@ -298,7 +254,7 @@ func (e *engine) init() error {
 }
 
 // matchNodes returns the cluster nodes named by the --node-list entries.
-func matchNodes(cl []*as.Node, specs []compat.NodeSpec) ([]*as.Node, bool) {
+func matchNodes(cl []*as.Node, specs []NodeAddr) ([]*as.Node, bool) {
 	var out []*as.Node
 	seen := map[*as.Node]bool{}
 	for _, s := range specs {
@@ -342,12 +298,12 @@ func (e *engine) masterOf(p int) *as.Node {
 
 // nodePartitions turns the partitions mastered by the selected nodes into
 // ranges of consecutive partitions.
-func (e *engine) nodePartitions(sel []*as.Node) []compat.PartitionFilter {
+func (e *engine) nodePartitions(sel []*as.Node) []PartitionRange {
 	want := map[*as.Node]bool{}
 	for _, n := range sel {
 		want[n] = true
 	}
-	var out []compat.PartitionFilter
+	var out []PartitionRange
 	for p := 0; p < state.NumPartitions; p++ {
 		if !want[e.masterOf(p)] {
 			continue
@@ -355,7 +311,7 @@ func (e *engine) nodePartitions(sel []*as.Node) []compat.PartitionFilter {
 		if k := len(out); k > 0 && out[k-1].Begin+out[k-1].Count == p {
 			out[k-1].Count++
 		} else {
-			out = append(out, compat.PartitionFilter{Begin: p, Count: 1})
+			out = append(out, PartitionRange{Begin: p, Count: 1})
 		}
 	}
 	return out
@@ -443,7 +399,7 @@ func (e *engine) checkBuild(nodes []*as.Node) error {
 	if !v.AtLeast(4, 9) {
 		return msg.New(msg.Err("Aerospike Server version 4.9 or greater is required to run asbackup, but version %d.%d is in use.", v.Major, v.Minor))
 	}
-	if (compat.DateActive(c.ModifiedBefore) || compat.DateActive(c.ModifiedAfter)) && !v.AtLeast(5, 2) {
+	if (!c.ModifiedBefore.IsZero() || !c.ModifiedAfter.IsZero()) && !v.AtLeast(5, 2) {
 		return msg.New(msg.Err("Aerospike Server version 5.2 or greater is required for --modified-before and --modified-after, but version %d.%d is in use", v.Major, v.Minor))
 	}
 	if len(c.Sets) > 1 && !v.AtLeast(5, 2) {
@@ -458,7 +414,7 @@ func (e *engine) checkBuild(nodes []*as.Node) error {
 // buildFilter builds the selection expression of a run without -f:
 // multi-set (OR of set names), modified-before/after (last update time) and
 // no-ttl-only, joined with AND. It returns the single set to scan, if any.
-func buildFilter(c *compat.BackupConfig) (*as.Expression, string) {
+func buildFilter(c *Config) (*as.Expression, string) {
 	var parts []*as.Expression
 	set := ""
 	if len(c.Sets) == 1 {
@@ -470,10 +426,10 @@ func buildFilter(c *compat.BackupConfig) (*as.Expression, string) {
 		}
 		parts = append(parts, as.ExpOr(ors...))
 	}
-	if compat.DateActive(c.ModifiedBefore) {
+	if !c.ModifiedBefore.IsZero() {
 		parts = append(parts, as.ExpLess(as.ExpLastUpdate(), as.ExpIntVal(c.ModifiedBefore.UnixNano())))
 	}
-	if compat.DateActive(c.ModifiedAfter) {
+	if !c.ModifiedAfter.IsZero() {
 		parts = append(parts, as.ExpGreaterEq(as.ExpLastUpdate(), as.ExpIntVal(c.ModifiedAfter.UnixNano())))
 	}
 	if c.NoTTLOnly {
@@ -489,12 +445,12 @@ func buildFilter(c *compat.BackupConfig) (*as.Expression, string) {
 }
 
 // makeJobs splits the filters into jobs (legacy §8.3).
-func (e *engine) makeJobs(filters []compat.PartitionFilter) {
+func (e *engine) makeJobs(filters []PartitionRange) {
 	c := e.cfg
-	e.filters = append([]compat.PartitionFilter(nil), filters...)
-	n := c.EffectiveParallel()
+	e.filters = append([]PartitionRange(nil), filters...)
+	n := c.Parallel
 	if len(filters) <= 1 {
-		r := compat.PartitionFilter{Begin: 0, Count: state.NumPartitions}
+		r := PartitionRange{Begin: 0, Count: state.NumPartitions}
 		if len(filters) == 1 {
 			r = filters[0]
 		}
@@ -507,10 +463,10 @@ func (e *engine) makeJobs(filters []compat.PartitionFilter) {
 			for i := 0; i < n; i++ {
 				b := r.Begin + r.Count*i/n
 				end := r.Begin + r.Count*(i+1)/n
-				filters = append(filters, compat.PartitionFilter{Begin: b, Count: end - b})
+				filters = append(filters, PartitionRange{Begin: b, Count: end - b})
 			}
 		} else {
-			filters = []compat.PartitionFilter{r}
+			filters = []PartitionRange{r}
 		}
 	} else if n > len(filters) {
 		e.rep.ParallelReduced(n, len(filters), true)

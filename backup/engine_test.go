@@ -11,12 +11,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	as "github.com/aerospike/aerospike-client-go/v7"
 
 	"asbtools/asb"
 	"asbtools/asdsim"
 	"asbtools/backup"
 	"asbtools/compat"
 	"asbtools/msg"
+	"asbtools/toolenv"
 )
 
 // These tests run the engine in process against asdsim through the real
@@ -92,15 +96,27 @@ func server(t *testing.T, cfg asdsim.Config, n, size int) *asdsim.Server {
 	return srv
 }
 
-// config parses an asbackup command line against srv (no config files).
-func config(t *testing.T, srv *asdsim.Server, args ...string) backup.Config {
+// config parses an asbackup command line against srv (no config files)
+// into the engine's configuration; the returned Deps hold its connection.
+func config(t *testing.T, srv *asdsim.Server, args ...string) (backup.Config, backup.Deps) {
 	t.Helper()
 	argv := append([]string{"asbackup", "-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test"}, args...)
 	c, action, err := compat.ParseBackup(argv, compat.Env{})
 	if err != nil || action != compat.ActionRun {
 		t.Fatalf("parse %q: %v %v", argv, action, err)
 	}
-	return backup.Config{Options: c, CheckpointInterval: -1}
+	cfg, connect := toolenv.BackupConfig(c, "")
+	cfg.CheckpointInterval = -1
+	return cfg, backup.Deps{Connect: connect}
+}
+
+// run runs a backup with the configuration of the command line args and
+// reporter rep (nil: none).
+func run(t *testing.T, ctx context.Context, srv *asdsim.Server, rep backup.Reporter, args ...string) (backup.Summary, error) {
+	t.Helper()
+	cfg, deps := config(t, srv, args...)
+	deps.Reporter = rep
+	return backup.Run(ctx, cfg, deps)
 }
 
 // digests reads every record of the .asb files under path (a file or a
@@ -174,7 +190,7 @@ func TestJobPlanning(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join(t.TempDir(), "bk")
 			rec := &recorder{}
-			sum, err := backup.Run(context.Background(), config(t, srv, append([]string{"-d", dir}, c.args...)...), backup.Deps{Reporter: rec})
+			sum, err := run(t, context.Background(), srv, rec, append([]string{"-d", dir}, c.args...)...)
 			if err != nil {
 				t.Fatalf("Run: %v\n%v", err, rec.events)
 			}
@@ -243,7 +259,7 @@ func TestFileRotation(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join(t.TempDir(), "bk")
 			rec := &recorder{}
-			sum, err := backup.Run(context.Background(), config(t, srv, "-d", dir, "--file-limit", "1", "--parallel", fmt.Sprint(par)), backup.Deps{Reporter: rec})
+			sum, err := run(t, context.Background(), srv, rec, "-d", dir, "--file-limit", "1", "--parallel", fmt.Sprint(par))
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
@@ -312,7 +328,7 @@ func TestCancelAndResume(t *testing.T) {
 			if c.cancelOn == "JobFinished " {
 				args = []string{"-d", dir, "--parallel", "1", "--partition-list", "0-1024,1024-1024,2048-2048"}
 			}
-			sum, err := backup.Run(ctx, config(t, srv, args...), backup.Deps{Reporter: rec})
+			sum, err := run(t, ctx, srv, rec, args...)
 			if !errors.Is(err, backup.ErrStopped) {
 				t.Fatalf("Run after cancel: %v, want ErrStopped\n%q", err, rec.events)
 			}
@@ -341,7 +357,7 @@ func TestCancelAndResume(t *testing.T) {
 				t.Errorf("no job finished before the cancel")
 			}
 			rec2 := &recorder{}
-			sum2, err := backup.Run(context.Background(), config(t, srv, append(args, "--continue", statePath)...), backup.Deps{Reporter: rec2})
+			sum2, err := run(t, context.Background(), srv, rec2, append(args, "--continue", statePath)...)
 			if err != nil {
 				t.Fatalf("continue: %v\n%q", err, rec2.events)
 			}
@@ -364,10 +380,11 @@ func TestCheckpointRemovedOnSuccess(t *testing.T) {
 	srv := server(t, asdsim.Config{}, 2000, 200)
 	srv.Faults().SetReplyDelay(0)
 	dir := filepath.Join(t.TempDir(), "bk")
-	cfg := config(t, srv, "-d", dir, "--parallel", "2", "--records-per-second", "4000")
+	cfg, deps := config(t, srv, "-d", dir, "--parallel", "2", "--records-per-second", "4000")
 	cfg.CheckpointInterval = 1 // every tick of the checkpoint loop
 	rec := &recorder{}
-	sum, err := backup.Run(context.Background(), cfg, backup.Deps{Reporter: rec})
+	deps.Reporter = rec
+	sum, err := backup.Run(context.Background(), cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +405,7 @@ func TestScanErrors(t *testing.T) {
 	srv.Faults().DropAfterRecords(10)
 	dir := filepath.Join(t.TempDir(), "bk")
 	rec := &recorder{}
-	sum, err := backup.Run(context.Background(), config(t, srv, "-d", dir, "--max-retries", "0"), backup.Deps{Reporter: rec})
+	sum, err := run(t, context.Background(), srv, rec, "-d", dir, "--max-retries", "0")
 	if !errors.Is(err, backup.ErrStopped) || !sum.Done {
 		t.Fatalf("Run: %v, %+v", err, sum)
 	}
@@ -412,7 +429,7 @@ func TestUnavailablePartitionsRetried(t *testing.T) {
 	srv := server(t, asdsim.Config{}, 1000, 100)
 	srv.Faults().SetPartitionsUnavailable(2, 1, 2, 3, 2000, 4095)
 	dir := filepath.Join(t.TempDir(), "bk")
-	sum, err := backup.Run(context.Background(), config(t, srv, "-d", dir, "--parallel", "2"), backup.Deps{})
+	sum, err := run(t, context.Background(), srv, nil, "-d", dir, "--parallel", "2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,17 +439,27 @@ func TestUnavailablePartitionsRetried(t *testing.T) {
 	}
 }
 
-// TestProgressTicks: the first and the last tick come once each.
+// TestProgressTicks: the first and the last tick come once each. The
+// configuration is built directly, without the command line.
 func TestProgressTicks(t *testing.T) {
 	t.Parallel()
 	srv := server(t, asdsim.Config{}, 100, 100)
 	rec := &recorder{}
 	out := filepath.Join(t.TempDir(), "one.asb")
-	if _, err := backup.Run(context.Background(), config(t, srv, "-o", out), backup.Deps{Reporter: rec}); err != nil {
+	cfg := backup.Config{Namespace: "test", OutputFile: backup.Option{Value: out, Set: true},
+		Parallel: 1, EstimateSamples: 10, SocketTimeout: 10 * time.Second, MaxRetries: 5, CheckpointInterval: -1}
+	connect := func() (*as.Client, error) {
+		return as.NewClientWithPolicyAndHost(as.NewClientPolicy(), as.NewHost(srv.Host(), srv.Port()))
+	}
+	sum, err := backup.Run(context.Background(), cfg, backup.Deps{Connect: connect, Reporter: rec})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if n, m := len(rec.with("Progress first=true")), len(rec.with("Progress first=false last=true")); n != 1 || m != 1 {
 		t.Errorf("first ticks %d, last ticks %d", n, m)
 	}
 	exactlyOnce(t, srv, digests(t, out))
+	if sum.Records != 100 {
+		t.Errorf("summary %+v", sum)
+	}
 }

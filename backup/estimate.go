@@ -3,7 +3,6 @@ package backup
 import (
 	"context"
 
-	"asbtools/compat"
 	"asbtools/storage"
 )
 
@@ -37,12 +36,12 @@ func (e *engine) dirRemaining() uint64 {
 func (e *engine) preRunEstimate() (uint64, error) {
 	c := *e.cfg
 	c.Estimate = true
-	c.OutputFile = compat.Opt{}
+	c.OutputFile = Option{}
 	c.Bandwidth = 0
 	c.RecordsPerSecond = 0
 	c.MaxRecords = 0
-	c.Parallel = 0
-	sub := &engine{cfg: &c, rep: errorsOnly{r: e.rep}, opts: e.opts, now: e.now,
+	c.Parallel = 1
+	sub := &engine{cfg: &c, deps: e.deps, rep: errorsOnly{r: e.rep}, now: e.now,
 		client: e.client, sp: e.sp, version: e.version, streamO: e.streamO,
 		indexes: e.indexes, firstVer: e.firstVer, recEstimate: e.recEstimate,
 		oneShot: make(chan struct{}), openFiles: map[*storage.File]struct{}{}}

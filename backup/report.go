@@ -10,8 +10,8 @@ import (
 // reports them. Package legacy turns them into the legacy log lines and
 // --machine output. Methods may be called from several goroutines.
 type Reporter interface {
-	// Started: the run starts; line is the legacy start line.
-	Started(line string)
+	// Started: the run starts.
+	Started()
 	// ParsingSelection: a partition list (kind "partition-list"), an
 	// after-digest ("after-digest") or a node list ("node-list") is parsed.
 	ParsingSelection(kind, value string)
@@ -127,7 +127,7 @@ type Summary struct {
 // NopReporter ignores every event. Embed it to implement only some.
 type NopReporter struct{}
 
-func (NopReporter) Started(string)                           {}
+func (NopReporter) Started()                                 {}
 func (NopReporter) ParsingSelection(string, string)          {}
 func (NopReporter) Connecting()                              {}
 func (NopReporter) ClientLines([]string)                     {}

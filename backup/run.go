@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"asbtools/asb"
-	"asbtools/compat"
 	"asbtools/infocmd"
 	"asbtools/msg"
 	"asbtools/state"
@@ -30,29 +29,6 @@ func (e *engine) prefix() string {
 	return e.cfg.Namespace
 }
 
-func (e *engine) streamOptions() (stream.Options, error) {
-	c := e.cfg
-	o := stream.Options{Compress: c.Compress == compat.CompressZstd, Level: c.CompressionLevel}
-	switch c.Encrypt {
-	case compat.EncryptAES128:
-		o.Cipher = stream.AES128
-	case compat.EncryptAES256:
-		o.Cipher = stream.AES256
-	}
-	if o.Cipher != stream.None {
-		mat := c.Key.Material
-		if mat == nil {
-			m, err := stream.KeyMaterialFromPEM(c.Key.PEM)
-			if err != nil {
-				return o, err
-			}
-			mat = m
-		}
-		o.Key = stream.DeriveKey(mat, o.Cipher)
-	}
-	return o, nil
-}
-
 // execute is legacy start_backup after backup_status_init. Once the run
 // has begun, the legacy summary follows on every path (e.sum.Done).
 func (e *engine) execute(parent context.Context) error {
@@ -61,7 +37,7 @@ func (e *engine) execute(parent context.Context) error {
 	if err := e.rep.Begin(); err != nil {
 		return err
 	}
-	so, err := e.streamOptions()
+	so, err := e.cfg.Stream.Options()
 	if err != nil {
 		return msg.Wrap(err)
 	}
@@ -119,7 +95,7 @@ func (e *engine) execute(parent context.Context) error {
 	var bg errgroup.Group
 	bg.Go(func() error { e.counter(finished); return nil })
 	if !c.Estimate {
-		iv := e.opts.CheckpointInterval
+		iv := e.cfg.CheckpointInterval
 		if iv == 0 {
 			iv = DefaultCheckpointInterval
 		}
@@ -175,9 +151,8 @@ func (e *engine) prepare() error {
 	// (-o) or from the first scan job.
 	preEstimate := c.OutputFile.Set && !c.Continue.Set
 	if c.BinList.Set && !c.NoRecords {
-		bins, berr := compat.ParseBinList(c.BinList.Value)
-		if berr != nil {
-			f := compatError(berr)
+		if c.BinListErr != nil {
+			f := msg.Wrap(c.BinListErr)
 			f.Lines = append(f.Lines, msg.Err("Error while setting scan bin list"), msg.Err("Failed to prepare scan object"))
 			if preEstimate || c.Estimate {
 				f.Lines = append(f.Lines, msg.Err("Backup was aborted, meaning the state is unrecoverable"),
@@ -188,7 +163,7 @@ func (e *engine) prepare() error {
 			}
 			return f
 		}
-		e.sp.bins = bins
+		e.sp.bins = c.Bins
 	}
 	if e.streamO.Compress {
 		if err := stream.CheckLevel(e.streamO.Level); err != nil {

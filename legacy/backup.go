@@ -20,6 +20,8 @@ import (
 // implements backup.Reporter.
 type Backup struct {
 	Printer
+	// StartLine is the legacy start line (compat's StartMessage).
+	StartLine string
 	// MachinePath is the --machine file ("" for none), opened by Begin.
 	MachinePath string
 
@@ -36,15 +38,15 @@ type Backup struct {
 var _ backup.Reporter = (*Backup)(nil)
 
 // NewBackup returns the legacy presentation of a backup.
-func NewBackup(log *logging.Logger, machinePath string) *Backup {
-	return &Backup{Printer: NewPrinter(log), MachinePath: machinePath}
+func NewBackup(log *logging.Logger, startLine, machinePath string) *Backup {
+	return &Backup{Printer: NewPrinter(log), StartLine: startLine, MachinePath: machinePath}
 }
 
 func (b *Backup) info(format string, a ...any)    { b.Log.Infof(format, a...) }
 func (b *Backup) verbose(format string, a ...any) { b.Log.Verbosef(format, a...) }
 
 // Started prints the start line.
-func (b *Backup) Started(line string) { b.info("%s", line) }
+func (b *Backup) Started() { b.info("%s", b.StartLine) }
 
 // ParsingSelection prints the VER line of a partition, digest or node list.
 func (b *Backup) ParsingSelection(kind, value string) {

@@ -54,7 +54,7 @@ func run(args []string) int {
 		}
 		password = pw
 	}
-	bc := backup.Config{Options: cfg, Password: password}
+	bc, connect := toolenv.BackupConfig(cfg, password)
 	// ASBACKUP_CHECKPOINT_MS overrides the in-run checkpoint period
 	// (milliseconds; negative disables checkpoints).
 	if v := os.Getenv("ASBACKUP_CHECKPOINT_MS"); v != "" {
@@ -70,10 +70,10 @@ func run(args []string) int {
 	if cfg.Machine.Set {
 		machine = cfg.Machine.Value
 	}
-	out := legacy.NewBackup(log, machine)
+	out := legacy.NewBackup(log, cfg.StartMessage(), machine)
 	// SIGINT and SIGTERM interrupt the backup (its state is saved).
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	sum, err := backup.Run(ctx, bc, backup.Deps{Reporter: out})
+	sum, err := backup.Run(ctx, bc, backup.Deps{Connect: connect, Reporter: out})
 	return out.Finish(cfg.Verbose, sum, err)
 }
