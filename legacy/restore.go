@@ -16,6 +16,8 @@ import (
 // implements restore.Reporter.
 type Restore struct {
 	Printer
+	// StartLine is the legacy start line (compat's StartMessage).
+	StartLine string
 	// MachinePath is the --machine file ("" for none), opened by Begin.
 	MachinePath string
 
@@ -33,8 +35,9 @@ type Restore struct {
 var _ restore.Reporter = (*Restore)(nil)
 
 // NewRestore returns the legacy presentation of a restore.
-func NewRestore(log *logging.Logger, machinePath string) *Restore {
-	return &Restore{Printer: NewPrinter(log), MachinePath: machinePath, progressLog: log.WithTID(os.Getpid() + 1)}
+func NewRestore(log *logging.Logger, startLine, machinePath string) *Restore {
+	return &Restore{Printer: NewPrinter(log), StartLine: startLine, MachinePath: machinePath,
+		progressLog: log.WithTID(os.Getpid() + 1)}
 }
 
 func (r *Restore) info(format string, a ...any)    { r.Log.Infof(format, a...) }
@@ -51,7 +54,7 @@ func (r *Restore) ClientLines(lines []string) {
 func (r *Restore) ServerBuild(build string) { r.verbose("Connected to server build %s", build) }
 
 // Started prints the start line.
-func (r *Restore) Started(line string) { r.info("%s", line) }
+func (r *Restore) Started() { r.info("%s", r.StartLine) }
 
 // Begin opens the --machine file.
 func (r *Restore) Begin() error {

@@ -16,6 +16,7 @@ import (
 	"asbtools/compat"
 	"asbtools/msg"
 	"asbtools/restore"
+	"asbtools/toolenv"
 )
 
 // These tests run the engine in process against asdsim through the real
@@ -82,15 +83,25 @@ func startServer(t *testing.T, cfg asdsim.Config) *asdsim.Server {
 	return srv
 }
 
-// config parses an asrestore command line against srv (no config files).
-func config(t *testing.T, srv *asdsim.Server, args ...string) restore.Config {
+// config parses an asrestore command line (no config files) into the
+// engine's configuration; the returned Deps hold its connection.
+func config(t *testing.T, args ...string) (restore.Config, restore.Deps) {
 	t.Helper()
-	argv := append([]string{"asrestore", "-h", srv.Host(), "-p", fmt.Sprint(srv.Port())}, args...)
-	c, action, err := compat.ParseRestore(argv, compat.Env{})
+	c, action, err := compat.ParseRestore(append([]string{"asrestore"}, args...), compat.Env{})
 	if err != nil || action != compat.ActionRun {
-		t.Fatalf("parse %q: %v %v", argv, action, err)
+		t.Fatalf("parse %q: %v %v", args, action, err)
 	}
-	return restore.Config{Options: c}
+	cfg, connect := toolenv.RestoreConfig(c, nil)
+	return cfg, restore.Deps{Connect: connect}
+}
+
+// run restores with the configuration of the command line args against
+// srv and reporter rep (nil: none).
+func run(t *testing.T, ctx context.Context, srv *asdsim.Server, rep restore.Reporter, args ...string) (restore.Summary, error) {
+	t.Helper()
+	cfg, deps := config(t, append([]string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port())}, args...)...)
+	deps.Reporter = rep
+	return restore.Run(ctx, cfg, deps)
 }
 
 // record returns record i of set s: integer key i, bins "i" and "s",
@@ -151,7 +162,7 @@ func TestRestoreDirectory(t *testing.T) {
 			dir := t.TempDir()
 			writeBackup(t, dir, 900, 3, 1, nil)
 			rec := &recorder{}
-			sum, err := restore.Run(context.Background(), config(t, srv, "-d", dir, "--parallel", fmt.Sprint(par)), restore.Deps{Reporter: rec})
+			sum, err := run(t, context.Background(), srv, rec, "-d", dir, "--parallel", fmt.Sprint(par))
 			if err != nil {
 				t.Fatalf("Run: %v\n%q", err, rec.events)
 			}
@@ -209,7 +220,7 @@ func TestRestorePolicies(t *testing.T) {
 			}
 			rec := &recorder{}
 			args := append([]string{"-d", dir, "--no-indexes", "--no-udfs"}, c.args...)
-			sum, err := restore.Run(context.Background(), config(t, srv, args...), restore.Deps{Reporter: rec})
+			sum, err := run(t, context.Background(), srv, rec, args...)
 			if err != nil {
 				t.Fatalf("Run: %v\n%q", err, rec.events)
 			}
@@ -254,8 +265,9 @@ func TestRestoreExpiry(t *testing.T) {
 		{[]string{"--extra-ttl", "7200"}, 0, 40},
 	} {
 		srv := startServer(t, asdsim.Config{Clock: func() time.Time { return now }})
-		sum, err := restore.Run(context.Background(), config(t, srv, append([]string{"-d", dir}, c.args...)...),
-			restore.Deps{Clock: func() time.Time { return now }})
+		cfg, deps := config(t, append([]string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-d", dir}, c.args...)...)
+		deps.Clock = func() time.Time { return now }
+		sum, err := restore.Run(context.Background(), cfg, deps)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +284,7 @@ func TestRestoreWriteRetries(t *testing.T) {
 	dir := t.TempDir()
 	writeBackup(t, dir, 200, 2, 1, nil)
 	srv.Faults().FailNextWrites(3, asdsim.ResultKeyBusy)
-	sum, err := restore.Run(context.Background(), config(t, srv, "-d", dir, "--retry-scale-factor", "0"), restore.Deps{})
+	sum, err := run(t, context.Background(), srv, nil, "-d", dir, "--retry-scale-factor", "0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +302,7 @@ func TestRestorePermanentWriteError(t *testing.T) {
 	writeBackup(t, dir, 50, 1, 1, nil)
 	srv.Faults().FailNextWrites(1, asdsim.ResultRecordTooBig)
 	rec := &recorder{}
-	_, err := restore.Run(context.Background(), config(t, srv, "-d", dir), restore.Deps{Reporter: rec})
+	_, err := run(t, context.Background(), srv, rec, "-d", dir)
 	if !errors.Is(err, restore.ErrFailed) || len(msg.Lines(err)) != 0 {
 		t.Fatalf("Run: %v", err)
 	}
@@ -322,7 +334,7 @@ func TestRestoreCancel(t *testing.T) {
 					}
 				}
 			}
-			sum, err := restore.Run(ctx, config(t, srv, "-d", dir, "--parallel", "1", "--no-indexes"), restore.Deps{Reporter: rec})
+			sum, err := run(t, ctx, srv, rec, "-d", dir, "--parallel", "1", "--no-indexes")
 			if !errors.Is(err, restore.ErrFailed) {
 				t.Fatalf("Run: %v, want ErrFailed", err)
 			}
@@ -341,11 +353,8 @@ func TestValidate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	writeBackup(t, dir, 30, 2, 1, nil)
-	cfg, action, err := compat.ParseRestore([]string{"asrestore", "-d", dir, "--validate"}, compat.Env{})
-	if err != nil || action != compat.ActionRun {
-		t.Fatal(err)
-	}
-	sum, err := restore.Run(context.Background(), restore.Config{Options: cfg}, restore.Deps{})
+	cfg, _ := config(t, "-d", dir, "--validate")
+	sum, err := restore.Run(context.Background(), cfg, restore.Deps{})
 	if err != nil || sum.Records != 30 || sum.Indexes != 1 || sum.UDFs != 1 {
 		t.Fatalf("%v %+v", err, sum)
 	}
@@ -354,7 +363,7 @@ func TestValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	_, err = restore.Run(context.Background(), restore.Config{Options: cfg}, restore.Deps{Reporter: rec})
+	_, err = restore.Run(context.Background(), cfg, restore.Deps{Reporter: rec})
 	if !errors.Is(err, restore.ErrFailed) {
 		t.Fatalf("damaged file: %v", err)
 	}

@@ -35,8 +35,8 @@ func (r *run) restoreIndex(ix *asb.Index) error {
 		ix.Set = ""
 	}
 	ns := ix.Namespace
-	if r.lists.TargetNamespace != "" {
-		ns = r.lists.TargetNamespace
+	if r.cfg.TargetNamespace != "" {
+		ns = r.cfg.TargetNamespace
 	}
 	path := ""
 	if len(ix.Paths) > 0 {

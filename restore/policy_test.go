@@ -151,15 +151,3 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
-
-// TestValidCredentials checks the legacy client's limits on user names
-// and passwords.
-func TestValidCredentials(t *testing.T) {
-	long := string(make([]byte, 64))
-	if !validCredentials("u", "p") || !validCredentials("u", "") || !validCredentials(long[:63], long[:63]) {
-		t.Error("valid credentials rejected")
-	}
-	if validCredentials("", "p") || validCredentials(long, "p") || validCredentials("u", long) {
-		t.Error("invalid credentials accepted")
-	}
-}

@@ -11,8 +11,8 @@ type Reporter interface {
 	ClientLines(lines []string)
 	// ServerBuild is the server's build string.
 	ServerBuild(build string)
-	// Started: the restore starts; line is the legacy start line.
-	Started(line string)
+	// Started: the restore starts.
+	Started()
 	// Begin: the restore proper begins (the legacy tool opens its
 	// --machine file here). An error ends the run before it starts.
 	Begin() error
@@ -95,7 +95,7 @@ type NopReporter struct{}
 
 func (NopReporter) ClientLines([]string)                  {}
 func (NopReporter) ServerBuild(string)                    {}
-func (NopReporter) Started(string)                        {}
+func (NopReporter) Started()                              {}
 func (NopReporter) Begin() error                          { return nil }
 func (NopReporter) NodesSelected(int)                     {}
 func (NopReporter) FilesFound(int, string)                {}

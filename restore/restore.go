@@ -27,7 +27,6 @@ import (
 
 	"asbtools/asb"
 	"asbtools/clusterconn"
-	"asbtools/compat"
 	"asbtools/infocmd"
 	"asbtools/msg"
 	"asbtools/storage"
@@ -41,30 +40,11 @@ const citrusEpoch = 1262304000
 // bounded with large records.
 const maxBatchBytes = 1 << 20
 
-// Config is what a restore does.
-type Config struct {
-	// Options are the validated command-line options.
-	Options *compat.RestoreConfig
-}
-
-// Deps is what a restore uses from its surroundings.
-type Deps struct {
-	// Reporter receives the events (nil: NopReporter).
-	Reporter Reporter
-	// Stdin is read for "-i -" (default os.Stdin).
-	Stdin io.Reader
-	// Prompt asks for a password on the terminal (nil: empty password).
-	Prompt func(prompt string) (string, error)
-	// Clock is used for expiry and progress ticks (default time.Now).
-	Clock func() time.Time
-}
-
 // run is the state of one restore.
 type run struct {
-	cfg     *compat.RestoreConfig
+	cfg     *Config
 	env     *Deps
 	rep     Reporter
-	lists   *compat.RestoreLists
 	c       Counters
 	client  *as.Client
 	version infocmd.Version
@@ -107,7 +87,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) (Summary, error) {
 	if deps.Reporter == nil {
 		deps.Reporter = NopReporter{}
 	}
-	r := &run{cfg: cfg.Options, env: &deps, rep: deps.Reporter}
+	r := &run{cfg: &cfg, env: &deps, rep: deps.Reporter}
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer r.cancel()
 	err := r.main(ctx)
@@ -137,20 +117,18 @@ func (r *run) abort() {
 // is the legacy interrupt.
 func (r *run) main(parent context.Context) error {
 	cfg := r.cfg
-	lists, e := cfg.ParseLists()
-	if e != nil {
-		return compatError(e)
+	if cfg.ListsErr != nil {
+		return cfg.ListsErr
 	}
-	r.lists = lists
-	if lists.Bins != nil {
+	if cfg.Bins != nil {
 		r.binSet = map[string]bool{}
-		for _, b := range lists.Bins {
+		for _, b := range cfg.Bins {
 			r.binSet[b] = true
 		}
 	}
-	if lists.Sets != nil {
+	if cfg.Sets != nil {
 		r.setSet = map[string]bool{}
-		for _, s := range lists.Sets {
+		for _, s := range cfg.Sets {
 			r.setSet[s] = true
 		}
 	}
@@ -164,7 +142,7 @@ func (r *run) main(parent context.Context) error {
 		defer r.client.Close()
 	}
 	r.now = uint32(r.env.Clock().Unix() - citrusEpoch)
-	r.rep.Started(cfg.StartMessage())
+	r.rep.Started()
 	if err := r.rep.Begin(); err != nil {
 		if r.w != nil {
 			r.w.close()
@@ -216,7 +194,10 @@ func (r *run) main(parent context.Context) error {
 func (r *run) connect() error {
 	cfg := r.cfg
 	maxBatches := int(max(1, min(cfg.MaxAsyncBatches, 1024)))
-	client, err := connect(cfg, r.env, maxBatches)
+	if r.env.Connect == nil {
+		return initFailure(msg.New(msg.Err("No cluster connection")))
+	}
+	client, err := r.env.Connect(maxBatches)
 	if err != nil {
 		return initFailure(err)
 	}
@@ -250,7 +231,7 @@ func (r *run) connect() error {
 	if batchWrites {
 		r.batchSize = 128
 	}
-	if cfg.BatchSize != compat.BatchSizeUndefined {
+	if cfg.BatchSizeSet {
 		r.batchSize = int(max(1, min(cfg.BatchSize, 1<<20)))
 	}
 	total := cfg.TotalTimeout
@@ -270,15 +251,6 @@ func (r *run) connect() error {
 	return nil
 }
 
-// compatError converts a command-line failure.
-func compatError(ce *compat.Error) *msg.Error {
-	e := &msg.Error{Code: ce.Code, Err: ce}
-	for _, m := range ce.Messages {
-		e.Lines = append(e.Lines, msg.Line{Level: m.Level, Text: m.Text, Stdout: m.Stdout})
-	}
-	return e
-}
-
 // batchIndexThreads extracts batch-index-threads from a service config.
 func batchIndexThreads(reply string) int {
 	for _, kv := range strings.Split(reply, ";") {
@@ -293,27 +265,11 @@ func batchIndexThreads(reply string) int {
 
 // initStream prepares the decompression/decryption settings.
 func (r *run) initStream() error {
-	cfg := r.cfg
-	if cfg.Compress == compat.CompressZstd {
-		r.strm.Compress = true
-		r.useStrm = true
+	o, err := r.cfg.Stream.Options()
+	if err != nil {
+		return msg.Wrap(err)
 	}
-	if cfg.Encrypt != compat.EncryptNone && cfg.Key != nil {
-		r.strm.Cipher = stream.AES128
-		if cfg.Encrypt == compat.EncryptAES256 {
-			r.strm.Cipher = stream.AES256
-		}
-		material := cfg.Key.Material
-		if material == nil {
-			m, err := stream.KeyMaterialFromPEM(cfg.Key.PEM)
-			if err != nil {
-				return msg.Wrap(err)
-			}
-			material = m
-		}
-		r.strm.Key = stream.DeriveKey(material, r.strm.Cipher)
-		r.useStrm = true
-	}
+	r.strm, r.useStrm = o, o.Compress || o.Cipher != stream.None
 	return nil
 }
 
@@ -411,14 +367,10 @@ func (r *run) restoreAll(parent context.Context) bool {
 		wg.Wait()
 		return !r.failed.Load()
 	}
-	path := cfg.InputFile.Value
-	size, isStdin, e := compat.ParseStdinSize(path)
-	if strings.HasPrefix(path, "-") && path != "-" && !strings.HasPrefix(path, "-:") {
-		isStdin = false
-	}
+	path, size, isStdin := cfg.InputFile.Value, cfg.InputSize, cfg.InputStdin
 	r.rep.InputStarted(path, cfg.Validate)
-	if e != nil {
-		r.rep.Failed(msg.Wrap(compatError(e), msg.Err("Error while opening shared backup file")))
+	if cfg.InputErr != nil {
+		r.rep.Failed(msg.Wrap(cfg.InputErr, msg.Err("Error while opening shared backup file")))
 		return false
 	}
 	src, err := r.open(path, isStdin)
@@ -462,7 +414,7 @@ func inputFailure(err error, more ...msg.Line) *msg.Error {
 }
 
 func (r *run) open(path string, isStdin bool) (*source, error) {
-	ns, check := r.lists.SourceNamespace, r.lists.TargetNamespace != ""
+	ns, check := r.cfg.SourceNamespace, r.cfg.TargetNamespace != ""
 	return openSource(openOptions{path: path, stdin: r.env.Stdin, stream: r.strm, useStrm: r.useStrm,
 		nsSrc: ns, nsCheck: check, bytes: &r.c.Bytes, limit: r.limit, isStdin: isStdin, legacyStrict: r.cfg.Validate,
 		logOpen: r.rep.FileOpened})
@@ -524,8 +476,8 @@ func (r *run) readFile(src *source) {
 		switch e.Kind {
 		case asb.EntryIndex:
 			ix := e.Index
-			if r.lists.SourceNamespace != "" && ix.Namespace != r.lists.SourceNamespace {
-				r.rep.Failed(msg.New(msg.Err("Invalid namespace %s in index %s, expected: %s (line %d, col %d)", ix.Namespace, ix.Name, r.lists.SourceNamespace, e.Line, 6+len(ix.Namespace)),
+			if r.cfg.SourceNamespace != "" && ix.Namespace != r.cfg.SourceNamespace {
+				r.rep.Failed(msg.New(msg.Err("Invalid namespace %s in index %s, expected: %s (line %d, col %d)", ix.Namespace, ix.Name, r.cfg.SourceNamespace, e.Line, 6+len(ix.Namespace)),
 					msg.Err("Error while parsing backup file %s (line %d)", src.path, e.Line)))
 				r.abort()
 				return
@@ -569,9 +521,9 @@ func (r *run) readFile(src *source) {
 			r.c.UDFs.Add(1)
 		case asb.EntryRecord:
 			rec := e.Record
-			if r.lists.SourceNamespace != "" && string(rec.Namespace) != r.lists.SourceNamespace {
+			if r.cfg.SourceNamespace != "" && string(rec.Namespace) != r.cfg.SourceNamespace {
 				line, col := nsPosition(rec, src.version)
-				r.rep.Failed(msg.New(msg.Err("Invalid namespace %s in backup record, expected: %s (line %d, col %d)", rec.Namespace, r.lists.SourceNamespace, line, col),
+				r.rep.Failed(msg.New(msg.Err("Invalid namespace %s in backup record, expected: %s (line %d, col %d)", rec.Namespace, r.cfg.SourceNamespace, line, col),
 					msg.Err("Error while parsing record"), msg.Err("Error while parsing backup file %s (line %d)", src.path, line)))
 				r.abort()
 				return
@@ -599,7 +551,7 @@ func (r *run) readFile(src *source) {
 				if b == nil {
 					b = r.w.get()
 				}
-				ns := r.lists.TargetNamespace
+				ns := r.cfg.TargetNamespace
 				if ns == "" {
 					if lastNS != string(rec.Namespace) {
 						lastNS = intern(rec.Namespace)

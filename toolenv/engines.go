@@ -1,12 +1,16 @@
 package toolenv
 
 import (
+	"fmt"
+	"strings"
+
 	as "github.com/aerospike/aerospike-client-go/v7"
 
 	"asbtools/backup"
 	"asbtools/clusterconn"
 	"asbtools/compat"
 	"asbtools/msg"
+	"asbtools/restore"
 	"asbtools/stream"
 )
 
@@ -31,7 +35,9 @@ func streamSettings(compress compat.CompressMode, level int, encrypt compat.Encr
 	case compat.EncryptAES256:
 		s.Cipher = stream.AES256
 	}
-	if s.Cipher != stream.None && key != nil {
+	if key == nil {
+		s.Cipher = stream.None
+	} else if s.Cipher != stream.None {
 		s.KeyMaterial, s.KeyPEM = key.Material, key.PEM
 	}
 	return s
@@ -112,4 +118,100 @@ func backupTargets(c *compat.BackupConfig, password string, cfg *backup.Config) 
 		}
 		return client, nil
 	}, nil
+}
+
+// RestoreConfig turns a parsed asrestore command line into the engine's
+// configuration and its cluster connection (prompt asks for the password
+// when it is needed). The lists and the -i value are parsed here; their
+// failures travel in the configuration and are reported where the legacy
+// tool reports them.
+func RestoreConfig(c *compat.RestoreConfig, prompt compat.PromptFunc) (restore.Config, func(int) (*as.Client, error)) {
+	ropt := func(o compat.Opt) restore.Option { return restore.Option{Value: o.Value, Set: o.Set} }
+	cfg := restore.Config{
+		Directory: ropt(c.Directory), DirectoryList: ropt(c.DirectoryList),
+		ParentDirectory: ropt(c.ParentDirectory), InputFile: ropt(c.InputFile),
+		Validate: c.Validate, NoRecords: c.NoRecords, NoIndexes: c.NoIndexes, NoUDFs: c.NoUDFs,
+		IndexesLast: c.IndexesLast, Wait: c.Wait,
+		Unique: c.Unique, Replace: c.Replace, NoGeneration: c.NoGeneration, IgnoreRecordError: c.IgnoreRecordError,
+		ExtraTTL: c.ExtraTTL, Parallel: c.Parallel,
+		MaxAsyncBatches: c.MaxAsyncBatches, BatchSize: c.BatchSize, BatchSizeSet: c.BatchSize != compat.BatchSizeUndefined,
+		DisableBatchWrites: c.DisableBatchWrites,
+		Timeout:            c.Timeout, SocketTimeout: c.SocketTimeout, TotalTimeout: c.TotalTimeout,
+		MaxRetries: c.MaxRetries, RetryScaleFactor: c.RetryScaleFactor,
+		Bandwidth: c.Bandwidth, TPS: c.TPS,
+		Stream: streamSettings(c.Compress, 0, c.Encrypt, c.Key),
+	}
+	if lists, e := c.ParseLists(); e != nil {
+		cfg.ListsErr = compatError(e)
+	} else {
+		cfg.SourceNamespace, cfg.TargetNamespace = lists.SourceNamespace, lists.TargetNamespace
+		cfg.Bins, cfg.Sets = lists.Bins, lists.Sets
+	}
+	if c.InputFile.Set {
+		path := c.InputFile.Value
+		size, isStdin, e := compat.ParseStdinSize(path)
+		if strings.HasPrefix(path, "-") && path != "-" && !strings.HasPrefix(path, "-:") {
+			isStdin = false
+		}
+		cfg.InputSize, cfg.InputStdin = size, isStdin
+		if e != nil {
+			cfg.InputErr = compatError(e)
+		}
+	}
+	return cfg, func(connections int) (*as.Client, error) { return restoreConnect(c, prompt, connections) }
+}
+
+// restoreConnect opens the cluster connection of asrestore. Errors carry
+// the legacy lines.
+func restoreConnect(c *compat.RestoreConfig, prompt compat.PromptFunc, connections int) (*as.Client, error) {
+	errLine := func(text string) error { return msg.New(msg.Err("%s", text)) }
+	seeds, e := c.Seeds()
+	if e != nil {
+		return nil, errLine(e.Error())
+	}
+	set := clusterconn.Settings{Timeout: c.Timeout, ConnectionQueueSize: max(connections, 16)}
+	if c.Cluster.AuthMode.Set {
+		m, ok := compat.ParseAuthMode(c.Cluster.AuthMode.Value)
+		if !ok {
+			return nil, errLine(compat.AuthModeError("asrestore", c.Cluster.AuthMode.Value).Messages[0].Text)
+		}
+		set.Auth = m
+	}
+	if c.Cluster.User != "" {
+		user, pw, err := c.Cluster.Credentials(prompt)
+		if err != nil {
+			return nil, msg.Wrap(err)
+		}
+		if !validCredentials(user, pw) {
+			// The legacy tool prints this line with printf.
+			return nil, msg.New(msg.Stdout(fmt.Sprintf("Invalid password for user name `%s`\n", user)))
+		}
+		set.User, set.Password = user, pw
+	}
+	cp, err := clusterconn.ClientPolicy(&c.Cluster, set)
+	if err != nil {
+		return nil, msg.Wrap(err)
+	}
+	if len(seeds) == 0 {
+		return nil, errLine(fmt.Sprintf("Error while connecting to %s:%d - code -10: Failed to connect at src/main/aerospike/as_cluster.c:416", c.Cluster.Host, c.Cluster.Port))
+	}
+	client, lines := clusterconn.Connect(cp, seeds, c.Cluster.Host, c.Cluster.Port)
+	if client == nil {
+		f := &msg.Error{}
+		for _, l := range lines {
+			f.Lines = append(f.Lines, msg.Err("%s", l))
+		}
+		return nil, f
+	}
+	return client, nil
+}
+
+// maxCredentialSize is the legacy client's buffer size for the user name
+// and for the password (both NUL-terminated).
+const maxCredentialSize = 64
+
+// validCredentials reports whether the legacy client accepts the user name
+// and password: a non-empty user name, both shorter than its buffers.
+func validCredentials(user, password string) bool {
+	return user != "" && len(user) < maxCredentialSize && len(password) < maxCredentialSize
 }

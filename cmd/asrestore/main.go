@@ -35,11 +35,8 @@ func run(args []string) int {
 	if cfg.Machine.Set {
 		machine = cfg.Machine.Value
 	}
-	out := legacy.NewRestore(log, machine)
-	_, err := restore.Run(ctx, restore.Config{Options: cfg}, restore.Deps{
-		Reporter: out,
-		Stdin:    os.Stdin,
-		Prompt:   compat.TerminalPrompt,
-	})
+	out := legacy.NewRestore(log, cfg.StartMessage(), machine)
+	rc, connect := toolenv.RestoreConfig(cfg, compat.TerminalPrompt)
+	_, err := restore.Run(ctx, rc, restore.Deps{Connect: connect, Reporter: out, Stdin: os.Stdin})
 	return out.Finish(cfg.Verbose, err)
 }
