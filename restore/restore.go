@@ -24,6 +24,7 @@ import (
 	"time"
 
 	as "github.com/aerospike/aerospike-client-go/v7"
+	"golang.org/x/sync/errgroup"
 
 	"asbtools/asb"
 	"asbtools/clusterconn"
@@ -342,29 +343,31 @@ func (r *run) restoreAll(parent context.Context) bool {
 		}
 		close(jobs)
 		n := min(cfg.Parallel, len(files))
-		var wg sync.WaitGroup
+		// The readers run under an errgroup; a failure aborts the restore
+		// (r.ctx), which the other readers see between records.
+		var g errgroup.Group
 		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			g.Go(func() error {
 				for path := range jobs {
 					if r.interrupted() {
-						return
+						return nil
 					}
 					r.rep.FileStarted(path, cfg.Validate)
 					src, err := r.open(path, false)
 					if err != nil {
-						r.rep.Failed(msg.Wrap(err, msg.Err("Error while opening backup file")))
+						err = msg.Wrap(err, msg.Err("Error while opening backup file"))
+						r.rep.Failed(err)
 						r.abort()
-						return
+						return err
 					}
 					r.readFile(src)
 					src.close()
 				}
-			}()
+				return nil
+			})
 		}
 		r.rep.FilesDispatched(cfg.Validate)
-		wg.Wait()
+		_ = g.Wait() // failures are reported and recorded in r.failed
 		return !r.failed.Load()
 	}
 	path, size, isStdin := cfg.InputFile.Value, cfg.InputSize, cfg.InputStdin
