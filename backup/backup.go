@@ -170,7 +170,7 @@ func (e *engine) run(parent context.Context) error {
 	}
 	e.rep.Started()
 	// Start-up (package initialisation, option parsing) is over.
-	releaseStartupPages()
+	e.releasePages()
 	if err := e.init(); err != nil {
 		return err
 	}

@@ -125,4 +125,15 @@ type Deps struct {
 	Reporter Reporter
 	// Clock is the time source of progress ticks (nil: time.Now).
 	Clock func() time.Time
+	// ReleasePages, when set, releases memory of the process: once start-up
+	// is over, when the jobs start and every second while they run
+	// (asbackup passes memtrim.Release).
+	ReleasePages func()
+}
+
+// releasePages calls Deps.ReleasePages if set.
+func (e *engine) releasePages() {
+	if e.deps.ReleasePages != nil {
+		e.deps.ReleasePages()
+	}
 }

@@ -106,8 +106,10 @@ func (e *engine) execute(parent context.Context) error {
 	if e.racks != nil {
 		bg.Go(func() error { e.rackTend(finished); return nil })
 	}
-	releaseStartupPages()
-	bg.Go(func() error { trimFilePages(finished); return nil })
+	if e.deps.ReleasePages != nil {
+		e.deps.ReleasePages()
+		bg.Go(func() error { trimFilePages(e.deps.ReleasePages, finished); return nil })
+	}
 
 	failedAny := e.runWorkers() != nil
 	if c.Estimate {
@@ -769,7 +771,7 @@ const (
 // KiB at a time and would otherwise stay resident for the rest of the run;
 // the record path itself needs about 3 MiB of them, which come back at the
 // cost of a few minor page faults.
-func trimFilePages(finished <-chan struct{}) {
+func trimFilePages(release func(), finished <-chan struct{}) {
 	t := time.NewTimer(firstTrim)
 	defer t.Stop()
 	for {
@@ -777,7 +779,7 @@ func trimFilePages(finished <-chan struct{}) {
 		case <-finished:
 			return
 		case <-t.C:
-			releaseStartupPages()
+			release()
 			t.Reset(trimInterval)
 		}
 	}

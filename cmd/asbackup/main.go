@@ -16,6 +16,7 @@ import (
 
 	"asbtools/backup"
 	"asbtools/compat"
+	"asbtools/internal/memtrim"
 	"asbtools/legacy"
 	"asbtools/logging"
 	"asbtools/toolenv"
@@ -74,6 +75,6 @@ func run(args []string) int {
 	// SIGINT and SIGTERM interrupt the backup (its state is saved).
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	sum, err := backup.Run(ctx, bc, backup.Deps{Connect: connect, Reporter: out})
+	sum, err := backup.Run(ctx, bc, backup.Deps{Connect: connect, Reporter: out, ReleasePages: memtrim.Release})
 	return out.Finish(cfg.Verbose, sum, err)
 }

@@ -1,6 +1,9 @@
 //go:build linux
 
-package backup
+// Package memtrim releases the resident pages of the process's read-only
+// file mappings (asbackup calls it once start-up is over and then
+// periodically, to keep its peak RSS low).
+package memtrim
 
 import (
 	"bufio"
@@ -10,7 +13,7 @@ import (
 	"syscall"
 )
 
-// releaseStartupPages drops the page mappings of the read-only, file-backed
+// Release drops the page mappings of the read-only, file-backed
 // regions of the process (program text, read-only data, shared libraries).
 // Start-up touches most of them once (package initialisation of the client
 // and its dependencies, TLS and option parsing); the kernel maps 64 KiB
@@ -18,7 +21,7 @@ import (
 // a small part. After the call only the pages used again are mapped back in
 // from the page cache. Writable mappings are never touched: their private
 // copies would be lost.
-func releaseStartupPages() {
+func Release() {
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return
