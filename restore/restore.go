@@ -478,50 +478,13 @@ func (r *run) readFile(src *source) {
 		}
 		switch e.Kind {
 		case asb.EntryIndex:
-			ix := e.Index
-			if r.cfg.SourceNamespace != "" && ix.Namespace != r.cfg.SourceNamespace {
-				r.rep.Failed(msg.New(msg.Err("Invalid namespace %s in index %s, expected: %s (line %d, col %d)", ix.Namespace, ix.Name, r.cfg.SourceNamespace, e.Line, 6+len(ix.Namespace)),
-					msg.Err("Error while parsing backup file %s (line %d)", src.path, e.Line)))
-				r.abort()
+			if !r.readIndex(src, &e) {
 				return
 			}
-			if r.cfg.Validate {
-				r.rep.IndexValidated()
-				r.c.Indexes.Add(1)
-				continue
-			}
-			if r.cfg.NoIndexes {
-				r.rep.IndexIgnored()
-				continue
-			}
-			cp := cloneIndex(ix)
-			if !r.cfg.IndexesLast {
-				if err := r.restoreIndex(cp); err != nil {
-					r.rep.Failed(msg.Wrap(err, msg.Err("Error while restoring secondary index")))
-					r.abort()
-					return
-				}
-			}
-			r.mu.Lock()
-			r.indexes = append(r.indexes, cp)
-			r.mu.Unlock()
-			r.c.Indexes.Add(1)
 		case asb.EntryUDF:
-			if r.cfg.Validate {
-				r.rep.UDFValidated()
-				r.c.UDFs.Add(1)
-				continue
-			}
-			if r.cfg.NoUDFs {
-				r.rep.UDFIgnored()
-				continue
-			}
-			if err := r.restoreUDF(e.UDF); err != nil {
-				r.rep.Failed(msg.Wrap(err, msg.Err("Error while restoring UDF")))
-				r.abort()
+			if !r.readUDF(e.UDF) {
 				return
 			}
-			r.c.UDFs.Add(1)
 		case asb.EntryRecord:
 			rec := e.Record
 			if r.cfg.SourceNamespace != "" && string(rec.Namespace) != r.cfg.SourceNamespace {
@@ -575,6 +538,61 @@ func (r *run) readFile(src *source) {
 			}
 		}
 	}
+}
+
+// readIndex handles an index entry of src: validated, ignored, restored at
+// once or kept for --indexes-last. It reports whether reading goes on.
+func (r *run) readIndex(src *source, e *asb.Entry) bool {
+	ix := e.Index
+	if r.cfg.SourceNamespace != "" && ix.Namespace != r.cfg.SourceNamespace {
+		r.rep.Failed(msg.New(msg.Err("Invalid namespace %s in index %s, expected: %s (line %d, col %d)", ix.Namespace, ix.Name, r.cfg.SourceNamespace, e.Line, 6+len(ix.Namespace)),
+			msg.Err("Error while parsing backup file %s (line %d)", src.path, e.Line)))
+		r.abort()
+		return false
+	}
+	if r.cfg.Validate {
+		r.rep.IndexValidated()
+		r.c.Indexes.Add(1)
+		return true
+	}
+	if r.cfg.NoIndexes {
+		r.rep.IndexIgnored()
+		return true
+	}
+	cp := cloneIndex(ix)
+	if !r.cfg.IndexesLast {
+		if err := r.restoreIndex(cp); err != nil {
+			r.rep.Failed(msg.Wrap(err, msg.Err("Error while restoring secondary index")))
+			r.abort()
+			return false
+		}
+	}
+	r.mu.Lock()
+	r.indexes = append(r.indexes, cp)
+	r.mu.Unlock()
+	r.c.Indexes.Add(1)
+	return true
+}
+
+// readUDF handles a UDF entry: validated, ignored or restored. It reports
+// whether reading goes on.
+func (r *run) readUDF(u *asb.UDF) bool {
+	if r.cfg.Validate {
+		r.rep.UDFValidated()
+		r.c.UDFs.Add(1)
+		return true
+	}
+	if r.cfg.NoUDFs {
+		r.rep.UDFIgnored()
+		return true
+	}
+	if err := r.restoreUDF(u); err != nil {
+		r.rep.Failed(msg.Wrap(err, msg.Err("Error while restoring UDF")))
+		r.abort()
+		return false
+	}
+	r.c.UDFs.Add(1)
+	return true
 }
 
 // recordTTL computes the TTL a record is written with from its void time
