@@ -125,6 +125,11 @@ type Deps struct {
 	Reporter Reporter
 	// Clock is the time source of progress ticks (nil: time.Now).
 	Clock func() time.Time
+	// Interruptible, when set, is called once the backup can be
+	// interrupted (cancelling the context before has no effect until
+	// then): the legacy tool installs its SIGINT/SIGTERM handler there and
+	// is killed by a signal before.
+	Interruptible func()
 	// ReleasePages, when set, releases memory of the process: once start-up
 	// is over, when the jobs start and every second while they run
 	// (asbackup passes memtrim.Release).

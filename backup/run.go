@@ -43,8 +43,11 @@ func (e *engine) execute(parent context.Context) error {
 	}
 	e.streamO = so
 
-	// The caller's cancellation (SIGINT/SIGTERM) is reported, then stops
-	// the run.
+	// From here on the backup can be interrupted: the caller's
+	// cancellation (SIGINT/SIGTERM) is reported, then stops the run.
+	if e.deps.Interruptible != nil {
+		e.deps.Interruptible()
+	}
 	interrupted := func() {
 		e.rep.Interrupted()
 		e.stop()

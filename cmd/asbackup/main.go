@@ -72,9 +72,25 @@ func run(args []string) int {
 		machine = cfg.Machine.Value
 	}
 	out := legacy.NewBackup(log, cfg.StartMessage(), machine)
-	// SIGINT and SIGTERM interrupt the backup (its state is saved).
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	sum, err := backup.Run(ctx, bc, backup.Deps{Connect: connect, Reporter: out, ReleasePages: memtrim.Release})
+	// SIGINT and SIGTERM interrupt the backup (its state is saved) once
+	// the engine says it can be interrupted; before, they end the process
+	// as with the legacy tool.
+	ctx, interruptible := signalContext()
+	sum, err := backup.Run(ctx, bc, backup.Deps{Connect: connect, Reporter: out,
+		Interruptible: interruptible, ReleasePages: memtrim.Release})
 	return out.Finish(cfg.Verbose, sum, err)
+}
+
+// signalContext returns a context that SIGINT and SIGTERM cancel once
+// catch has been called; later signals are ignored.
+func signalContext() (ctx context.Context, catch func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	return ctx, func() {
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		go func() {
+			<-sigs
+			cancel()
+		}()
+	}
 }
