@@ -25,17 +25,18 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"asbtools/asb"
 	"asbtools/internal/sandbox"
 )
 
-var asbfsBin string
+var asbfsBin, asrestoreBin string
 
 // TestMain builds asbfs and runs the tests in the sandbox (private mount and
 // network namespaces in which the host's astools.conf files are hidden; see
 // package sandbox).
 func TestMain(m *testing.M) { sandbox.Main(withASBFS{m}) }
 
-// withASBFS builds asbfs into asbfsBin around the tests.
+// withASBFS builds asbfs and asrestore around the tests.
 type withASBFS struct{ m *testing.M }
 
 func (w withASBFS) Run() int {
@@ -45,10 +46,10 @@ func (w withASBFS) Run() int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	asbfsBin = filepath.Join(dir, "asbfs")
-	out, err := exec.Command("go", "build", "-o", asbfsBin, "asbtools/cmd/asbfs").CombinedOutput()
+	asbfsBin, asrestoreBin = filepath.Join(dir, "asbfs"), filepath.Join(dir, "asrestore")
+	out, err := exec.Command("go", "build", "-o", dir, "asbtools/cmd/asbfs", "asbtools/cmd/asrestore").CombinedOutput()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "building asbfs: %v\n%s", err, out)
+		fmt.Fprintf(os.Stderr, "building asbfs and asrestore: %v\n%s", err, out)
 		return 1
 	}
 	return w.m.Run()
@@ -472,7 +473,8 @@ func checkMount(t *testing.T, mnt string, exp *expected) {
 		}
 	}
 	if len(exp.records) == 0 {
-		out := run(t, "find", mnt, "-type", "f", "-not", "-path", "*/%sindex/*", "-not", "-path", "*/%udf/*", "-not", "-name", "%errors")
+		out := run(t, "find", mnt, "-type", "f", "-not", "-path", "*/%sindex/*", "-not", "-path", "*/%udf/*", "-not", "-name", "%errors",
+			"-not", "-path", "*/%stats/*", "-not", "-name", "%stats.json")
 		if len(out) != 0 {
 			t.Errorf("records found in a backup without records:\n%s", out)
 		}
@@ -481,7 +483,7 @@ func checkMount(t *testing.T, mnt string, exp *expected) {
 
 	// Every record file, found with find, with its xattrs.
 	ns := filepath.Join(mnt, "test")
-	out := run(t, "find", ns, "-path", ns+"/%sindex", "-prune", "-o", "-type", "f", "-print0")
+	out := run(t, "find", recordFiles(ns, "-print0")...)
 	var files []string
 	for _, f := range bytes.Split(bytes.TrimSuffix(out, []byte{0}), []byte{0}) {
 		files = append(files, string(f))
@@ -607,24 +609,29 @@ func checkMount(t *testing.T, mnt string, exp *expected) {
 	if catBytes != total {
 		t.Errorf("stat sizes sum to %d, cat read %d bytes", total, catBytes)
 	}
-	du := strings.Fields(string(run(t, "du", "-sb", "--exclude=%sindex", ns)))
+	du := strings.Fields(string(run(t, "du", "-sb", "--exclude=%sindex", "--exclude=%jsonl", "--exclude=%stats", "--exclude=%stats.json", ns)))
 	if n, _ := strconv.ParseInt(du[0], 10, 64); n != total {
 		t.Errorf("du -sb %s = %d, want %d", ns, n, total)
 	}
 
-	// The raw view holds the same records, as .asb text.
+	// The raw view holds the same records, each as a complete .asb file:
+	// the header, the record and nothing else.
 	rawNS := filepath.Join(mnt, "%raw", "test")
-	rawOut := run(t, "find", rawNS, "-type", "f", "-print0")
+	rawOut := run(t, "find", rawNS, "(", "-path", rawNS+"/%asb", "-o", "-path", rawNS+"/%digest", ")", "-prune", "-o", "-type", "f", "-print0")
 	rawFiles := bytes.Split(bytes.TrimSuffix(rawOut, []byte{0}), []byte{0})
 	if len(rawFiles) != len(files) {
 		t.Errorf("%%raw: %d files, want %d", len(rawFiles), len(files))
 	}
-	for _, f := range files[:min(20, len(files))] {
+	for _, f := range files {
 		rel, _ := filepath.Rel(ns, f)
-		raw := run(t, "cat", filepath.Join(rawNS, rel))
+		raw, err := os.ReadFile(filepath.Join(rawNS, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
 		dg := attrs[f]["user.aerospike.digest"]
-		if !bytes.Contains(raw, []byte("\n+ d "+dg+"\n")) || !(bytes.HasPrefix(raw, []byte("+ k ")) || bytes.HasPrefix(raw, []byte("+ n "))) {
-			t.Errorf("%%raw/test/%s: not the record's .asb text: %q", rel, raw[:min(len(raw), 200)])
+		hdr, recs := parseAsb(t, raw)
+		if nsName, _ := hdr.Namespace(); nsName != "test" || len(recs) != 1 || base64.StdEncoding.EncodeToString(recs[0].Digest[:]) != dg {
+			t.Errorf("%%raw/test/%s: not a one-record .asb file of record %s: %q", rel, dg, raw[:min(len(raw), 200)])
 		}
 	}
 
@@ -664,6 +671,37 @@ grepped:
 	if out, err := exec.Command("touch", filepath.Join(ns, "touched")).CombinedOutput(); err == nil || !bytes.Contains(out, []byte("Read-only file system")) {
 		t.Errorf("touch in the mount: %v %s", err, out)
 	}
+}
+
+// parseAsb reads a whole .asb file.
+func parseAsb(t *testing.T, data []byte) (*asb.Header, []*asb.Record) {
+	t.Helper()
+	rd := asb.NewReader(bytes.NewReader(data), asb.ReaderOptions{})
+	hdr, err := rd.Header()
+	if err != nil {
+		t.Fatalf("not an .asb file: %v: %q", err, data[:min(len(data), 200)])
+	}
+	var recs []*asb.Record
+	for {
+		e, err := rd.Next()
+		if err == io.EOF {
+			return hdr, recs
+		}
+		if err != nil {
+			t.Fatalf("not an .asb file: %v", err)
+		}
+		if e.Kind != asb.EntryRecord {
+			t.Fatalf("entry %v in a record file", e.Kind)
+		}
+		recs = append(recs, e.Record.Clone())
+	}
+}
+
+// recordFiles returns the arguments of find that list the record files of
+// namespace directory ns (not the other views of the namespace).
+func recordFiles(ns, print string) []string {
+	return []string{ns, "(", "-path", ns + "/%sindex", "-o", "-path", ns + "/%jsonl", "-o", "-path", ns + "/%stats", "-o",
+		"-path", ns + "/%digest", ")", "-prune", "-o", "-type", "f", "-not", "-path", ns + "/%stats.json", print}
 }
 
 // sortMaps puts the pairs of unordered maps (no "flags") in the order of
@@ -735,7 +773,7 @@ func TestCorruptFile(t *testing.T) {
 		t.Errorf("%%errors = %q, want the file and line %d", errs, line)
 	}
 	exp := loadExpected(t, filepath.Join(goldenDir, "01-kitchen-file"))
-	out := run(t, "find", filepath.Join(mnt, "test"), "-path", "*/%sindex", "-prune", "-o", "-type", "f", "-print")
+	out := run(t, "find", recordFiles(filepath.Join(mnt, "test"), "-print")...)
 	n := len(strings.Split(strings.TrimSpace(string(out)), "\n"))
 	if n != len(exp.records)-1 {
 		t.Errorf("%d records served, want all %d but the damaged one", n, len(exp.records)-1)

@@ -9,9 +9,12 @@
 // parsed again sequentially). For each record the index keeps only what is
 // needed to name it, list it and read it back without rescanning: its
 // digest, file number, byte offset, line number, the sizes of its raw and
-// JSON views, and its file name when the name comes from a user key. An entry takes 48 bytes plus the name bytes (none
-// for records named by digest) plus 5–10 bytes of hash table, so the index
-// of records with short keys stays well under 100 bytes per record.
+// JSON views, and its file name when the name comes from a user key. An
+// entry takes 48 bytes plus the name bytes (none for records named by
+// digest) plus about 6 bytes of name table and 5 of digest table (each
+// filled to at most 80%), so the index of records with short keys stays
+// under 80 bytes per record. Per-set summaries (type Summary) are
+// counted from the parsed records while indexing.
 // Entries are stored in blocks of 1024, so that building the index never
 // copies or over-allocates the entry array.
 //
@@ -116,6 +119,10 @@ type Namespace struct {
 	Sets []*Set
 	// Indexes are the secondary index definitions (JSON), sorted by name.
 	Indexes []*Blob
+	// Stats is the namespace summary (JSON), computed while indexing.
+	Stats []byte
+
+	digests digestIndex
 }
 
 // Problem is an unreadable span of a backup file.
@@ -299,6 +306,7 @@ func (t *Tree) IndexBytes() int64 {
 	var n int64
 	for _, b := range t.Backups {
 		for _, ns := range b.Namespaces {
+			n += ns.digests.bytes()
 			for _, s := range ns.Sets {
 				n += s.indexBytes()
 			}
@@ -321,6 +329,7 @@ type groupKey struct{ ns, set string }
 // group collects the records of one (namespace, set) of one chunk.
 type group struct {
 	blocks []*block
+	stats  *statsAcc
 }
 
 // add appends an entry and returns it with its block.
@@ -346,8 +355,11 @@ func (g *group) add() (*entry, *block) {
 // they refer to.
 type block struct {
 	start int // index in the set of ents[0]
-	ents  []entry
-	names []byte
+	// jsonStart and rawStart are the offsets of ents[0] in the set's
+	// stream of JSON lines and in its raw text.
+	jsonStart, rawStart int64
+	ents                []entry
+	names               []byte
 }
 
 const blockLen = 1024
@@ -363,7 +375,7 @@ func (bl *block) trim() {
 type entry struct {
 	digest   [20]byte
 	nameLen  uint8 // 0: named by digest
-	keyType  uint8 // asb.KeyType
+	keyType  uint8 // asb.KeyType, | expiresFlag when the void time is not 0
 	file     uint16
 	off      int64
 	jsonSize uint32
@@ -373,6 +385,12 @@ type entry struct {
 }
 
 const entrySize = 48
+
+// expiresFlag marks, in entry.keyType, a record with a void time (key types
+// are ASCII letters, so the top bit is free).
+const expiresFlag = 0x80
+
+func (e *entry) kt() asb.KeyType { return asb.KeyType(e.keyType &^ expiresFlag) }
 
 // open opens the file and reads its header.
 func (j *fileJob) open(opts *Options) {
@@ -482,6 +500,7 @@ func (c *chunk) parse() {
 	rd := asb.NewBodyReader(io.NewSectionReader(f.ra, start, f.Size-start), f.version, start, line, ro)
 	var g *group
 	var gk groupKey
+	now := epochSeconds(f.ModTime)
 	defer func() { c.end, c.endLine = start, line }()
 	for start < c.limit {
 		e, err := rd.Next()
@@ -515,12 +534,17 @@ func (c *chunk) parse() {
 				gk = groupKey{string(r.Namespace), string(r.Set)}
 				g = c.groups[gk]
 				if g == nil {
-					g = &group{}
+					g = &group{stats: newStatsAcc()}
 					c.groups[gk] = g
 				}
 			}
+			g.stats.add(r, fileNo, now)
 			en, bl := g.add()
-			*en = entry{digest: r.Digest, keyType: uint8(r.Key.Type), file: fileNo, off: e.Offset,
+			kt := uint8(r.Key.Type)
+			if r.VoidTime != 0 {
+				kt |= expiresFlag
+			}
+			*en = entry{digest: r.Digest, keyType: kt, file: fileNo, off: e.Offset,
 				jsonSize: uint32(render.RecordSize(r)), rawSize: uint32(end - e.Offset), line: uint32(e.Line)}
 			if r.Key.Type != asb.KeyNone {
 				off := len(bl.names)
@@ -683,6 +707,7 @@ func (b *Backup) merge(jobs []*fileJob) {
 	type setAcc struct {
 		ns, set string
 		blocks  []*block
+		stats   *statsAcc
 	}
 	accs := map[groupKey]*setAcc{}
 	nsIdx := map[string]map[string]*asb.Index{}
@@ -696,9 +721,10 @@ func (b *Backup) merge(jobs []*fileJob) {
 			for k, g := range c.groups {
 				a := accs[k]
 				if a == nil {
-					a = &setAcc{ns: k.ns, set: k.set}
+					a = &setAcc{ns: k.ns, set: k.set, stats: newStatsAcc()}
 					accs[k] = a
 				}
+				a.stats.merge(g.stats)
 				if n := len(g.blocks); n > 0 {
 					g.blocks[n-1].trim()
 				}
@@ -720,6 +746,7 @@ func (b *Backup) merge(jobs []*fileJob) {
 		}
 	}
 	nss := map[string]*Namespace{}
+	nsStats := map[string]*statsAcc{}
 	getNS := func(name string) *Namespace {
 		ns := nss[name]
 		if ns == nil {
@@ -750,8 +777,18 @@ func (b *Backup) merge(jobs []*fileJob) {
 		s.number()
 		s.build()
 		b.Records += s.n
+		setName := a.set
+		var name *string
+		if a.set != "" {
+			name = &setName
+		}
+		s.Stats = a.stats.summary(b, a.ns, []*Set{s}, name).json()
 		ns := getNS(a.ns)
 		ns.Sets = append(ns.Sets, s)
+		if nsStats[a.ns] == nil {
+			nsStats[a.ns] = newStatsAcc()
+		}
+		nsStats[a.ns].merge(a.stats)
 	}
 	for nsName, m := range nsIdx {
 		ns := getNS(nsName)
@@ -762,6 +799,12 @@ func (b *Backup) merge(jobs []*fileJob) {
 	}
 	for _, ns := range nss {
 		sort.Slice(ns.Sets, func(i, j int) bool { return ns.Sets[i].DirName < ns.Sets[j].DirName })
+		acc := nsStats[ns.Name]
+		if acc == nil {
+			acc = newStatsAcc()
+		}
+		ns.Stats = acc.summary(b, ns.Name, ns.Sets, nil).json()
+		ns.buildDigests()
 		b.Namespaces = append(b.Namespaces, ns)
 	}
 	sort.Slice(b.Namespaces, func(i, j int) bool { return b.Namespaces[i].DirName < b.Namespaces[j].DirName })

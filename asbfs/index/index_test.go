@@ -2,6 +2,7 @@ package index
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -230,6 +231,112 @@ func TestChunkedParsing(t *testing.T) {
 				}
 			}
 			t.Fatalf("chunk size %d: %d entries, want %d", size, len(got), len(want))
+		}
+	}
+}
+
+// TestDigestsAndStreamOffsets checks, on a backup of many records in two
+// sets over several files, that every record is found by digest, that
+// Locate maps every record's first and last stream byte back to it, that
+// Walk visits the records in order, and the summaries' counts.
+func TestDigestsAndStreamOffsets(t *testing.T) {
+	dir := t.TempDir()
+	const perFile, files = 1500, 3
+	n := 0
+	for f := 0; f < files; f++ {
+		var recs []asb.Record
+		for i := 0; i < perFile; i++ {
+			var r asb.Record
+			r.Namespace = []byte("ns")
+			r.Digest = [20]byte{byte(n), byte(n >> 8), byte(n >> 16), 0xaa}
+			if n%3 == 0 {
+				r.Set, r.HasSet = []byte("other"), true
+			} else {
+				r.Set, r.HasSet = []byte("s"), true
+			}
+			if n%2 == 0 {
+				r.Key = asb.Key{Type: asb.KeyInt, Int: int64(n)}
+			}
+			if n%5 == 0 {
+				r.VoidTime = 1
+			}
+			r.Bins = []asb.Bin{{Name: []byte("v"), Type: asb.BinInt, Int: int64(n)}, {Name: []byte("w"), Type: asb.BinString, Bytes: []byte(strings.Repeat("x", n%50))}}
+			recs = append(recs, r)
+			n++
+		}
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("b_%05d.asb", f)), recs)
+	}
+	tree, err := Open(dir, Options{ChunkSize: 20 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tree.Close()
+	ns := tree.Backups[0].Namespaces[0]
+	found := 0
+	for k, s := range ns.Sets {
+		var pos, rawPos int64
+		next := 0
+		s.Walk(0, func(i int, name []byte, in *Info) bool {
+			if i != next || string(name) != s.FileName(i) || *in != s.Info(i) {
+				t.Fatalf("Walk: record %d (%q %+v), want %d (%q %+v)", i, name, in, next, s.FileName(next), s.Info(next))
+			}
+			next++
+			return true
+		})
+		if next != s.Len() {
+			t.Errorf("Walk visited %d records of %d", next, s.Len())
+		}
+		for i := 0; i < s.Len(); i++ {
+			in := s.Info(i)
+			if sk, si, ok := ns.LookupDigest(&in.Digest); !ok || sk != k || si != i {
+				t.Errorf("LookupDigest(%x) = %d %d %v, want %d %d", in.Digest, sk, si, ok, k, i)
+			}
+			found++
+			for _, off := range []int64{pos, pos + in.JSONSize - 1} {
+				if j, start := s.Locate(off, false); j != i || start != pos {
+					t.Errorf("Locate(%d) = %d %d, want %d %d", off, j, start, i, pos)
+				}
+			}
+			if j, start := s.Locate(rawPos+in.RawSize-1, true); j != i || start != rawPos {
+				t.Errorf("Locate(raw %d) = %d %d, want %d %d", rawPos, j, start, i, rawPos)
+			}
+			pos, rawPos = pos+in.JSONSize, rawPos+in.RawSize
+		}
+		if pos != s.JSONTotal() || rawPos != s.RawTotal() {
+			t.Errorf("totals %d %d, want %d %d", s.JSONTotal(), s.RawTotal(), pos, rawPos)
+		}
+		var sum Summary
+		if err := json.Unmarshal(s.Stats, &sum); err != nil {
+			t.Fatal(err)
+		}
+		if sum.Records != int64(s.Len()) || sum.Bins["v"]["int"] != int64(s.Len()) || sum.Bins["w"]["str"] != int64(s.Len()) ||
+			sum.VoidTimes["never"]+sum.VoidTimes["expired"] != int64(s.Len()) || len(sum.Files) != files {
+			t.Errorf("set %s summary: %s", s.Name, s.Stats)
+		}
+	}
+	if found != n {
+		t.Errorf("found %d records by digest, want %d", found, n)
+	}
+	var d [20]byte
+	if _, _, ok := ns.LookupDigest(&d); ok {
+		t.Errorf("LookupDigest found the zero digest")
+	}
+	var sum Summary
+	if err := json.Unmarshal(ns.Stats, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Records != int64(n) || sum.KeyedRecords != int64((n+1)/2) || sum.VoidTimes["expired"] != int64((n+4)/5) || *sum.Sets != 2 {
+		t.Errorf("namespace summary: %s", ns.Stats)
+	}
+}
+
+// TestTableSize checks the sizing of the hash tables: a load of at most
+// 0.8, and whole regions above one region.
+func TestTableSize(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 1000, regionSlots / 2, regionSlots, 1_000_000, 10_000_000} {
+		size := tableSize(n, 0)
+		if float64(n) > 0.8*float64(size) || (size > regionSlots && size%regionSlots != 0) || (size <= regionSlots && size&(size-1) != 0) {
+			t.Errorf("tableSize(%d) = %d", n, size)
 		}
 	}
 }

@@ -27,18 +27,25 @@ type Set struct {
 	Name string
 	// DirName is the escaped directory name.
 	DirName string
+	// Stats is the set summary (JSON), computed while indexing.
+	Stats []byte
 
 	b      *Backup
 	blocks []*block
 	n      int
-	table  []uint32 // open addressing: entry index + 1, 0 = empty
-	tags   []uint8  // top hash byte of each table slot, to skip most name compares
+	// jsonTotal and rawTotal are the sizes of all records' JSON and raw
+	// views.
+	jsonTotal, rawTotal int64
+	table               []uint32 // open addressing: entry index + 1, 0 = empty
+	tags                []uint8  // top hash byte of each table slot, to skip most name compares
 }
 
 // Info describes one record of a set without reading it.
 type Info struct {
-	Digest   [20]byte
-	KeyType  asb.KeyType
+	Digest  [20]byte
+	KeyType asb.KeyType
+	// Expires is true when the record has a void time.
+	Expires  bool
 	JSONSize int64
 	RawSize  int64
 	File     *File
@@ -49,14 +56,54 @@ type Info struct {
 // Len returns the number of records.
 func (s *Set) Len() int { return s.n }
 
-// number sets the start of every block and the record count.
+// number sets the start and stream offsets of every block, the record
+// count and the total sizes.
 func (s *Set) number() {
 	n := 0
+	var js, rs int64
 	for _, bl := range s.blocks {
-		bl.start = n
+		bl.start, bl.jsonStart, bl.rawStart = n, js, rs
 		n += len(bl.ents)
+		for k := range bl.ents {
+			js += int64(bl.ents[k].jsonSize)
+			rs += int64(bl.ents[k].rawSize)
+		}
 	}
-	s.n = n
+	s.n, s.jsonTotal, s.rawTotal = n, js, rs
+}
+
+// JSONTotal returns the total size of the records' JSON views (the size of
+// the set's stream of JSON lines).
+func (s *Set) JSONTotal() int64 { return s.jsonTotal }
+
+// RawTotal returns the total size of the records' raw .asb text.
+func (s *Set) RawTotal() int64 { return s.rawTotal }
+
+// Locate returns the record whose JSON view (or raw text, when raw is true)
+// holds byte off of the set's stream of all records' views, and the offset
+// at which that record starts. off must be in [0, total).
+func (s *Set) Locate(off int64, raw bool) (int, int64) {
+	start := func(bl *block) int64 {
+		if raw {
+			return bl.rawStart
+		}
+		return bl.jsonStart
+	}
+	k := sort.Search(len(s.blocks), func(k int) bool { return start(s.blocks[k]) > off }) - 1
+	bl := s.blocks[k]
+	pos := start(bl)
+	for j := range bl.ents {
+		sz := int64(bl.ents[j].jsonSize)
+		if raw {
+			sz = int64(bl.ents[j].rawSize)
+		}
+		if off < pos+sz {
+			return bl.start + j, pos
+		}
+		pos += sz
+	}
+	// Only reached for off >= total: the end.
+	return s.n, pos
 }
 
 // ent returns entry i and its block.
@@ -85,8 +132,33 @@ func (s *Set) FileName(i int) string { return string(s.AppendName(nil, i)) }
 // Info returns what the index knows about record i.
 func (s *Set) Info(i int) Info {
 	e, _ := s.ent(i)
-	return Info{Digest: e.digest, KeyType: asb.KeyType(e.keyType), JSONSize: int64(e.jsonSize),
+	return Info{Digest: e.digest, KeyType: e.kt(), Expires: e.keyType&expiresFlag != 0, JSONSize: int64(e.jsonSize),
 		RawSize: int64(e.rawSize), File: s.b.Files[e.file], Offset: e.off, Line: int(e.line)}
+}
+
+// Walk calls fn for the records from record from on, in order, with the
+// record's file name (valid only during the call) and what the index knows
+// about it, until fn returns false. It costs one block search in all.
+func (s *Set) Walk(from int, fn func(i int, name []byte, in *Info) bool) {
+	if from >= s.n || from < 0 {
+		return
+	}
+	k := sort.Search(len(s.blocks), func(k int) bool { return s.blocks[k].start > from }) - 1
+	var buf []byte
+	var in Info
+	for ; k < len(s.blocks); k++ {
+		bl := s.blocks[k]
+		for j := from - bl.start; j < len(bl.ents); j++ {
+			e := &bl.ents[j]
+			buf = appendName(buf[:0], e, bl)
+			in = Info{Digest: e.digest, KeyType: e.kt(), Expires: e.keyType&expiresFlag != 0, JSONSize: int64(e.jsonSize),
+				RawSize: int64(e.rawSize), File: s.b.Files[e.file], Offset: e.off, Line: int(e.line)}
+			if !fn(bl.start+j, buf, &in) {
+				return
+			}
+		}
+		from = bl.start + len(bl.ents)
+	}
 }
 
 // Size returns the size of record i's JSON view, or of its raw view when
@@ -207,17 +279,17 @@ func (s *Set) build() {
 		distinct := true
 		for _, i := range keep {
 			e, _ := s.ent(i)
-			if types[e.keyType] {
+			if types[uint8(e.kt())] {
 				distinct = false
 			}
-			types[e.keyType] = true
+			types[uint8(e.kt())] = true
 		}
 		for _, i := range keep {
 			e, bl := s.ent(i)
 			off := len(bl.names)
 			bl.names = append(bl.names, name...)
 			if distinct {
-				bl.names = append(bl.names, render.KeySuffix(asb.KeyType(e.keyType))...)
+				bl.names = append(bl.names, render.KeySuffix(e.kt())...)
 			} else {
 				bl.names = render.AppendDigestSuffix(bl.names, &e.digest)
 			}
@@ -257,6 +329,32 @@ func (s *Set) build() {
 // cache, and the regions are filled in parallel.
 const regionSlots = 1 << 15 // at most 1<<24 (see fillTable)
 
+// tableSize returns the number of slots of a hash table for n items: a
+// power of two up to regionSlots, a multiple of regionSlots above, for a
+// load of at most 0.8 (plus extra regions when a region overflowed).
+func tableSize(n, extra int) int {
+	want := n + n/4 + 1
+	if want <= regionSlots/2 {
+		size := 8
+		for size < want {
+			size <<= 1
+		}
+		return size << extra
+	}
+	return ((want+regionSlots-1)/regionSlots + extra) * regionSlots
+}
+
+// overfull reports whether a region would hold too many items for linear
+// probing to stay short (and to always find a free slot).
+func overfull(per [][]uint64, region uint64) bool {
+	for _, p := range per {
+		if uint64(len(p)) > region-region/8 {
+			return true
+		}
+	}
+	return false
+}
+
 // slot returns the first slot to probe for hash h and the region's bounds
 // as a base and a mask.
 func (s *Set) slot(h uint64) (base, p, mask uint64) {
@@ -272,32 +370,37 @@ func (s *Set) slot(h uint64) (base, p, mask uint64) {
 // fillTable builds the hash table and returns the entries whose name is
 // already taken by another entry (both of them), in index order.
 func (s *Set) fillTable() []int {
-	size := 1
-	for size < 2*s.n {
-		size <<= 1
-	}
-	if cap(s.table) >= size {
-		s.table, s.tags = s.table[:size], s.tags[:size]
-		clear(s.table)
-	} else {
-		s.table, s.tags = make([]uint32, size), make([]uint8, size)
-	}
-	nreg := max(1, size/regionSlots)
-	// Hash every name and sort the entries by region. An item packs the
-	// entry index (high 32 bits), the top byte of the hash (the tag) and
-	// its low 24 bits, which hold the slot within the region.
-	region := uint64(min(size, regionSlots))
-	per := make([][]uint64, nreg)
-	for r := range per {
-		per[r] = make([]uint64, 0, s.n/nreg+s.n/nreg/8+16)
-	}
-	var buf [256]byte
-	for _, bl := range s.blocks {
-		for k := range bl.ents {
-			h := maphash.Bytes(hashSeed, appendName(buf[:0], &bl.ents[k], bl))
-			base, _, _ := s.slot(h)
-			r := base / region
-			per[r] = append(per[r], uint64(bl.start+k)<<32|h>>56<<24|h&0xffffff)
+	var per [][]uint64
+	var region uint64
+	nreg := 0
+	for extra := 0; ; extra++ {
+		size := tableSize(s.n, extra)
+		if cap(s.table) >= size {
+			s.table, s.tags = s.table[:size], s.tags[:size]
+			clear(s.table)
+		} else {
+			s.table, s.tags = make([]uint32, size), make([]uint8, size)
+		}
+		// Hash every name and sort the entries by region. An item packs
+		// the entry index (high 32 bits), the top byte of the hash (the
+		// tag) and its low 24 bits, which hold the slot within the region.
+		nreg = max(1, size/regionSlots)
+		region = uint64(min(size, regionSlots))
+		per = make([][]uint64, nreg)
+		for r := range per {
+			per[r] = make([]uint64, 0, s.n/nreg+s.n/nreg/8+16)
+		}
+		var buf [256]byte
+		for _, bl := range s.blocks {
+			for k := range bl.ents {
+				h := maphash.Bytes(hashSeed, appendName(buf[:0], &bl.ents[k], bl))
+				base, _, _ := s.slot(h)
+				r := base / region
+				per[r] = append(per[r], uint64(bl.start+k)<<32|h>>56<<24|h&0xffffff)
+			}
+		}
+		if !overfull(per, region) {
+			break
 		}
 	}
 	colls := make([][]int, nreg)

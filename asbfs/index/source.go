@@ -44,11 +44,16 @@ type File struct {
 	Compressed bool
 	// Size is the plaintext size in bytes.
 	Size int64
+	// DiskSize is the size of the file as stored.
+	DiskSize int64
 
 	version asb.Version
 	ra      io.ReaderAt
 	closers []io.Closer
 }
+
+// Version returns the file's .asb format version.
+func (f *File) Version() asb.Version { return f.version }
 
 // ReadAt reads plaintext (decrypted, decompressed text) of the file.
 func (f *File) ReadAt(p []byte, off int64) (int, error) { return f.ra.ReadAt(p, off) }
@@ -144,7 +149,7 @@ func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	file := &File{Path: path, ModTime: st.ModTime(), closers: []io.Closer{f}}
+	file := &File{Path: path, ModTime: st.ModTime(), DiskSize: st.Size(), closers: []io.Closer{f}}
 	var ra io.ReaderAt = f
 	size := st.Size()
 	if opts.Cipher != stream.None {
