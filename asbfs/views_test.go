@@ -160,13 +160,11 @@ func checkJSONL(t *testing.T, ns string, sets map[string][]string, exp *expected
 		if len(lines) != len(names) {
 			t.Fatalf("%s: %d lines, the set directory lists %d records", path, len(lines), len(names))
 		}
-		var files [][]byte
 		for k, name := range names {
 			rec, err := os.ReadFile(filepath.Join(ns, set, name))
 			if err != nil {
 				t.Fatal(err)
 			}
-			files = append(files, rec)
 			// Line k is record k's file with its inner line breaks as spaces.
 			want := append(bytes.ReplaceAll(rec[:len(rec)-1], []byte("\n"), []byte(" ")), '\n')
 			if !bytes.Equal(lines[k], want) {
