@@ -110,7 +110,7 @@ func (s *stream) extend(need int64) error {
 			if err == nil || err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return fmt.Errorf("%s: line %d: %w", in.File.Path, in.Line, err)
+			return fmt.Errorf("%s: line %d: %w", in.File.Path, in.File.LineAt(in.Offset), err)
 		}
 		s.next += n
 		return nil
@@ -124,7 +124,7 @@ func (s *stream) extend(need int64) error {
 	line := s.win[l:]
 	if int64(len(line)) != in.JSONSize {
 		s.win = s.win[:l]
-		return fmt.Errorf("%s: line %d: record changed since the backup was indexed", in.File.Path, in.Line)
+		return fmt.Errorf("%s: line %d: record changed since the backup was indexed", in.File.Path, in.File.LineAt(in.Offset))
 	}
 	for k := range line[:len(line)-1] {
 		if line[k] == '\n' {
@@ -148,16 +148,22 @@ func (s *stream) readRecord(in index.Info) (*asb.Record, error) {
 	}
 	if s.rd == nil || s.rdFile != in.File || s.rd.Offset() != in.Offset {
 		f := in.File
-		s.rd = asb.NewBodyReader(io.NewSectionReader(f, in.Offset, f.Size-in.Offset), f.Version(), in.Offset, in.Line,
+		s.rd = asb.NewBodyReader(io.NewSectionReader(f, in.Offset, f.Size-in.Offset), f.Version(), in.Offset, 1,
 			asb.ReaderOptions{FileName: f.Path, BufferSize: 256 << 10})
 		s.rdFile = f
 	}
 	e, err := s.rd.Next()
 	if err == nil && e.Kind != asb.EntryRecord {
-		err = fmt.Errorf("%s: line %d: not a record", in.File.Path, in.Line)
+		err = fmt.Errorf("%s: line %d: not a record", in.File.Path, in.File.LineAt(in.Offset))
 	}
 	if err != nil {
 		s.rd = nil
+		if _, ok := err.(*asb.SyntaxError); ok {
+			// Again from the record's real line, for the message.
+			if _, err2 := asb.ReadRecordAt(in.File, in.Offset, in.File.LineAt(in.Offset), in.File.Version(), asb.ReaderOptions{FileName: in.File.Path}); err2 != nil {
+				err = err2
+			}
+		}
 		return nil, err
 	}
 	return e.Record, nil

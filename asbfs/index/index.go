@@ -8,9 +8,9 @@
 // e.g. a "+ n" line inside a string value, is detected and that stretch is
 // parsed again sequentially). For each record the index keeps only what is
 // needed to name it, list it and read it back without rescanning: its
-// digest, file number, byte offset, line number, the sizes of its raw and
-// JSON views, and its file name when the name comes from a user key. An
-// entry takes 48 bytes plus the name bytes (none for records named by
+// digest, file number, byte offset, the sizes of its raw and JSON views,
+// and its file name when the name comes from a user key. An entry takes 40
+// bytes plus the name bytes (none for records named by
 // digest) plus about 6 bytes of name table and 5 of digest table (each
 // filled to at most 80%), so the index of records with short keys stays
 // under 80 bytes per record. Per-set summaries (type Summary) are
@@ -371,20 +371,37 @@ func (bl *block) trim() {
 	}
 }
 
-// entry is the index of one record (entrySize bytes).
+// entry is the index of one record (entrySize bytes). The record's byte
+// offset in its file has 40 bits: the low 32 in offLo, the high 8 in the
+// top byte of nameHi (whose low 24 bits are the offset of the record's name
+// in its block's names, at most 1024 names of at most 255 bytes each, plus
+// collision names). Line numbers are not kept: they are counted again from
+// the file when an error message needs one.
 type entry struct {
 	digest   [20]byte
 	nameLen  uint8 // 0: named by digest
 	keyType  uint8 // asb.KeyType, | expiresFlag when the void time is not 0
 	file     uint16
-	off      int64
+	offLo    uint32
 	jsonSize uint32
 	rawSize  uint32
-	line     uint32
-	nameOff  uint32 // in the block's names
+	nameHi   uint32
 }
 
-const entrySize = 48
+const entrySize = 40
+
+// maxFileSize bounds the files an index can address (40-bit offsets).
+const maxFileSize = 1 << 40
+
+func (e *entry) off() int64 { return int64(e.offLo) | int64(e.nameHi>>24)<<32 }
+
+func (e *entry) nameOff() uint32 { return e.nameHi & (1<<24 - 1) }
+
+func (e *entry) setOff(off int64) {
+	e.offLo, e.nameHi = uint32(off), e.nameHi&(1<<24-1)|uint32(off>>32)<<24
+}
+
+func (e *entry) setNameOff(n int) { e.nameHi = e.nameHi&^(1<<24-1) | uint32(n) }
 
 // expiresFlag marks, in entry.keyType, a record with a void time (key types
 // are ASCII letters, so the top bit is free).
@@ -544,8 +561,9 @@ func (c *chunk) parse() {
 			if r.VoidTime != 0 {
 				kt |= expiresFlag
 			}
-			*en = entry{digest: r.Digest, keyType: kt, file: fileNo, off: e.Offset,
-				jsonSize: uint32(render.RecordSize(r)), rawSize: uint32(end - e.Offset), line: uint32(e.Line)}
+			*en = entry{digest: r.Digest, keyType: kt, file: fileNo,
+				jsonSize: uint32(render.RecordSize(r)), rawSize: uint32(end - e.Offset)}
+			en.setOff(e.Offset)
 			if r.Key.Type != asb.KeyNone {
 				off := len(bl.names)
 				var long bool
@@ -553,7 +571,8 @@ func (c *chunk) parse() {
 				if long {
 					bl.names = render.AppendDigestSuffix(bl.names, &r.Digest)
 				}
-				en.nameOff, en.nameLen = uint32(off), uint8(len(bl.names)-off)
+				en.setNameOff(off)
+				en.nameLen = uint8(len(bl.names) - off)
 			}
 		case asb.EntryIndex:
 			ix := *e.Index
@@ -575,13 +594,6 @@ func (c *chunk) renumber(first int) {
 	c.line = first
 	if c.endLine > 0 {
 		c.endLine += d
-	}
-	for _, g := range c.groups {
-		for _, bl := range g.blocks {
-			for i := range bl.ents {
-				bl.ents[i].line += uint32(d)
-			}
-		}
 	}
 	for i := range c.problems {
 		p := &c.problems[i]

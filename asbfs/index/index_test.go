@@ -154,6 +154,26 @@ func TestCompressedEncrypted(t *testing.T) {
 func snapshot(t *testing.T, tree *Tree) []string {
 	t.Helper()
 	var out []string
+	// Line numbers, from each file's newline offsets (File.LineAt reads
+	// the file from its start every time).
+	newlines := map[*File][]int64{}
+	lineAt := func(f *File, off int64) int {
+		nl, ok := newlines[f]
+		if !ok {
+			data := make([]byte, f.Size)
+			f.ReadAt(data, 0)
+			for i, c := range data {
+				if c == '\n' {
+					nl = append(nl, int64(i))
+				}
+			}
+			newlines[f] = nl
+			if len(nl) > 0 && f.LineAt(nl[len(nl)-1]+1) != len(nl)+1 {
+				t.Errorf("%s: LineAt disagrees with the newline count", f.Path)
+			}
+		}
+		return sort.Search(len(nl), func(k int) bool { return nl[k] >= off }) + 1
+	}
 	for _, b := range tree.Backups {
 		for _, p := range b.Problems {
 			out = append(out, "problem "+p.String())
@@ -162,7 +182,7 @@ func snapshot(t *testing.T, tree *Tree) []string {
 			for _, s := range ns.Sets {
 				for i := 0; i < s.Len(); i++ {
 					in := s.Info(i)
-					out = append(out, fmt.Sprintf("%s/%s/%s %x %d %d %d", ns.DirName, s.DirName, s.FileName(i), in.Digest, in.Offset, in.Line, in.RawSize))
+					out = append(out, fmt.Sprintf("%s/%s/%s %x %d %d %d", ns.DirName, s.DirName, s.FileName(i), in.Digest, in.Offset, lineAt(in.File, in.Offset), in.RawSize))
 					if j, ok := s.Lookup(s.FileName(i)); !ok || j != i {
 						t.Errorf("Lookup(%q) = %d, %v, want %d", s.FileName(i), j, ok, i)
 					}

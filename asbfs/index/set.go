@@ -50,7 +50,6 @@ type Info struct {
 	RawSize  int64
 	File     *File
 	Offset   int64
-	Line     int
 }
 
 // Len returns the number of records.
@@ -117,7 +116,7 @@ func appendName(dst []byte, e *entry, bl *block) []byte {
 	if e.nameLen == 0 {
 		return render.AppendDigestName(dst, &e.digest)
 	}
-	return append(dst, bl.names[e.nameOff:e.nameOff+uint32(e.nameLen)]...)
+	return append(dst, bl.names[e.nameOff():e.nameOff()+uint32(e.nameLen)]...)
 }
 
 // AppendName appends the file name of record i.
@@ -133,7 +132,7 @@ func (s *Set) FileName(i int) string { return string(s.AppendName(nil, i)) }
 func (s *Set) Info(i int) Info {
 	e, _ := s.ent(i)
 	return Info{Digest: e.digest, KeyType: e.kt(), Expires: e.keyType&expiresFlag != 0, JSONSize: int64(e.jsonSize),
-		RawSize: int64(e.rawSize), File: s.b.Files[e.file], Offset: e.off, Line: int(e.line)}
+		RawSize: int64(e.rawSize), File: s.b.Files[e.file], Offset: e.off()}
 }
 
 // Walk calls fn for the records from record from on, in order, with the
@@ -152,7 +151,7 @@ func (s *Set) Walk(from int, fn func(i int, name []byte, in *Info) bool) {
 			e := &bl.ents[j]
 			buf = appendName(buf[:0], e, bl)
 			in = Info{Digest: e.digest, KeyType: e.kt(), Expires: e.keyType&expiresFlag != 0, JSONSize: int64(e.jsonSize),
-				RawSize: int64(e.rawSize), File: s.b.Files[e.file], Offset: e.off, Line: int(e.line)}
+				RawSize: int64(e.rawSize), File: s.b.Files[e.file], Offset: e.off()}
 			if !fn(bl.start+j, buf, &in) {
 				return
 			}
@@ -199,8 +198,13 @@ func (s *Set) Record(i int) (*asb.Record, error) {
 	if bs > 1<<20 {
 		bs = 1 << 20
 	}
-	r, err := asb.ReadRecordAt(f.ra, e.off, int(e.line), f.version, asb.ReaderOptions{FileName: f.Path, BufferSize: bs})
+	ro := asb.ReaderOptions{FileName: f.Path, BufferSize: bs}
+	r, err := asb.ReadRecordAt(f.ra, e.off(), 1, f.version, ro)
 	if err != nil {
+		// Again from the record's real line, for the message.
+		if _, err2 := asb.ReadRecordAt(f.ra, e.off(), f.LineAt(e.off()), f.version, ro); err2 != nil {
+			err = err2
+		}
 		return nil, err
 	}
 	return r, nil
@@ -215,7 +219,7 @@ func (s *Set) JSON(i int) ([]byte, error) {
 	e, _ := s.ent(i)
 	out := render.AppendRecord(make([]byte, 0, e.jsonSize), r)
 	if len(out) != int(e.jsonSize) {
-		return nil, fmt.Errorf("%s: line %d: record changed since the backup was indexed", s.b.Files[e.file].Path, e.line)
+		return nil, fmt.Errorf("%s: line %d: record changed since the backup was indexed", s.b.Files[e.file].Path, s.b.Files[e.file].LineAt(e.off()))
 	}
 	return out, nil
 }
@@ -225,14 +229,14 @@ func (s *Set) Raw(i int) ([]byte, error) {
 	e, _ := s.ent(i)
 	f := s.b.Files[e.file]
 	buf := make([]byte, e.rawSize)
-	n, err := f.ra.ReadAt(buf, e.off)
+	n, err := f.ra.ReadAt(buf, e.off())
 	if n == len(buf) {
 		return buf, nil
 	}
 	if err == nil || err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
-	return nil, fmt.Errorf("%s: line %d: %w", f.Path, e.line, err)
+	return nil, fmt.Errorf("%s: line %d: %w", f.Path, f.LineAt(e.off()), err)
 }
 
 // indexBytes returns the memory held by the set's index.
@@ -293,7 +297,8 @@ func (s *Set) build() {
 			} else {
 				bl.names = render.AppendDigestSuffix(bl.names, &e.digest)
 			}
-			e.nameOff, e.nameLen = uint32(off), uint8(min(255, len(bl.names)-off))
+			e.setNameOff(off)
+			e.nameLen = uint8(min(255, len(bl.names)-off))
 		}
 	}
 	if len(drop) > 0 {
@@ -307,8 +312,8 @@ func (s *Set) build() {
 					ne, nbl := g.add()
 					*ne = *e
 					if e.nameLen > 0 {
-						ne.nameOff = uint32(len(nbl.names))
-						nbl.names = append(nbl.names, bl.names[e.nameOff:e.nameOff+uint32(e.nameLen)]...)
+						ne.setNameOff(len(nbl.names))
+						nbl.names = append(nbl.names, bl.names[e.nameOff():e.nameOff()+uint32(e.nameLen)]...)
 					}
 				}
 				i++

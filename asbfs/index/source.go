@@ -55,6 +55,22 @@ type File struct {
 // Version returns the file's .asb format version.
 func (f *File) Version() asb.Version { return f.version }
 
+// LineAt returns the line number of byte off of the plaintext, counting
+// the lines before it (for messages: it reads the file up to off).
+func (f *File) LineAt(off int64) int {
+	line := 1
+	buf := make([]byte, 64<<10)
+	for pos := int64(0); pos < off; {
+		n, err := f.ra.ReadAt(buf[:min(int64(len(buf)), off-pos)], pos)
+		line += bytes.Count(buf[:n], []byte{'\n'})
+		pos += int64(n)
+		if err != nil && n == 0 {
+			break
+		}
+	}
+	return line
+}
+
 // ReadAt reads plaintext (decrypted, decompressed text) of the file.
 func (f *File) ReadAt(p []byte, off int64) (int, error) { return f.ra.ReadAt(p, off) }
 
@@ -174,6 +190,10 @@ func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
 			return nil, err
 		}
 		ra, size = sra, ssize
+	}
+	if size >= maxFileSize {
+		file.close()
+		return nil, fmt.Errorf("%s: %d bytes of text, more than asbfs can index in one file (1 TiB)", path, size)
 	}
 	file.ra, file.Size = ra, size
 	return file, nil
