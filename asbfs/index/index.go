@@ -41,6 +41,7 @@ import (
 	"hash/maphash"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -174,6 +175,15 @@ type fileJob struct {
 // can be served (no backup files, a key that decrypts no file); problems in
 // single files are recorded in Backup.Problems.
 func Open(path string, opts Options) (*Tree, error) {
+	// The index is almost all pointer-free blocks, which the garbage
+	// collector does not scan, so collecting often while building it is
+	// cheap, and it keeps the garbage of parsing (and of the temporary
+	// lists of the hash tables) from piling up on top of a large index.
+	if old := debug.SetGCPercent(10); old < 10 {
+		debug.SetGCPercent(old)
+	} else {
+		defer debug.SetGCPercent(old)
+	}
 	multi, backups, err := locate(path)
 	if err != nil {
 		return nil, err
