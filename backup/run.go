@@ -679,12 +679,15 @@ func (s *jobSink) write(fn func(w *asb.Writer) error) error {
 func (s *jobSink) record(r *asb.Record, p *partState) error {
 	e := s.e
 	s.cur = p
+	// The file's size is read under ckpt: a checkpoint flushes the file.
+	e.ckpt.RLock()
 	if e.dir != nil && s.file.Size() >= e.dir.Limit {
+		e.ckpt.RUnlock()
 		if err := s.rotate(); err != nil {
 			return err
 		}
+		e.ckpt.RLock()
 	}
-	e.ckpt.RLock()
 	var werr error
 	if e.estW != nil {
 		werr = e.estRecord(s, r)
