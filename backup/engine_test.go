@@ -397,6 +397,89 @@ func TestCheckpointRemovedOnSuccess(t *testing.T) {
 	}
 }
 
+// TestCrashAfterCheckpoint copies the backup directory as a crash would
+// leave it (the in-run checkpoint first, then the files, which may hold
+// bytes written after it, and files created after it) while a throttled
+// backup runs, then continues from that copy: every record is backed up
+// exactly once.
+func TestCrashAfterCheckpoint(t *testing.T) {
+	t.Parallel()
+	srv := server(t, asdsim.Config{}, 6000, 200)
+	dir := filepath.Join(t.TempDir(), "bk")
+	crash := filepath.Join(t.TempDir(), "crash")
+	args := []string{"-d", dir, "--parallel", "2", "--records-per-second", "3000", "--file-limit", "1"}
+	cfg, deps := config(t, srv, args...)
+	cfg.CheckpointInterval = 20 * time.Millisecond
+	copied := make(chan error, 1)
+	var once sync.Once
+	rec := &recorder{}
+	// The copy is taken from a progress tick once a checkpoint exists.
+	rec.on = func(ev string) {
+		if !strings.HasPrefix(ev, "Progress first=false last=false") {
+			return
+		}
+		st, err := os.ReadFile(filepath.Join(dir, "test.asb.state"))
+		if err != nil {
+			return
+		}
+		once.Do(func() { copied <- copyCrash(dir, crash, st) })
+	}
+	deps.Reporter = rec
+	if _, err := backup.Run(context.Background(), cfg, deps); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-copied:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatal("no in-run checkpoint while the backup ran")
+	}
+	// The crashed run's state names the original directory: continue in
+	// place after swapping the copy in.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(crash, dir); err != nil {
+		t.Fatal(err)
+	}
+	rec2 := &recorder{}
+	sum, err := run(t, context.Background(), srv, rec2, append(args, "--continue", filepath.Join(dir, "test.asb.state"))...)
+	if err != nil {
+		t.Fatalf("continue: %v\n%q", err, rec2.events)
+	}
+	exactlyOnce(t, srv, digests(t, dir))
+	if sum.Records != 6000 {
+		t.Errorf("records after continuing: %d", sum.Records)
+	}
+}
+
+// copyCrash writes the state st and then copies every backup file of dir
+// into crash.
+func copyCrash(dir, crash string, st []byte) error {
+	if err := os.MkdirAll(crash, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(crash, "test.asb.state"), st, 0o644); err != nil {
+		return err
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.asb"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(crash, filepath.Base(f)), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // TestScanErrors: a scan cut off with no retries left fails its job with
 // the legacy lines; the run stops and saves its state, as legacy does.
 func TestScanErrors(t *testing.T) {
