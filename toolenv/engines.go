@@ -27,9 +27,10 @@ func compatError(ce *compat.Error) *msg.Error {
 func option(o compat.Opt) backup.Option { return backup.Option{Value: o.Value, Set: o.Set} }
 
 // streamSettings converts the compression and encryption options.
-func streamSettings(compress compat.CompressMode, level int, encrypt compat.EncryptMode, key *compat.EncryptionKey) stream.Settings {
-	s := stream.Settings{Compress: compress == compat.CompressZstd, Level: level}
-	switch encrypt {
+func streamSettings(c compat.Codec) stream.Settings {
+	s := stream.Settings{Compress: c.Compress == compat.CompressZstd, Level: c.CompressionLevel}
+	key := c.Key
+	switch c.Encrypt {
 	case compat.EncryptAES128:
 		s.Cipher = stream.AES128
 	case compat.EncryptAES256:
@@ -63,7 +64,7 @@ func BackupConfig(c *compat.BackupConfig, password string) (backup.Config, func(
 		Parallel: c.EffectiveParallel(), Compact: c.Compact,
 		SocketTimeout: c.SocketTimeout, TotalTimeout: c.TotalTimeout,
 		MaxRetries: c.MaxRetries, SleepBetweenRetries: c.SleepBetweenRetries,
-		Stream: streamSettings(c.Compress, c.CompressionLevel, c.Encrypt, c.Key),
+		Stream: streamSettings(c.Codec),
 	}
 	if compat.DateActive(c.ModifiedBefore) {
 		cfg.ModifiedBefore = c.ModifiedBefore
@@ -139,7 +140,7 @@ func RestoreConfig(c *compat.RestoreConfig, prompt compat.PromptFunc) (restore.C
 		Timeout:            c.Timeout, SocketTimeout: c.SocketTimeout, TotalTimeout: c.TotalTimeout,
 		MaxRetries: c.MaxRetries, RetryScaleFactor: c.RetryScaleFactor,
 		Bandwidth: c.Bandwidth, TPS: c.TPS,
-		Stream: streamSettings(c.Compress, 0, c.Encrypt, c.Key),
+		Stream: streamSettings(c.Codec),
 	}
 	if lists, e := c.ParseLists(); e != nil {
 		cfg.ListsErr = compatError(e)
