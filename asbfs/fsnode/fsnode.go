@@ -68,6 +68,16 @@ const (
 	StatsDir  = "%stats"
 )
 
+// Directories report a block size of dirBlksize, which the C library takes
+// as the size of its getdents buffers (up to 1 MiB), and the kernel then
+// asks for that much of a listing at once (up to maxRequest, its largest
+// request): a huge set is listed in a few thousand requests instead of
+// hundreds of thousands.
+const (
+	dirBlksize = 1 << 20
+	maxRequest = 1 << 20
+)
+
 // Config configures Mount.
 type Config struct {
 	// AllowOther lets other users access the mount (-o allow_other).
@@ -108,6 +118,7 @@ func Mount(dir string, t *index.Tree, cfg Config) (*fuse.Server, error) {
 		Name:         "asbfs",
 		Options:      append([]string{"ro", "default_permissions"}, cfg.Options...),
 		MaxReadAhead: 128 << 10,
+		MaxWrite:     maxRequest,
 		Debug:        cfg.Debug,
 	}
 	srv, err := fuse.NewServer(fsys, dir, opts)
@@ -369,7 +380,7 @@ func (f *FS) dirAttr(a *fuse.Attr, id uint64, mt time.Time) {
 	a.Mode = fuse.S_IFDIR | 0o555
 	a.Nlink = 2
 	a.Owner = fuse.Owner{Uid: f.uid, Gid: f.gid}
-	a.Blksize = 4096
+	a.Blksize = dirBlksize
 	a.SetTimes(&mt, &mt, &mt)
 }
 
