@@ -108,6 +108,11 @@ type engine struct {
 	// stopEvent reports the stop once (legacy prints the state file line
 	// before anything stops).
 	stopEvent sync.Once
+	// caller is the caller's context once the run can be interrupted;
+	// interrupt reports its cancellation and stops the run, once, from
+	// whichever goroutine notices it first.
+	caller    context.Context
+	interrupt func()
 
 	throttle *throttle
 	// racks is the --prefer-racks state (nil without the option).
@@ -154,7 +159,19 @@ func (e *engine) stop() {
 	e.cancel()
 }
 
-func (e *engine) isStopped() bool { return e.ctx.Err() != nil }
+// isStopped reports whether the run stopped; a cancelled caller context is
+// reported and stops it here, so that a worker that checks sees the stop at
+// once.
+func (e *engine) isStopped() bool {
+	if e.ctx.Err() != nil {
+		return true
+	}
+	if e.caller != nil && e.caller.Err() != nil {
+		e.interrupt()
+		return true
+	}
+	return false
+}
 
 func (e *engine) run(parent context.Context) error {
 	c := e.cfg

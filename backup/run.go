@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -48,14 +49,18 @@ func (e *engine) execute(parent context.Context) error {
 	if e.deps.Interruptible != nil {
 		e.deps.Interruptible()
 	}
-	interrupted := func() {
-		e.rep.Interrupted()
-		e.stop()
+	var interruptOnce sync.Once
+	e.interrupt = func() {
+		interruptOnce.Do(func() {
+			e.rep.Interrupted()
+			e.stop()
+		})
 	}
+	e.caller = parent
 	if parent.Err() != nil {
-		interrupted()
+		e.interrupt()
 	} else {
-		defer context.AfterFunc(parent, interrupted)()
+		defer context.AfterFunc(parent, e.interrupt)()
 	}
 
 	defer func() {

@@ -72,6 +72,11 @@ type run struct {
 	udfs                []string
 	names               sync.Map
 	interruptedBySignal atomic.Bool
+	// caller is the caller's context once the restore can be interrupted;
+	// interruptOnce makes the first goroutine that notices its
+	// cancellation report it and stop the restore.
+	caller        context.Context
+	interruptOnce sync.Once
 }
 
 // Run restores (or validates) according to cfg. Cancelling ctx interrupts
@@ -105,7 +110,32 @@ func initFailure(err error) error {
 	return msg.Wrap(err, msg.Err("Failed to initialize restore status"))
 }
 
-func (r *run) interrupted() bool { return r.ctx.Err() != nil }
+// interrupted reports whether the restore stopped; a cancelled caller
+// context is reported and stops it here, so that a reader that checks sees
+// the stop at once.
+func (r *run) interrupted() bool {
+	if r.ctx.Err() != nil {
+		return true
+	}
+	if r.caller != nil && r.caller.Err() != nil {
+		r.interrupt()
+		return true
+	}
+	return false
+}
+
+// interrupt reports the caller's cancellation and stops the restore, once
+// and only if it has not stopped already.
+func (r *run) interrupt() {
+	r.interruptOnce.Do(func() {
+		if r.ctx.Err() != nil {
+			return
+		}
+		r.rep.Interrupted()
+		r.interruptedBySignal.Store(true)
+		r.abort()
+	})
+}
 
 // abort makes the restore fail and every goroutine finish as soon as
 // possible.
@@ -180,6 +210,7 @@ func (r *run) main(parent context.Context) error {
 			ok = false
 		}
 	}
+	r.interrupted() // a cancellation no goroutine noticed yet is reported now
 	if r.interruptedBySignal.Load() {
 		ok = false
 	}
@@ -293,14 +324,8 @@ func (r *run) intern(b []byte) string {
 // restore (unless it already stopped).
 func (r *run) restoreAll(parent context.Context) bool {
 	cfg := r.cfg
-	context.AfterFunc(parent, func() {
-		if r.interrupted() {
-			return
-		}
-		r.rep.Interrupted()
-		r.interruptedBySignal.Store(true)
-		r.abort()
-	})
+	r.caller = parent
+	context.AfterFunc(parent, r.interrupt)
 	if cfg.Directory.Set || cfg.DirectoryList.Set {
 		var files []storage.InputFile
 		var total int64
