@@ -48,7 +48,6 @@ type engine struct {
 	cfg  *Config
 	deps Deps
 	rep  Reporter
-	now  func() time.Time
 
 	client  *as.Client
 	sp      scanSpec
@@ -108,11 +107,10 @@ type engine struct {
 	// stopEvent reports the stop once (legacy prints the state file line
 	// before anything stops).
 	stopEvent sync.Once
-	// caller is the caller's context once the run can be interrupted;
-	// interrupt reports its cancellation and stops the run, once, from
-	// whichever goroutine notices it first.
-	caller    context.Context
-	interrupt func()
+	// callerStopped, set once the run can be interrupted, reports whether
+	// the caller's context is cancelled; the first goroutine that notices
+	// reports the interrupt and stops the run.
+	callerStopped func() bool
 
 	throttle *throttle
 	// racks is the --prefer-racks state (nil without the option).
@@ -132,13 +130,13 @@ type engine struct {
 // *msg.Error values with the legacy lines; sum.Done tells whether the
 // legacy summary line follows them.
 func Run(ctx context.Context, cfg Config, deps Deps) (sum Summary, err error) {
-	e := &engine{cfg: &cfg, deps: deps, rep: deps.Reporter, now: deps.Clock,
+	if deps.Clock == nil {
+		deps.Clock = time.Now
+	}
+	e := &engine{cfg: &cfg, deps: deps, rep: deps.Reporter,
 		oneShot: make(chan struct{}), openFiles: map[*storage.File]struct{}{}}
 	if e.rep == nil {
 		e.rep = NopReporter{}
-	}
-	if e.now == nil {
-		e.now = time.Now
 	}
 	// The caller's cancellation reaches the run through execute, which
 	// reports it first.
@@ -166,11 +164,7 @@ func (e *engine) isStopped() bool {
 	if e.ctx.Err() != nil {
 		return true
 	}
-	if e.caller != nil && e.caller.Err() != nil {
-		e.interrupt()
-		return true
-	}
-	return false
+	return e.callerStopped != nil && e.callerStopped()
 }
 
 func (e *engine) run(parent context.Context) error {

@@ -41,11 +41,11 @@ func (e *engine) preRunEstimate() (uint64, error) {
 	c.RecordsPerSecond = 0
 	c.MaxRecords = 0
 	c.Parallel = 1
-	sub := &engine{cfg: &c, deps: e.deps, rep: errorsOnly{r: e.rep}, now: e.now,
+	sub := &engine{cfg: &c, deps: e.deps, rep: errorsOnly{r: e.rep},
 		client: e.client, sp: e.sp, version: e.version, streamO: e.streamO,
 		indexes: e.indexes, firstVer: e.firstVer, recEstimate: e.recEstimate,
-		caller: e.caller, interrupt: e.interrupt,
-		oneShot: make(chan struct{}), openFiles: map[*storage.File]struct{}{}}
+		callerStopped: e.callerStopped,
+		oneShot:       make(chan struct{}), openFiles: map[*storage.File]struct{}{}}
 	// The estimate stops with the run.
 	sub.ctx, sub.cancel = context.WithCancel(e.ctx)
 	defer sub.cancel()

@@ -16,7 +16,7 @@ func (e *engine) counter(finished <-chan struct{}) {
 		expected = uint64(e.cfg.EstimateSamples)
 	}
 	tick := func(first, last bool) {
-		now := e.now()
+		now := e.deps.Clock()
 		e.rep.Progress(Progress{Records: e.recTotal.Load(), Bytes: e.byteTotal.Load(), Expected: expected,
 			Time: now, First: first, Last: last})
 	}

@@ -50,17 +50,23 @@ func (e *engine) execute(parent context.Context) error {
 		e.deps.Interruptible()
 	}
 	var interruptOnce sync.Once
-	e.interrupt = func() {
+	interrupt := func() {
 		interruptOnce.Do(func() {
 			e.rep.Interrupted()
 			e.stop()
 		})
 	}
-	e.caller = parent
+	e.callerStopped = func() bool {
+		if parent.Err() == nil {
+			return false
+		}
+		interrupt()
+		return true
+	}
 	if parent.Err() != nil {
-		e.interrupt()
+		interrupt()
 	} else {
-		defer context.AfterFunc(parent, e.interrupt)()
+		defer context.AfterFunc(parent, interrupt)()
 	}
 
 	defer func() {
