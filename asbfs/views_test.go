@@ -538,3 +538,52 @@ func sameServerBins(got, want []asdsim.Bin) bool {
 	}
 	return len(got) == len(want) && reflect.DeepEqual(byName(got), byName(want))
 }
+
+// TestStableInodes mounts the same backup twice: every record file has the
+// same inode number in both mounts (numbers come from index positions, not
+// from the order of lookups), the numbers are distinct, and a record's
+// %raw file and its JSON file have numbers of their own.
+func TestStableInodes(t *testing.T) {
+	needFUSE(t)
+	backup := filepath.Join(goldenDir, "03-kitchen-dir-parallel", "backup")
+	inodes := func(mnt string, reverse bool) map[string]uint64 {
+		out := map[string]uint64{}
+		for _, root := range []string{filepath.Join(mnt, "test"), filepath.Join(mnt, "%raw", "test")} {
+			sets := setDirs(t, root)
+			var paths []string
+			for set, names := range sets {
+				for _, n := range names {
+					paths = append(paths, filepath.Join(set, n))
+				}
+			}
+			sort.Strings(paths)
+			if reverse {
+				// Look the records up in the other order.
+				for i, j := 0, len(paths)-1; i < j; i, j = i+1, j-1 {
+					paths[i], paths[j] = paths[j], paths[i]
+				}
+			}
+			rel, _ := filepath.Rel(mnt, root)
+			for _, p := range paths {
+				st, err := os.Stat(filepath.Join(root, p))
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[filepath.Join(rel, p)] = st.Sys().(*syscall.Stat_t).Ino
+			}
+		}
+		return out
+	}
+	first := inodes(mount(t, nil, "--no-config-file", backup), false)
+	second := inodes(mount(t, nil, "--no-config-file", backup), true)
+	if len(first) < 100 || !reflect.DeepEqual(first, second) {
+		t.Errorf("inode numbers differ between two mounts of the same backup (%d and %d files)", len(first), len(second))
+	}
+	seen := map[uint64]string{}
+	for p, ino := range first {
+		if q, dup := seen[ino]; dup {
+			t.Errorf("%s and %s share inode %d", p, q, ino)
+		}
+		seen[ino] = p
+	}
+}
