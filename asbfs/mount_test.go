@@ -33,8 +33,22 @@ var asbfsBin, asrestoreBin string
 
 // TestMain builds asbfs and runs the tests in the sandbox (private mount and
 // network namespaces in which the host's astools.conf files are hidden; see
-// package sandbox).
-func TestMain(m *testing.M) { sandbox.Main(withASBFS{m}) }
+// package sandbox). A user other than root who cannot open /dev/fuse mounts
+// through the setuid fusermount3, which does not work in a user namespace:
+// such a run stays out of the sandbox.
+func TestMain(m *testing.M) {
+	sandbox.MainWith(withASBFS{m}, sandbox.Options{NoUserNamespace: !canOpenFUSE()})
+}
+
+// canOpenFUSE reports whether this process may open /dev/fuse.
+func canOpenFUSE() bool {
+	f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
 
 // withASBFS builds asbfs and asrestore around the tests.
 type withASBFS struct{ m *testing.M }

@@ -52,9 +52,20 @@ func Reason() string { return reason }
 // Runner runs a package's tests and returns the exit code (*testing.M).
 type Runner interface{ Run() int }
 
+// Options tune MainWith.
+type Options struct {
+	// NoUserNamespace keeps a run by a user other than root out of a user
+	// namespace: the tests then run in place (see Reason). For tests that
+	// need setuid helpers such as fusermount3, which do not work there.
+	NoUserNamespace bool
+}
+
 // Main runs the tests of a package in the sandbox and exits with their
 // status. Only the process inside the sandbox calls m.Run.
-func Main(m Runner) {
+func Main(m Runner) { MainWith(m, Options{}) }
+
+// MainWith is Main with options.
+func MainWith(m Runner, o Options) {
 	if os.Getenv(envMarker) != "" {
 		if err := setUp(); err != nil {
 			fmt.Fprintf(os.Stderr, "sandbox: setting up the private namespaces: %v\n", err)
@@ -64,7 +75,7 @@ func Main(m Runner) {
 		private, reason = true, ""
 		os.Exit(m.Run())
 	}
-	code, err := reExec()
+	code, err := reExec(o)
 	if err == nil {
 		os.Exit(code)
 	}
@@ -86,7 +97,10 @@ func Main(m Runner) {
 // network and mount namespaces (and a user namespace when not root) and
 // returns its exit code. An error means the namespaces could not be
 // created.
-func reExec() (int, error) {
+func reExec(o Options) (int, error) {
+	if os.Geteuid() != 0 && o.NoUserNamespace {
+		return 0, fmt.Errorf("not root, and a user namespace was not wanted")
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, err
