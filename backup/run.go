@@ -410,10 +410,12 @@ func (e *engine) openOutputs() error {
 }
 
 // abortOutputs deletes partial directory-mode files of an aborted run and
-// flushes a single file (legacy keeps it).
+// flushes a single file (legacy keeps it, and counts what the flush hands
+// to it, e.g. the header of a file that got no records, in the summary).
 func (e *engine) abortOutputs() {
 	if e.single != nil {
 		_ = e.single.Close()
+		e.accountSingle()
 		return
 	}
 	if e.dir != nil {

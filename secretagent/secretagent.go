@@ -296,7 +296,7 @@ func (c *Client) dial() (net.Conn, *Error) {
 	if isUnix(c.cfg.Address) {
 		conn, err := d.Dial("unix", unixPath(c.cfg.Address))
 		if err != nil {
-			return nil, connectError(err)
+			return nil, connectError(err, -1)
 		}
 		return conn, nil
 	}
@@ -333,7 +333,7 @@ func (c *Client) dial() (net.Conn, *Error) {
 		}
 		lastErr = err
 	}
-	return nil, connectError(lastErr)
+	return nil, connectError(lastErr, legacySocketFD())
 }
 
 // leadingInt mimics strtol: the longest leading decimal integer, 0 if none.
@@ -360,13 +360,16 @@ func leadingInt(s string) int64 {
 	return v
 }
 
-func connectError(err error) *Error {
+// connectError turns a failed connection into the legacy lines; fd is the
+// descriptor number the legacy client reports (-1 where it has none: the
+// legacy client knows no Unix domain sockets).
+func connectError(err error, fd int) *Error {
 	if isTimeout(err) {
 		return fail(CodeTimeout, "ERR: socket poll timed out", "ERR: failed to create socket")
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		return fail(CodeConnection, fmt.Sprintf("ERR: connect failed: -1, errno: %d", int(errno)), "ERR: failed to create socket")
+		return fail(CodeConnection, fmt.Sprintf("ERR: connect failed: %d, errno: %d", fd, int(errno)), "ERR: failed to create socket")
 	}
 	return fail(CodeConnection, "ERR: connect failed: "+err.Error(), "ERR: failed to create socket")
 }

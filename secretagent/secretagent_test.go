@@ -2,6 +2,7 @@ package secretagent_test
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -146,7 +147,7 @@ func TestUnreachableAndBadConfig(t *testing.T) {
 	ln.Close()
 	c, _ := secretagent.NewClient(secretagent.Config{Address: "127.0.0.1", Port: port, Timeout: time.Second})
 	_, err = c.Resolve("secrets:x")
-	checkErr(t, err, secretagent.CodeConnection, "ERR: connect failed: -1, errno: 111")
+	checkErr(t, err, secretagent.CodeConnection, fmt.Sprintf("ERR: connect failed: %d, errno: 111", secretagent.LegacySocketFD))
 	c, _ = secretagent.NewClient(secretagent.Config{Address: "127.0.0.1", Port: "70000"})
 	_, err = c.Resolve("secrets:x")
 	checkErr(t, err, secretagent.CodeBadConfig, "ERR: port: 70000 is outside the valid port range 1 - 65535")

@@ -13,12 +13,20 @@ import (
 	"asbtools/internal/sandbox"
 )
 
-// cliCase is one line of test/golden/cli/cases.tsv.
+// cliCase is one line of a cases.tsv of the CLI transcripts.
 type cliCase struct {
 	id, tool, argText string
 	args              []string
 	code              int
+	// golden is the directory holding the case's transcripts.
+	golden string
 }
+
+// cliGoldenDirs are the directories of CLI transcripts under test/golden:
+// cli (the shared legacy corpus, taken against a real server) and
+// cli-extra (taken from the legacy tools against the test server, see its
+// README).
+var cliGoldenDirs = []string{"cli", "cli-extra"}
 
 // shellWords splits a command line like a POSIX shell (quotes and
 // backslashes; no expansions).
@@ -70,28 +78,32 @@ func shellWords(s string) ([]string, error) {
 	return out, nil
 }
 
-// loadCLICases returns the cases of tool from test/golden/cli/cases.tsv.
+// loadCLICases returns the cases of tool from the cases.tsv of every
+// directory of cliGoldenDirs.
 func loadCLICases(t *testing.T, tool string) []cliCase {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "test", "golden", "cli", "cases.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []cliCase
-	for i, line := range strings.Split(string(data), "\n") {
-		f := strings.Split(line, "\t")
-		if i == 0 || len(f) != 4 || f[1] != tool {
-			continue
-		}
-		args, err := shellWords(f[2])
+	for _, dir := range cliGoldenDirs {
+		golden := filepath.Join(repoRoot(t), "test", "golden", dir)
+		data, err := os.ReadFile(filepath.Join(golden, "cases.tsv"))
 		if err != nil {
-			t.Fatalf("cases.tsv line %d: %v", i+1, err)
+			t.Fatal(err)
 		}
-		code, err := strconv.Atoi(f[3])
-		if err != nil {
-			t.Fatalf("cases.tsv line %d: exit code %q", i+1, f[3])
+		for i, line := range strings.Split(string(data), "\n") {
+			f := strings.Split(line, "\t")
+			if i == 0 || len(f) != 4 || f[1] != tool {
+				continue
+			}
+			args, err := shellWords(f[2])
+			if err != nil {
+				t.Fatalf("%s/cases.tsv line %d: %v", dir, i+1, err)
+			}
+			code, err := strconv.Atoi(f[3])
+			if err != nil {
+				t.Fatalf("%s/cases.tsv line %d: exit code %q", dir, i+1, f[3])
+			}
+			out = append(out, cliCase{id: f[0], tool: f[1], argText: f[2], args: args, code: code, golden: golden})
 		}
-		out = append(out, cliCase{id: f[0], tool: f[1], argText: f[2], args: args, code: code})
 	}
 	return out
 }
@@ -117,7 +129,7 @@ func runCLITranscripts(t *testing.T, tool string, skip map[string]string, check 
 		l.Close()
 	}
 	srv := startServer(t, asdsim.Config{Port: 3000})
-	golden := filepath.Join(repoRoot(t), "test", "golden", "cli")
+	files := filepath.Join(repoRoot(t), "test", "golden", "cli", "files")
 	bin := backupBinary(t)
 	if tool == "asrestore" {
 		bin = restoreBinary(t)
@@ -133,13 +145,13 @@ func runCLITranscripts(t *testing.T, tool string, skip map[string]string, check 
 				t.Fatal(err)
 			}
 			work := t.TempDir()
-			copyTree(t, filepath.Join(golden, "files"), filepath.Join(work, "files"))
+			copyTree(t, files, filepath.Join(work, "files"))
 			os.Mkdir(filepath.Join(work, "empty-dir"), 0o755)
 			r := runTool(t, tool, work, env, c.args...)
 			if r.code != c.code {
 				t.Errorf("exit code %d, want %d\nstderr:\n%s", r.code, c.code, r.stderr)
 			}
-			check(t, c, golden, r)
+			check(t, c, c.golden, r)
 		})
 	}
 }

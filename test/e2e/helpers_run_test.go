@@ -23,6 +23,20 @@ type toolRun struct {
 // output returns stdout and stderr together (for searches).
 func (r toolRun) output() string { return r.stdout + "\n" + r.stderr }
 
+// The tools run with only stdin, stdout and stderr open, as the legacy
+// transcripts were taken: descriptors this test process inherited (e.g. the
+// lock file of `flock ... make test`) are marked close-on-exec so that the
+// tools do not inherit them in turn (the legacy secret-agent client reports
+// the number of the lowest free descriptor).
+func init() {
+	for fd := 3; fd < 1024; fd++ {
+		flags, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFD, 0)
+		if e == 0 && flags&syscall.FD_CLOEXEC == 0 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+}
+
 // toolCmd prepares a run of tool ("asbackup" or "asrestore", also its argv0)
 // in dir with an empty stdin and TZ=UTC. HOME is dir (so no personal
 // configuration file is read) unless env sets it; env entries override the

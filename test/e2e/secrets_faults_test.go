@@ -35,7 +35,7 @@ var saFaults = []saFault{
 	{"bad-json", satest.FaultBadJSON, "secrets:namespace", []string{"ERR: failed to parse response JSON (syntax error at byte 2)", "ERR: unable to fetch secret"}, 1},
 	{"not-base64", satest.FaultNotBase64, "secrets:namespace", []string{"ERR: failed to base64-decode secret", "ERR: unable to fetch secret"}, 1},
 	{"unknown-secret", satest.FaultNone, "secrets:vault:no-such-key", []string{"ERR: response: secret not found", "ERR: unable to fetch secret"}, 1},
-	{"unreachable", satest.FaultNone, "secrets:namespace", []string{"ERR: connect failed: -1, errno: 111", "ERR: failed to create socket"}, 3},
+	{"unreachable", satest.FaultNone, "secrets:namespace", []string{"ERR: connect failed: 3, errno: 111", "ERR: failed to create socket"}, 3},
 }
 
 // TestSecretsAgentFaults runs both tools against a misbehaving agent, with
