@@ -24,9 +24,8 @@ import (
 
 	"asbtools/asbfs/fsnode"
 	"asbtools/asbfs/index"
-	"asbtools/conf"
-	"asbtools/secretagent"
-	"asbtools/stream"
+	"asbtools/compat"
+	"asbtools/toolenv"
 )
 
 // Version is printed by --version.
@@ -50,6 +49,13 @@ Options:
       --instance NAME             use the [asrestore_NAME] sections
       --no-config-file            read no configuration file
       --only-config-file PATH     read only this configuration file
+      --s3-region REGION          S3 region (or --s3-endpoint-override)
+      --s3-profile NAME           AWS credentials profile
+      --s3-endpoint-override URL  S3-compatible endpoint
+      --s3-max-async-downloads N  ranged downloads at once (default 32)
+      --s3-connect-timeout MS     S3 connect timeout (default 1000)
+      --s3-log-level LEVEL        Off, Fatal, Error, Warn, Info, Debug, Trace
+      --s3-allow-system-proxy     honour the *_proxy environment variables
   -d, --daemon                    run in the background once mounted
   -o OPTIONS                      mount options (allow_other, ...)
       --tmp-dir DIR               where compressed files are decompressed
@@ -66,55 +72,21 @@ const daemonEnv = "ASBFS_DAEMON_FD"
 // Main runs asbfs with argv (argv[0] is the program name) and returns the
 // exit code.
 func Main(argv []string, stdout, stderr io.Writer) int {
-	fl := pflag.NewFlagSet("asbfs", pflag.ContinueOnError)
-	fl.SetOutput(io.Discard)
-	fl.SortFlags = false
-	var (
-		compress    = fl.StringP("compress", "z", "", "")
-		encrypt     = fl.StringP("encrypt", "y", "", "")
-		keyFile     = fl.String("encryption-key-file", "", "")
-		keyEnv      = fl.String("encryption-key-env", "", "")
-		saAddress   = fl.String("sa-address", "", "")
-		saPort      = fl.String("sa-port", "", "")
-		saTimeout   = fl.String("sa-timeout", "", "")
-		saCAFile    = fl.String("sa-cafile", "", "")
-		configFile  = fl.String("config-file", "", "")
-		instance    = fl.String("instance", "", "")
-		noConfig    = fl.Bool("no-config-file", false, "")
-		onlyConfig  = fl.String("only-config-file", "", "")
-		daemon      = fl.BoolP("daemon", "d", false, "")
-		mountOpts   = fl.StringArrayP("options", "o", nil, "")
-		tmpDir      = fl.String("tmp-dir", "", "")
-		verbose     = fl.BoolP("verbose", "v", false, "")
-		debug       = fl.Bool("debug", false, "")
-		showVersion = fl.BoolP("version", "V", false, "")
-		help        = fl.BoolP("help", "h", false, "")
-	)
-	if err := fl.Parse(argv[1:]); err != nil {
-		fmt.Fprintf(stderr, "asbfs: %v\n%s", err, usage)
-		return 2
+	a, code, ok := parseArgs(argv, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if *help {
-		fmt.Fprint(stdout, usage)
-		return 0
-	}
-	if *showVersion {
-		fmt.Fprintln(stdout, Version)
-		return 0
-	}
-	if fl.NArg() != 2 {
-		fmt.Fprintf(stderr, "asbfs: expected BACKUP and MOUNTPOINT, got %d argument(s)\n%s", fl.NArg(), usage)
-		return 2
-	}
-	backup, mountpoint := fl.Arg(0), fl.Arg(1)
-
 	// The background child reports through a pipe; the parent waits.
-	if *daemon && os.Getenv(daemonEnv) == "" {
+	if a.daemon && os.Getenv(daemonEnv) == "" {
 		return runParent(argv, stderr)
 	}
 	var ready *os.File
 	if fd := os.Getenv(daemonEnv); fd != "" {
-		n, _ := strconv.Atoi(fd)
+		n, err := strconv.Atoi(fd)
+		if err != nil {
+			fmt.Fprintf(stderr, "asbfs: %s=%q: %v\n", daemonEnv, fd, err)
+			return 1
+		}
 		ready = os.NewFile(uintptr(n), "ready")
 		stderr = ready
 	}
@@ -126,162 +98,164 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	// Configuration files: the [asrestore] and [secret-agent] sections.
-	settings, err := conf.Load(conf.LoadOptions{Tool: "asrestore", ConfigFile: firstNonEmpty(*onlyConfig, *configFile),
-		OnlyConfigFile: *onlyConfig != "", NoConfigFile: *noConfig, Instance: *instance,
-		Diag: func(l conf.Line) { logf("%s", strings.TrimRight(l.Text, "\n")) }})
+	opts, code, ok := a.indexOptions(logf)
+	if !ok {
+		return code
+	}
+	cfg, err := a.fuseConfig(logf)
 	if err != nil {
-		var ce *conf.Error
-		if errors.As(err, &ce) {
-			for _, l := range ce.Lines {
-				logf("%s", strings.TrimRight(l.Text, "\n"))
-			}
-			return 1
-		}
 		return fail("%v", err)
 	}
-	var keyPEM []byte
-	sa := secretagent.DefaultConfig()
-	for _, s := range settings {
-		v := fmt.Sprint(s.Value)
-		switch s.Section + "." + s.Key {
-		case "asrestore.compress":
-			if !fl.Changed("compress") {
-				*compress = v
-			}
-		case "asrestore.encrypt":
-			if !fl.Changed("encrypt") {
-				*encrypt = v
-			}
-		case "asrestore.encryption-key-file":
-			if !fl.Changed("encryption-key-file") && !fl.Changed("encryption-key-env") {
-				*keyFile, *keyEnv = v, ""
-				if s.Secret {
-					keyPEM = []byte(v)
-				}
-			}
-		case "asrestore.encryption-key-env":
-			if !fl.Changed("encryption-key-file") && !fl.Changed("encryption-key-env") {
-				*keyEnv, *keyFile = v, ""
-			}
-		case "secret-agent.sa-address":
-			sa.Address = v
-		case "secret-agent.sa-port":
-			sa.Port = v
-		case "secret-agent.sa-timeout":
-			if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
-				sa.Timeout = time.Duration(ms) * time.Millisecond
-			}
-		case "secret-agent.sa-cafile":
-			sa.CAFile = v
+	// Fail fast on a bad mount point, before indexing.
+	if st, err := os.Stat(a.mountpoint); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fail("mount point %s: no such directory", a.mountpoint)
 		}
+		return fail("mount point %s: %v", a.mountpoint, err)
+	} else if !st.IsDir() {
+		return fail("mount point %s: not a directory", a.mountpoint)
 	}
-	if *saAddress != "" {
-		host, port, has := secretagent.SplitAddress(*saAddress)
-		sa.Address = host
-		if has {
-			sa.Port = port
-		}
-	}
-	if *saPort != "" {
-		sa.Port = *saPort
-	}
-	if *saTimeout != "" {
-		ms, err := strconv.ParseInt(*saTimeout, 10, 32)
-		if err != nil || ms < 0 {
-			return fail("Invalid secret agent timeout value %s", *saTimeout)
-		}
-		sa.Timeout = time.Duration(ms) * time.Millisecond
-	}
-	if *saCAFile != "" {
-		sa.CAFile = *saCAFile
-	}
+	return a.serve(opts, cfg, ready, logf)
+}
 
-	opts := index.Options{TempDir: *tmpDir}
-	switch *compress {
-	case "":
-	case "zstd":
+// args is asbfs's command line.
+type args struct {
+	backup, mountpoint string
+	// shared are the asrestore options given (see compat.MountFlags), as
+	// "--name=value" or "--name".
+	shared    []string
+	daemon    bool
+	mountOpts []string
+	tmpDir    string
+	verbose   bool
+	debug     bool
+}
+
+// parseArgs parses argv; ok false means exit with code (help, version, or
+// a usage error already printed).
+func parseArgs(argv []string, stdout, stderr io.Writer) (a args, code int, ok bool) {
+	fl := pflag.NewFlagSet("asbfs", pflag.ContinueOnError)
+	fl.SetOutput(io.Discard)
+	fl.SortFlags = false
+	// The options shared with asrestore are collected in argv order and
+	// handed to its parser (compat.ParseMount).
+	for _, f := range compat.MountFlags() {
+		pf := fl.VarPF(&sharedFlag{name: f.Long, takesArg: f.TakesArg, args: &a.shared}, f.Long, f.Short, "")
+		if !f.TakesArg {
+			pf.NoOptDefVal = "true"
+		}
+	}
+	var (
+		daemon      = fl.BoolP("daemon", "d", false, "")
+		mountOpts   = fl.StringArrayP("options", "o", nil, "")
+		tmpDir      = fl.String("tmp-dir", "", "")
+		verbose     = fl.BoolP("verbose", "v", false, "")
+		debug       = fl.Bool("debug", false, "")
+		showVersion = fl.BoolP("version", "V", false, "")
+		help        = fl.BoolP("help", "h", false, "")
+	)
+	if err := fl.Parse(argv[1:]); err != nil {
+		fmt.Fprintf(stderr, "asbfs: %v\n%s", err, usage)
+		return a, 2, false
+	}
+	if *help {
+		fmt.Fprint(stdout, usage)
+		return a, 0, false
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, Version)
+		return a, 0, false
+	}
+	if fl.NArg() != 2 {
+		fmt.Fprintf(stderr, "asbfs: expected BACKUP and MOUNTPOINT, got %d argument(s)\n%s", fl.NArg(), usage)
+		return a, 2, false
+	}
+	a.backup, a.mountpoint, a.daemon, a.mountOpts = fl.Arg(0), fl.Arg(1), *daemon, *mountOpts
+	a.tmpDir, a.verbose, a.debug = *tmpDir, *verbose, *debug
+	return a, 0, true
+}
+
+// sharedFlag records an asrestore option in asrestore's syntax.
+type sharedFlag struct {
+	name     string
+	takesArg bool
+	args     *[]string
+}
+
+func (f *sharedFlag) Set(v string) error {
+	if !f.takesArg {
+		if v != "true" {
+			return fmt.Errorf("--%s takes no value", f.name)
+		}
+		*f.args = append(*f.args, "--"+f.name)
+		return nil
+	}
+	*f.args = append(*f.args, "--"+f.name+"="+v)
+	return nil
+}
+
+func (f *sharedFlag) String() string { return "" }
+func (f *sharedFlag) Type() string   { return "string" }
+
+// indexOptions reads the options asbfs shares with asrestore (configuration
+// files, compression, encryption, Secret Agent) through asrestore's option
+// registry, with its checks, messages, secrets and precedence.
+func (a args) indexOptions(logf func(string, ...any)) (index.Options, int, bool) {
+	printAll := func(msgs []compat.Message) {
+		for _, m := range msgs {
+			logf("%s", strings.TrimRight(m.Text, "\n"))
+		}
+	}
+	env := toolenv.Env(toolenv.Options{Diag: func(text string) { logf("%s", strings.TrimRight(text, "\n")) }})
+	shared, err := compat.ParseMount(append([]string{"asbfs"}, a.shared...), env)
+	if err != nil {
+		var ce *compat.Error
+		if errors.As(err, &ce) {
+			printAll(ce.Messages)
+		} else {
+			logf("%v", err)
+		}
+		return index.Options{}, 1, false
+	}
+	printAll(shared.Messages)
+	so, err := shared.StreamOptions()
+	if err != nil {
+		logf("%s", strings.TrimRight(err.Error(), "\n"))
+		return index.Options{}, 1, false
+	}
+	opts := index.Options{TempDir: a.tmpDir, Cipher: so.Cipher, Key: so.Key}
+	if so.Compress {
 		opts.Compress = index.CompressZstd
-	default:
-		return fail("Invalid compression type %q", *compress)
 	}
-	if *encrypt != "" {
-		c, ok := stream.ParseCipher(*encrypt)
-		if !ok {
-			return fail("Invalid encryption type %q", *encrypt)
-		}
-		opts.Cipher = c
+	if a.verbose {
+		opts.Logf = logf
 	}
-	if fl.Changed("encryption-key-file") && fl.Changed("encryption-key-env") {
-		return fail("Cannot specify both encryption-key-file and encryption-key-env")
-	}
-	hasKey := *keyFile != "" || *keyEnv != ""
-	if (opts.Cipher != stream.None) != hasKey {
-		return fail("Must specify both encryption mode and a private key file/environment variable")
-	}
-	if hasKey {
-		var material []byte
-		switch {
-		case keyPEM != nil:
-			material, err = stream.KeyMaterialFromPEM(keyPEM)
-		case *keyFile != "" && secretagent.IsRef(*keyFile):
-			var cl *secretagent.Client
-			cl, err = secretagent.NewClient(sa)
-			if err == nil {
-				var pem []byte
-				pem, err = cl.Resolve(*keyFile)
-				if err == nil {
-					material, err = stream.KeyMaterialFromPEM(pem)
-				}
-			}
-			if err != nil {
-				err = fmt.Errorf("secret-agent: %w", err)
-			}
-		case *keyFile != "":
-			material, err = stream.KeyMaterialFromPEMFile(*keyFile)
-		default:
-			material, err = stream.KeyMaterialFromEnv(*keyEnv)
-		}
-		var sae *secretagent.Error
-		if errors.As(err, &sae) {
-			// The Secret Agent's own lines, as the other tools log them.
-			for _, l := range sae.LogLines() {
-				logf("%s", l)
-			}
-			return 1
-		}
-		if err != nil {
-			return fail("%s", strings.TrimRight(err.Error(), "\n"))
-		}
-		opts.Key = stream.DeriveKey(material, opts.Cipher)
-	}
+	return opts, 0, true
+}
 
-	cfg := fsnode.Config{Debug: *debug, Logf: logf}
-	for _, o := range *mountOpts {
+// fuseConfig builds the mount configuration from -o and --debug.
+func (a args) fuseConfig(logf func(string, ...any)) (fsnode.Config, error) {
+	cfg := fsnode.Config{Debug: a.debug, Logf: logf}
+	for _, o := range a.mountOpts {
 		for _, p := range strings.Split(o, ",") {
 			switch p {
-			case "":
+			case "", "ro":
 			case "allow_other":
 				cfg.AllowOther = true
-			case "ro", "rw":
-				if p == "rw" {
-					return fail("-o rw: asbfs is read-only")
-				}
+			case "rw":
+				return cfg, errors.New("-o rw: asbfs is read-only")
 			default:
 				cfg.Options = append(cfg.Options, p)
 			}
 		}
 	}
-	// Fail fast on a bad mount point, before indexing.
-	if st, err := os.Stat(mountpoint); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fail("mount point %s: no such directory", mountpoint)
-		}
-		return fail("mount point %s: %v", mountpoint, err)
-	} else if !st.IsDir() {
-		return fail("mount point %s: not a directory", mountpoint)
-	}
+	return cfg, nil
+}
 
+// serve indexes the backup, mounts it and serves it until it is unmounted
+// or a signal asks to unmount. ready, if not nil, is the pipe to the
+// --daemon parent, told once the mount is up.
+func (a args) serve(opts index.Options, cfg fsnode.Config, ready *os.File, logf func(string, ...any)) int {
 	// The index is almost all pointer-free memory, which the garbage
 	// collector does not scan, so collecting often is cheap and keeps the
 	// process close to the size of its index (unless GOGC says otherwise).
@@ -289,18 +263,16 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		rdebug.SetGCPercent(25)
 	}
 	start := time.Now()
-	if *verbose {
-		opts.Logf = logf
-	}
-	tree, err := index.Open(backup, opts)
+	tree, err := index.Open(a.backup, opts)
 	if err != nil {
-		return fail("%v", err)
+		logf("%v", err)
+		return 1
 	}
 	defer tree.Close()
 	problems := 0
 	for _, b := range tree.Backups {
 		problems += len(b.Problems)
-		if !*verbose {
+		if !a.verbose {
 			for i, p := range b.Problems {
 				if i == 5 {
 					logf("%d more problem(s); see %%errors in the mount", len(b.Problems)-5)
@@ -310,7 +282,7 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	if *verbose {
+	if a.verbose {
 		logf("indexed %d records of %d backup(s) in %v (%d problem(s), index %d bytes)",
 			tree.Records(), len(tree.Backups), time.Since(start).Round(time.Millisecond), problems, tree.IndexBytes())
 	}
@@ -319,16 +291,24 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 	// leave a dead mount behind.
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	srv, err := fsnode.Mount(mountpoint, tree, cfg)
+	srv, err := fsnode.Mount(a.mountpoint, tree, cfg)
 	if err != nil {
-		return fail("cannot mount on %s: %v", mountpoint, err)
+		logf("cannot mount on %s: %v", a.mountpoint, err)
+		return 1
 	}
-	if *verbose {
-		logf("mounted %s on %s", backup, mountpoint)
+	if a.verbose {
+		logf("mounted %s on %s", a.backup, a.mountpoint)
 	}
 	if ready != nil {
-		fmt.Fprintln(ready, readyLine)
-		ready.Close()
+		_, err := fmt.Fprintln(ready, readyLine)
+		if cerr := ready.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			// The parent is gone and cannot be told; the mount stays up,
+			// as it would once the parent had exited.
+			fmt.Fprintf(os.Stderr, "asbfs: telling the --daemon parent: %v\n", err)
+		}
 		logf = func(string, ...any) {}
 	}
 	done := make(chan struct{})
@@ -342,12 +322,12 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 			return 0
 		case s := <-sig:
 			if err := unmount(srv); err != nil {
-				logf("%v: cannot unmount %s: %v (close the files open in it and retry)", s, mountpoint, err)
+				logf("%v: cannot unmount %s: %v (close the files open in it and retry)", s, a.mountpoint, err)
 				continue
 			}
 			<-done
-			if *verbose {
-				logf("unmounted %s", mountpoint)
+			if a.verbose {
+				logf("unmounted %s", a.mountpoint)
 			}
 			return 0
 		}
@@ -417,11 +397,4 @@ func runParent(argv []string, stderr io.Writer) int {
 		}
 	}
 	return 1
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -319,6 +319,18 @@ func newTool(name string, restore bool, registry func(*toolDef) []option, order 
 	return t
 }
 
+// byName returns the option with the long name n (nil if none).
+func (t *toolDef) byName(n string) *option {
+	for i := range t.opts {
+		for _, l := range t.opts[i].long {
+			if l == n {
+				return &t.opts[i]
+			}
+		}
+	}
+	return nil
+}
+
 func (t *toolDef) indexKeys(o *option) {
 	if t.keys[o.sect] == nil {
 		t.keys[o.sect] = map[string]*option{}

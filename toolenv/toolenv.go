@@ -24,9 +24,11 @@ type Options struct {
 	// (/etc/aerospike/astools.conf and ~/.aerospike/astools.conf) when set.
 	EtcFile, HomeFile string
 	// Stderr receives the non-fatal diagnostics printed while the files are
-	// read (skipped files of an included directory, deprecation warnings);
+	// read (skipped files of an included directory) as legacy log lines;
 	// nil means os.Stderr.
 	Stderr io.Writer
+	// Diag, when set, receives those diagnostics' text instead.
+	Diag func(text string)
 }
 
 // Env returns a compat.Env whose LoadConfig, ResolveSecret and
@@ -58,6 +60,10 @@ func (o Options) LoadConfig(lo compat.ConfigLoadOptions) ([]compat.ConfigSetting
 		EtcFile:        o.EtcFile,
 		HomeFile:       o.HomeFile,
 		Diag: func(l conf.Line) {
+			if o.Diag != nil {
+				o.Diag(l.Text)
+				return
+			}
 			if l.Log {
 				log.Errorf("%s", strings.TrimSuffix(l.Text, "\n"))
 			} else {
