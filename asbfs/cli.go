@@ -218,7 +218,7 @@ func (a args) indexOptions(logf func(string, ...any)) (index.Options, int, bool)
 		return index.Options{}, 1, false
 	}
 	printAll(shared.Messages)
-	so, err := shared.StreamOptions()
+	so, err := shared.Settings().Options()
 	if err != nil {
 		logf("%s", strings.TrimRight(err.Error(), "\n"))
 		return index.Options{}, 1, false

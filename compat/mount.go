@@ -61,28 +61,21 @@ func ParseMount(args []string, env Env) (*Common, error) {
 	return &c.Common, nil
 }
 
-// StreamOptions returns the settings of package stream for the codec:
-// zstd with the compression level, and the AES cipher with the key derived
-// from the key material (parsing the PEM key if it was not parsed yet).
-func (c Codec) StreamOptions() (stream.Options, error) {
-	o := stream.Options{Compress: c.Compress == CompressZstd, Level: c.CompressionLevel}
+// Settings returns the codec as the stream package's settings (the one
+// conversion asbackup, asrestore and asbfs use; stream.Settings.Options
+// derives the cipher key).
+func (c Codec) Settings() stream.Settings {
+	s := stream.Settings{Compress: c.Compress == CompressZstd, Level: c.CompressionLevel}
 	switch c.Encrypt {
 	case EncryptAES128:
-		o.Cipher = stream.AES128
+		s.Cipher = stream.AES128
 	case EncryptAES256:
-		o.Cipher = stream.AES256
+		s.Cipher = stream.AES256
 	}
-	if o.Cipher == stream.None || c.Key == nil {
-		return o, nil
+	if c.Key == nil {
+		s.Cipher = stream.None
+	} else if s.Cipher != stream.None {
+		s.KeyMaterial, s.KeyPEM = c.Key.Material, c.Key.PEM
 	}
-	material := c.Key.Material
-	if material == nil {
-		m, err := stream.KeyMaterialFromPEM(c.Key.PEM)
-		if err != nil {
-			return o, err
-		}
-		material = m
-	}
-	o.Key = stream.DeriveKey(material, o.Cipher)
-	return o, nil
+	return s
 }

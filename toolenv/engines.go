@@ -11,7 +11,6 @@ import (
 	"asbtools/compat"
 	"asbtools/msg"
 	"asbtools/restore"
-	"asbtools/stream"
 )
 
 // compatError converts a command-line failure into a msg.Error with the
@@ -25,24 +24,6 @@ func compatError(ce *compat.Error) *msg.Error {
 }
 
 func option(o compat.Opt) backup.Option { return backup.Option{Value: o.Value, Set: o.Set} }
-
-// streamSettings converts the compression and encryption options.
-func streamSettings(c compat.Codec) stream.Settings {
-	s := stream.Settings{Compress: c.Compress == compat.CompressZstd, Level: c.CompressionLevel}
-	key := c.Key
-	switch c.Encrypt {
-	case compat.EncryptAES128:
-		s.Cipher = stream.AES128
-	case compat.EncryptAES256:
-		s.Cipher = stream.AES256
-	}
-	if key == nil {
-		s.Cipher = stream.None
-	} else if s.Cipher != stream.None {
-		s.KeyMaterial, s.KeyPEM = key.Material, key.PEM
-	}
-	return s
-}
 
 // BackupConfig turns a parsed asbackup command line into the engine's
 // configuration and its cluster connection (password: the cluster
@@ -64,7 +45,7 @@ func BackupConfig(c *compat.BackupConfig, password string) (backup.Config, func(
 		Parallel: c.EffectiveParallel(), Compact: c.Compact,
 		SocketTimeout: c.SocketTimeout, TotalTimeout: c.TotalTimeout,
 		MaxRetries: c.MaxRetries, SleepBetweenRetries: c.SleepBetweenRetries,
-		Stream: streamSettings(c.Codec),
+		Stream: c.Codec.Settings(),
 	}
 	if compat.DateActive(c.ModifiedBefore) {
 		cfg.ModifiedBefore = c.ModifiedBefore
@@ -140,7 +121,7 @@ func RestoreConfig(c *compat.RestoreConfig, prompt compat.PromptFunc) (restore.C
 		Timeout:            c.Timeout, SocketTimeout: c.SocketTimeout, TotalTimeout: c.TotalTimeout,
 		MaxRetries: c.MaxRetries, RetryScaleFactor: c.RetryScaleFactor,
 		Bandwidth: c.Bandwidth, TPS: c.TPS,
-		Stream: streamSettings(c.Codec),
+		Stream: c.Codec.Settings(),
 	}
 	if lists, e := c.ParseLists(); e != nil {
 		cfg.ListsErr = compatError(e)
