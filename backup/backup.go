@@ -31,6 +31,11 @@ import (
 // DefaultCheckpointInterval is the default period of in-run checkpoints.
 const DefaultCheckpointInterval = 5 * time.Second
 
+// FirstCheckpointDelay is the time from the first record stored to the first
+// in-run checkpoint (the period, if that is shorter): a backup killed early
+// can be continued too. The period counts from that checkpoint.
+const FirstCheckpointDelay = time.Second
+
 // job is one partition filter scanned by one worker.
 type job struct {
 	index  int
@@ -91,6 +96,10 @@ type engine struct {
 
 	oneShot     chan struct{}
 	oneShotDone atomic.Bool
+	// firstStored is closed once the first record has been handed to a
+	// backup file (the first checkpoint is timed from it).
+	firstStored     chan struct{}
+	firstStoredOnce sync.Once
 	// firstWave is closed once every worker holds the file of its first
 	// job (directory mode). Job 0 waits for it before the other jobs may
 	// scan, so no job releases a file into the reuse queue while another
@@ -134,7 +143,8 @@ func Run(ctx context.Context, cfg Config, deps Deps) (sum Summary, err error) {
 		deps.Clock = time.Now
 	}
 	e := &engine{cfg: &cfg, deps: deps, rep: deps.Reporter,
-		oneShot: make(chan struct{}), openFiles: map[*storage.File]struct{}{}}
+		oneShot: make(chan struct{}), firstStored: make(chan struct{}),
+		openFiles: map[*storage.File]struct{}{}}
 	if e.rep == nil {
 		e.rep = NopReporter{}
 	}

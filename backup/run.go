@@ -721,6 +721,11 @@ func (s *jobSink) record(r *asb.Record, p *partState) error {
 		p.records++
 		s.j.records++
 		e.recTotal.Add(1)
+		e.firstStoredOnce.Do(func() {
+			if e.firstStored != nil {
+				close(e.firstStored)
+			}
+		})
 	}
 	e.ckpt.RUnlock()
 	if werr != nil {
@@ -804,9 +809,17 @@ func trimFilePages(release func(), finished <-chan struct{}) {
 	}
 }
 
-// checkpointLoop saves the state every interval until finished.
+// checkpointLoop saves the state FirstCheckpointDelay (at most iv) after
+// the first record is stored, then every iv, until finished.
 func (e *engine) checkpointLoop(iv time.Duration, finished <-chan struct{}) {
-	t := time.NewTicker(iv)
+	select {
+	case <-finished:
+		return
+	case <-e.ctx.Done():
+		return
+	case <-e.firstStored:
+	}
+	t := time.NewTimer(min(FirstCheckpointDelay, iv))
 	defer t.Stop()
 	for {
 		select {
@@ -818,6 +831,7 @@ func (e *engine) checkpointLoop(iv time.Duration, finished <-chan struct{}) {
 			if e.oneShotDone.Load() {
 				_ = e.saveState(false)
 			}
+			t.Reset(iv)
 		}
 	}
 }

@@ -193,3 +193,80 @@ func lastLines(s string, n int) string {
 }
 
 var _ = exec.Command
+
+// TestBackupResumeEarlySIGKILL kills asbackup 1.5 s after it stored its
+// first records, with the default checkpoint period: the first in-run
+// checkpoint comes about 1 s after the first record, so the backup can be
+// continued, and the result holds every record exactly once and restores to
+// the source.
+func TestBackupResumeEarlySIGKILL(t *testing.T) {
+	srv := resumeServer(t)
+	for _, single := range []bool{false, true} {
+		name := "dir"
+		if single {
+			name = "file"
+		}
+		t.Run(name, func(t *testing.T) {
+			work := t.TempDir()
+			base := []string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test"}
+			out, statePath := "bk", filepath.Join(work, "bk", "test.asb.state")
+			outArgs := []string{"-d", out, "--parallel", "4", "--file-limit", "1"}
+			if single {
+				out, statePath = "bk.asb", filepath.Join(work, "bk.asb.state")
+				outArgs = []string{"-o", out, "--parallel", "4"}
+			}
+			// 10k records/s: the whole backup would take 20 s.
+			args := append(append(append([]string{}, base...), outArgs...), "-L", "10000")
+			cmd := toolCmd(t, "asbackup", work, nil, args...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// The first records are stored when the output holds data.
+			if !waitFor(60*time.Second, func() bool { return outputSize(filepath.Join(work, out)) > 0 }) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("no data written within 60 s:\n%s", stderr.String())
+			}
+			time.Sleep(1500 * time.Millisecond)
+			cmd.Process.Signal(syscall.SIGKILL)
+			if err := cmd.Wait(); err == nil {
+				t.Fatalf("backup finished before the kill:\n%s", stderr.String())
+			}
+			if _, err := os.Stat(statePath); err != nil {
+				t.Fatalf("no state file 1.5 s after the first records: %v\n%s", err, stderr.String())
+			}
+			rel, _ := filepath.Rel(work, statePath)
+			cont := append(append(append([]string{}, base...), outArgs...), "--continue", rel)
+			res := runTool(t, "asbackup", work, nil, cont...)
+			if res.code != 0 {
+				t.Fatalf("--continue exit %d:\n%s", res.code, res.stderr)
+			}
+			var files []string
+			if single {
+				files = []string{filepath.Join(work, out)}
+			} else {
+				files, _ = filepath.Glob(filepath.Join(work, out, "*.asb"))
+				sort.Strings(files)
+			}
+			checkExactlyOnce(t, srv, files)
+			if !strings.Contains(res.stderr, fmt.Sprintf("Backed up %d record(s)", resumeRecords)) {
+				t.Errorf("resumed summary does not report %d records:\n%s", resumeRecords, lastLines(res.stderr, 3))
+			}
+
+			// Restored into an empty server, the backup equals the source.
+			dst := startServer(t, asdsim.Config{})
+			rargs := []string{"-h", dst.Host(), "-p", fmt.Sprint(dst.Port())}
+			if single {
+				rargs = append(rargs, "-i", out)
+			} else {
+				rargs = append(rargs, "-d", out)
+			}
+			if r := runTool(t, "asrestore", work, nil, rargs...); r.code != 0 {
+				t.Fatalf("asrestore exit %d:\n%s", r.code, r.stderr)
+			}
+			assertSameRecords(t, snapshot(srv, "test"), snapshot(dst, "test"))
+		})
+	}
+}
