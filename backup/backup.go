@@ -96,6 +96,9 @@ type engine struct {
 
 	oneShot     chan struct{}
 	oneShotDone atomic.Bool
+	// singleFail follows the single output file once a write to it failed
+	// (under writeMu).
+	singleFail *writeFailure
 	// firstStored is closed once the first record has been handed to a
 	// backup file (the first checkpoint is timed from it).
 	firstStored     chan struct{}
@@ -160,7 +163,8 @@ func Run(ctx context.Context, cfg Config, deps Deps) (sum Summary, err error) {
 // legacy tool reports the state file it will write.
 func (e *engine) stop() {
 	e.stopEvent.Do(func() {
-		if e.started.Load() && e.statePath != "" {
+		// An aborted backup keeps no state (legacy says nothing either).
+		if e.started.Load() && e.statePath != "" && !e.aborted.Load() {
 			e.rep.StateFileCreated(e.statePath)
 		}
 	})

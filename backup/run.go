@@ -86,8 +86,7 @@ func (e *engine) execute(parent context.Context) error {
 			StateFileDst: c.StateFileDst.Value,
 		})
 		if err != nil {
-			e.abortOutputs()
-			return msg.Wrap(err)
+			return msg.Wrap(err, e.abortOutputs()...)
 		}
 		e.statePath = r.Path
 	} else if c.StateFileDst.Set {
@@ -268,9 +267,12 @@ func (e *engine) finish(failedAny bool) error {
 		return nil
 	}
 	if e.aborted.Load() {
-		f := msg.New(msg.Err("Backup was aborted, meaning the state is unrecoverable"))
-		e.abortOutputs()
-		f.Lines = append(f.Lines, msg.Err("Backup aborted, backup state is likely unrecoverable"))
+		// No state: an in-run checkpoint describes files that are deleted
+		// (directory mode) or continue past it with lost bytes (-o).
+		e.removeCheckpoint()
+		f := msg.New(e.abortOutputs()...)
+		f.Lines = append(f.Lines, msg.Err("Backup was aborted, meaning the state is unrecoverable"),
+			msg.Err("Backup aborted, backup state is likely unrecoverable"))
 		return f
 	}
 	if !e.isStopped() && !failedAny {
@@ -411,18 +413,23 @@ func (e *engine) openOutputs() error {
 
 // abortOutputs deletes partial directory-mode files of an aborted run and
 // flushes a single file (legacy keeps it, and counts what the flush hands
-// to it, e.g. the header of a file that got no records, in the summary).
-func (e *engine) abortOutputs() {
+// to it, e.g. the header of a file that got no records, in the summary). It
+// returns the lines of a failed flush.
+func (e *engine) abortOutputs() []msg.Line {
 	if e.single != nil {
-		_ = e.single.Close()
+		var lines []msg.Line
+		if err := e.single.Close(); err != nil {
+			lines = append(lines, msg.Err("Error while flushing shared backup file \"%s\"", e.single.Path))
+		}
 		e.accountSingle()
-		return
+		return lines
 	}
 	if e.dir != nil {
 		for _, f := range e.dir.Drain() {
 			f.Abort()
 		}
 	}
+	return nil
 }
 
 func (e *engine) closeOutputs() error {
@@ -509,9 +516,20 @@ func (e *engine) runJob(j *job) error {
 		case errors.Is(err, errStopped):
 			e.rep.JobInterrupted(j.desc, j.records, size)
 			fail = &msg.Error{Err: errStopped}
-		case errors.Is(err, errWrite):
-			fail = msg.Wrap(err, msg.Err("Error while storing record in backup file, aborting scan. The backup state is currently unrecoverable in this state, so backup resumption is not possible."))
+		case errors.Is(err, errWrite), errors.Is(err, errFile):
+			// Legacy aborts at once (the other jobs stop), then reports the
+			// job as interrupted and closes its file. (After a failed
+			// rotation legacy stops and saves a state instead, which
+			// would resume into a file missing its last bytes.)
 			e.aborted.Store(true)
+			f := msg.Wrap(err)
+			if errors.Is(err, errWrite) {
+				f.Lines = append(f.Lines, msg.Err("Error while storing record in backup file, aborting scan. The backup state is currently unrecoverable in this state, so backup resumption is not possible."))
+			}
+			e.rep.Failed(f)
+			e.stop()
+			e.rep.JobInterrupted(j.desc, j.records, size)
+			fail = &msg.Error{Err: err}
 		default:
 			var se *ScanError
 			switch {
@@ -529,6 +547,11 @@ func (e *engine) runJob(j *job) error {
 		err := e.releaseDirFile(file, js)
 		e.ckpt.RUnlock()
 		if err != nil {
+			if isWriteFailure(err) {
+				// The file is incomplete: the backup cannot be saved
+				// for --continue.
+				e.aborted.Store(true)
+			}
 			if fail == nil {
 				fail = &msg.Error{Err: err}
 			}
@@ -646,7 +669,12 @@ func (e *engine) backupUDFs(js *jobSink) error {
 	return nil
 }
 
-var errWrite = errors.New("write to backup file failed")
+// errWrite is the failure of a record write, errFile that of a file
+// operation between records (rotation); both abort the backup.
+var (
+	errWrite = errors.New("write to backup file failed")
+	errFile  = errors.New("backup file operation failed")
+)
 
 // jobSink writes a job's records to its file (directory mode) or the
 // shared file.
@@ -656,6 +684,8 @@ type jobSink struct {
 	file  *storage.File
 	bytes uint64
 	cur   *partState
+	// fail follows file once a write to it failed.
+	fail *writeFailure
 }
 
 // write runs fn on the job's ASB writer and accounts the bytes handed on.
@@ -694,7 +724,7 @@ func (s *jobSink) record(r *asb.Record, p *partState) error {
 	s.cur = p
 	// The file's size is read under ckpt: a checkpoint flushes the file.
 	e.ckpt.RLock()
-	if e.dir != nil && s.file.Size() >= e.dir.Limit {
+	if e.dir != nil && s.fail == nil && s.file.Size() >= e.dir.Limit {
 		e.ckpt.RUnlock()
 		if err := s.rotate(); err != nil {
 			return err
@@ -702,25 +732,26 @@ func (s *jobSink) record(r *asb.Record, p *partState) error {
 		e.ckpt.RLock()
 	}
 	var werr error
+	// failed: the record went to a file whose writes failed; it is
+	// counted (as legacy does) but not stored, and failLines are what
+	// legacy logs while writing it.
+	var failLines []msg.Line
+	failed := false
 	if e.estW != nil {
 		werr = e.estRecord(s, r)
 	} else if e.single != nil {
-		werr = s.write(func(w *asb.Writer) error { return w.WriteRecord(r) })
+		failLines, failed, werr = s.singleRecord(r)
 	} else {
-		before := s.file.Size()
-		werr = s.file.ASB().WriteRecord(r)
-		if werr == nil {
-			werr = s.file.Commit()
-		}
-		e.addBytes(s, s.file.Size()-before)
-		s.file.Records++
+		failLines, failed, werr = s.dirRecord(r)
 	}
-	if werr == nil {
+	if werr == nil || failed {
+		s.j.records++
+		e.recTotal.Add(1)
+	}
+	if werr == nil && !failed {
 		p := s.cur
 		p.digest, p.hasDig = r.Digest, true
 		p.records++
-		s.j.records++
-		e.recTotal.Add(1)
 		e.firstStoredOnce.Do(func() {
 			if e.firstStored != nil {
 				close(e.firstStored)
@@ -728,13 +759,77 @@ func (s *jobSink) record(r *asb.Record, p *partState) error {
 		})
 	}
 	e.ckpt.RUnlock()
-	if werr != nil {
+	switch {
+	case failed && werr != nil:
+		return &msg.Error{Lines: failLines, Err: werr}
+	case failed && len(failLines) > 0:
+		e.rep.Failed(msg.New(failLines...))
+	case werr != nil && errors.Is(werr, errStopped):
+		return werr
+	case werr != nil:
 		return &msg.Error{Lines: msg.Lines(werr), Err: fmt.Errorf("%w: %w", errWrite, werr)}
 	}
 	if e.throttle != nil {
 		e.throttle.wait(e.byteTotal.Load(), e.ctx.Done())
 	}
 	return nil
+}
+
+// dirRecord writes a record to the job's file (directory mode). failed
+// reports that the file's writes failed (now or before): lines are then the
+// legacy lines of the failure, and err is set once legacy would notice it.
+func (s *jobSink) dirRecord(r *asb.Record) (lines []msg.Line, failed bool, err error) {
+	if s.fail != nil {
+		return s.fail.record(r), true, s.fail.noticedErr()
+	}
+	f := s.file
+	before, w0 := f.Size(), f.ASB().Offset()
+	err = f.ASB().WriteRecord(r)
+	if err == nil {
+		err = f.Commit()
+	}
+	s.e.addBytes(s, f.Size()-before)
+	f.Records++
+	if err != nil && isWriteFailure(err) {
+		s.fail, lines = newWriteFailure(err, f.Stream().BufferSize(), r, failedAt(f, w0))
+		return lines, true, s.fail.noticedErr()
+	}
+	return nil, false, err
+}
+
+// singleRecord writes a record to the single output file (-o), like
+// dirRecord. Once a failure was noticed the file takes no more records: the
+// job stops (errStopped).
+func (s *jobSink) singleRecord(r *asb.Record) (lines []msg.Line, failed bool, err error) {
+	e := s.e
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	if sf := e.singleFail; sf != nil {
+		if sf.noticed {
+			return nil, false, errStopped
+		}
+		return sf.record(r), true, sf.noticedErr()
+	}
+	f := e.single
+	before, w0 := f.Size(), f.ASB().Offset()
+	err = f.ASB().WriteRecord(r)
+	if err == nil {
+		err = f.Commit()
+	}
+	e.addBytes(s, f.Size()-before)
+	if err != nil && isWriteFailure(err) {
+		e.singleFail, lines = newWriteFailure(err, f.Stream().BufferSize(), r, failedAt(f, w0))
+		return lines, true, e.singleFail.noticedErr()
+	}
+	return nil, false, err
+}
+
+// failedAt returns the offset, in the text of the record whose write to f
+// failed, of the byte that filled the buffer whose flush failed; w0 is the
+// writer's offset before the record.
+func failedAt(f *storage.File, w0 int64) int {
+	w := f.ASB()
+	return int(w.Offset()-int64(w.Buffered())-w0) - 1
 }
 
 func (s *jobSink) rotate() error {
@@ -747,12 +842,18 @@ func (s *jobSink) rotate() error {
 	e.openMu.Lock()
 	delete(e.openFiles, s.file)
 	e.openMu.Unlock()
+	old := s.file
+	s.file = nil // closed (or failed): not released again
 	if err != nil {
-		return &msg.Error{Lines: []msg.Line{msg.Err("Error while closing old backup file")}, Err: fmt.Errorf("%w: %w", errWrite, err)}
+		// Queued, the incomplete file is deleted when the backup aborts
+		// (legacy queues it too).
+		e.dir.Enqueue(old)
+		return &msg.Error{Lines: []msg.Line{msg.Err("Error while flushing backup file %s", old.Path),
+			msg.Err("Error while closing old backup file")}, Err: fmt.Errorf("%w: %w", errFile, err)}
 	}
 	f, fresh, err := e.dir.Acquire(asb.Version31)
 	if err != nil {
-		return &msg.Error{Lines: append(msg.Lines(err), msg.Err("Error while opening new backup file")), Err: fmt.Errorf("%w: %w", errWrite, err)}
+		return &msg.Error{Lines: append(msg.Lines(err), msg.Err("Error while opening new backup file")), Err: fmt.Errorf("%w: %w", errFile, err)}
 	}
 	if fresh {
 		e.addBytes(s, f.Size())

@@ -57,7 +57,7 @@ func (e *engine) scanJob(j *job, js *jobSink) error {
 			err := e.scanNode(n, parts, j, js, rp, byPID)
 			switch {
 			case err == nil:
-			case errors.Is(err, errStopped), errors.Is(err, errWrite):
+			case errors.Is(err, errStopped), errors.Is(err, errWrite), errors.Is(err, errFile):
 				return err
 			case retryable(err):
 				retry, lastErr = true, err

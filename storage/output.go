@@ -172,6 +172,8 @@ type File struct {
 	sw     *stream.Writer
 	aw     *asb.Writer
 	stdout bool
+	// local is set for a file on disk this File opened (Create, Resume).
+	local bool
 }
 
 // fileBufSize is the write buffer between an uncompressed stream and the
@@ -203,7 +205,7 @@ func Create(path, ns string, v asb.Version, opts stream.Options) (*File, error) 
 		if err != nil {
 			return nil, fmt.Errorf("Failed to open %s for writing%s", path, Errno(err))
 		}
-		out.f, out.out = f, f
+		out.f, out.out, out.local = f, f, true
 	}
 	sw, err := stream.NewWriter(out.sink(opts), opts)
 	if err != nil {
@@ -248,7 +250,7 @@ func CreateOn(w io.Writer, name, ns string, v asb.Version, opts stream.Options) 
 // be drained with Stream().WriteCiphertext/WriteCompressed/Write before new
 // entries are written.
 func Resume(path string, f *os.File, opts stream.Options, pos stream.Position, records uint64) (*File, error) {
-	out := &File{Path: path, Records: records, f: f, out: f}
+	out := &File{Path: path, Records: records, f: f, out: f, local: f != nil}
 	if f == nil {
 		out.stdout, out.out = true, os.Stdout
 	}
@@ -327,12 +329,15 @@ func (o *File) Close() error {
 	return err
 }
 
-// discard closes the file without flushing and removes it (never stdout).
+// discard closes the file without flushing (if still open) and removes it
+// (never stdout).
 func (o *File) discard() {
 	if o.f != nil {
 		_ = o.f.Close()
-		_ = os.Remove(o.Path)
 		o.f = nil
+	}
+	if o.local {
+		_ = os.Remove(o.Path)
 	}
 }
 
@@ -421,9 +426,12 @@ func (d *Dir) Acquire(v asb.Version) (f *File, fresh bool, err error) {
 }
 
 // Release ends a job's use of f: it is flushed (ending the zstd frame) and
-// queued for reuse if still below the limit, else closed.
+// queued for reuse if still below the limit, else closed. A file whose
+// flush fails is queued too (as legacy does), so that an aborted backup
+// finds and deletes it (see Drain and File.Abort).
 func (d *Dir) Release(f *File) error {
 	if err := f.Flush(); err != nil {
+		d.Enqueue(f)
 		return err
 	}
 	if f.Size() < d.Limit {

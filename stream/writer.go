@@ -37,6 +37,8 @@ type Writer struct {
 	pos    Position
 	err    error
 	closed bool
+	// bufSize is the capacity of buf.
+	bufSize int
 }
 
 // NewWriter starts a new stream on w. With encryption the 16-byte header is
@@ -111,6 +113,7 @@ func newWriter(w io.Writer, opts Options) (*Writer, error) {
 	} else {
 		wr.buf = make([]byte, 0, plainBufSize)
 	}
+	wr.bufSize = cap(wr.buf)
 	return wr, nil
 }
 
@@ -239,6 +242,10 @@ func (w *Writer) Close() error {
 	w.buf = nil
 	return err
 }
+
+// BufferSize returns the size of the text buffer: the stream hands text on
+// (and fails, if the file does) in blocks of this size.
+func (w *Writer) BufferSize() int { return w.bufSize }
 
 // BytesWritten returns the number of bytes handed to the underlying writer so
 // far (excluding buffered data): the size used for --file-limit, progress and
