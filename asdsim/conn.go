@@ -139,8 +139,12 @@ func (cs *conn) sendCompressed(b []byte) error {
 		cs.zbuf.Reset()
 		cs.zbuf.Write(make([]byte, 16))
 		cs.zw.Reset(&cs.zbuf)
-		cs.zw.Write(b[:n])
-		cs.zw.Close()
+		if _, err := cs.zw.Write(b[:n]); err != nil {
+			return err
+		}
+		if err := cs.zw.Close(); err != nil {
+			return err
+		}
 		out := cs.zbuf.Bytes()
 		out[0], out[1] = protoVersion, protoCompressed
 		plen := uint64(len(out) - 8)

@@ -93,6 +93,8 @@ func TLSConfig(t *compat.TLSConfig) (*tls.Config, error) {
 		ca = b
 	}
 	if t.CAPath.Set {
+		// Like OpenSSL, which looks certificates up in the CA path only
+		// when verifying, an unreadable path contributes none.
 		entries, _ := os.ReadDir(t.CAPath.Value)
 		for _, e := range entries {
 			if b, err := os.ReadFile(t.CAPath.Value + "/" + e.Name()); err == nil {

@@ -59,8 +59,10 @@ func Save(path string, s *State) error {
 	}
 	name := tmp.Name()
 	fail := func(err error) error {
-		tmp.Close()
-		os.Remove(name)
+		// The temporary file is discarded: its close and removal
+		// cannot change the outcome, which is err.
+		_ = tmp.Close()
+		_ = os.Remove(name)
 		return fmt.Errorf("Error while writing backup state file %s: %s", path, Strerror(err))
 	}
 	if _, err := s.WriteTo(tmp); err != nil {
@@ -73,18 +75,35 @@ func Save(path string, s *State) error {
 		return fail(err)
 	}
 	if err := tmp.Close(); err != nil {
-		os.Remove(name)
+		_ = os.Remove(name)
 		return fmt.Errorf("Error while closing backup state file %s: %s", path, Strerror(err))
 	}
 	if err := os.Rename(name, path); err != nil {
-		os.Remove(name)
+		_ = os.Remove(name)
 		return fmt.Errorf("Error while writing backup state file %s: %s", path, Strerror(err))
 	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+	// Sync the directory so that the rename itself is durable.
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("Error while writing backup state file %s: %s", path, Strerror(err))
 	}
 	return nil
+}
+
+// syncDir fsyncs a directory. A directory that cannot be opened for
+// reading (write and search permission only) is not synced, and EINVAL (the
+// file system cannot sync directories) is not an error.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil
+	}
+	err = d.Sync()
+	if errors.Is(err, syscall.EINVAL) {
+		err = nil
+	}
+	// Closing a directory opened for reading cannot lose data.
+	_ = d.Close()
+	return err
 }
 
 // OpenAppend reopens the local backup file of a saved entry in append mode,

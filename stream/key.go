@@ -45,9 +45,12 @@ func KeyMaterialFromPEMFile(path string) ([]byte, error) {
 	}
 	defer f.Close()
 	// A key file is small; anything beyond 1 MiB is not a PEM key. A read
-	// error (e.g. the path is a directory) leaves nothing to parse, which is
-	// reported as a parse failure like legacy does.
-	data, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+	// error (e.g. the path is a directory) is reported as a parse failure
+	// like legacy does, with the read error as its cause.
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return nil, &KeyError{Msg: "Unable to parse private key, make sure the key is in PEM format", Err: err}
+	}
 	return KeyMaterialFromPEM(data)
 }
 

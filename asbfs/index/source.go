@@ -179,7 +179,11 @@ func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
 	compressed := opts.Compress == CompressZstd
 	if opts.Compress == CompressAuto {
 		var magic [4]byte
-		n, _ := ra.ReadAt(magic[:], 0)
+		n, err := ra.ReadAt(magic[:], 0)
+		if err != nil && err != io.EOF {
+			file.close()
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 		compressed = n == 4 && bytes.Equal(magic[:], zstdMagic)
 	}
 	if compressed {
