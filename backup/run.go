@@ -277,6 +277,8 @@ func (e *engine) finish(failedAny bool) error {
 	}
 	if !e.isStopped() && !failedAny {
 		if err := e.closeOutputs(); err != nil {
+			// Legacy keeps no state either.
+			e.removeCheckpoint()
 			return msg.Wrap(err)
 		}
 		e.removeCheckpoint()
@@ -435,6 +437,11 @@ func (e *engine) abortOutputs() []msg.Line {
 func (e *engine) closeOutputs() error {
 	var first error
 	if e.single != nil {
+		// As legacy: the flush (which fails after a write failure that
+		// went unnoticed, see writeFailure), then the close.
+		if err := e.single.Flush(); err != nil {
+			first = fmt.Errorf("Error while flushing shared backup file \"%s\"", e.single.Path)
+		}
 		if err := e.single.Close(); err != nil && first == nil {
 			first = fmt.Errorf("Error while closing shared backup file \"%s\"", e.single.Path)
 		}

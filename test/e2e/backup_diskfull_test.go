@@ -164,3 +164,51 @@ func TestBackupDiskFull(t *testing.T) {
 		})
 	}
 }
+
+// TestBackupDiskFullUnnoticed fills the disk of a -o backup whose records
+// have no string, GeoJSON or bytes value: like the legacy tool, every
+// failing 4 KiB flush is logged but none is noticed, the jobs complete, the
+// final flush fails, the run ends with exit 1 and no state (an in-run
+// checkpoint taken before the disk filled up is removed), the file is kept.
+func TestBackupDiskFullUnnoticed(t *testing.T) {
+	srv := startServer(t, asdsim.Config{})
+	recs := make([]asdsim.Record, 0, 40000)
+	for i := 0; i < cap(recs); i++ {
+		recs = append(recs, asdsim.Record{Set: "ints", Key: asdsim.IntKey(int64(i)), Bins: []asdsim.Bin{
+			asdsim.IntBin("a", int64(i)), asdsim.IntBin("b", int64(i)*1000003), asdsim.IntBin("c", -int64(i))}})
+	}
+	if err := srv.PutMany("test", recs); err != nil {
+		t.Fatal(err)
+	}
+	mnt := mountTmpfs(t, 2<<20)
+	out := filepath.Join(mnt, "bk.asb")
+	r := runTool(t, "asbackup", t.TempDir(), []string{"ASBACKUP_CHECKPOINT_MS=20"},
+		"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test", "--parallel", "2", "-o", out, "-L", "40000")
+	text := levelLines(r.stderr)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", r.code, r.stderr)
+	}
+	failed := strings.Count(text, "ERR: Failed writing data to file (error 28: No space left on device)\n")
+	// About 4.4 MB of text, 2 MiB fit: hundreds of failed 4 KiB flushes.
+	if failed < 100 {
+		t.Errorf("%d failed flushes logged, want hundreds:\n%s", failed, lastLines(text, 10))
+	}
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if !inOrder(lines, `INF: Completed backup for 2048 partitions from 0 to 2047, .*`) ||
+		!inOrder(lines, `INF: Completed backup for 2048 partitions from 2048 to 4095, .*`) {
+		t.Errorf("the jobs do not complete:\n%s", lastLines(text, 10))
+	}
+	if !regexp.MustCompile(fmt.Sprintf("ERR: Error while flushing shared backup file %q\n", out) +
+		`INF: Backed up 40000 record\(s\), 0 secondary index\(es\), 0 UDF file\(s\), [0-9]+ byte\(s\) in total \(~[0-9]+ B/rec\)\n$`).MatchString(text) {
+		t.Errorf("does not end with the failed flush and the summary:\n%s", lastLines(text, 10))
+	}
+	for _, bad := range []string{"Created backup state file", "to resume", "aborted", "Error while writing data", "no space left on device"} {
+		if strings.Contains(r.stderr, bad) {
+			t.Errorf("stderr has %q:\n%s", bad, lastLines(r.stderr, 10))
+		}
+	}
+	ents, _ := os.ReadDir(mnt)
+	if len(ents) != 1 || ents[0].Name() != "bk.asb" {
+		t.Errorf("left in the file system: %v, want only the -o file", ents)
+	}
+}
