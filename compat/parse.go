@@ -87,7 +87,9 @@ func (p *parser) configPass() *Error {
 	g := newGetopt(p.args, p.tool.shorts, p.tool.longs, nil)
 	for code := g.next(); code != optEnd; code = g.next() {
 		if o := p.tool.byCode[code]; o != nil && o.pass == filesPass {
-			p.run(o, &mainArg{code: code, arg: g.optarg, hasArg: g.hasArg, g: g})
+			if e := p.run(o, &mainArg{code: code, arg: g.optarg, hasArg: g.hasArg, g: g}); e != nil {
+				return e
+			}
 		}
 	}
 	if p.load.NoConfigFile {
