@@ -9,7 +9,7 @@ FUZZTIME ?= 10m
 STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-.PHONY: all build test vet staticcheck fmt-check bench fuzz install demo clean
+.PHONY: all build test vet staticcheck fmt-check bench fuzz install demo clean s3-server
 
 all: build
 
@@ -28,11 +28,17 @@ vet:
 staticcheck:
 	$(STATICCHECK) ./...
 
+# The S3 tests run a real S3 server (MinIO, a Go module pinned in
+# internal/miniotest). It is built once into the user's cache directory
+# (a few minutes the first time) and reused by later runs.
+s3-server:
+	$(GO) run ./internal/miniotest/build
+
 # The one command that runs every test (CI calls it through .ci/run).
-test: fmt-check vet staticcheck build
+test: fmt-check vet staticcheck build s3-server
 	$(GO) test -count=1 -timeout 14m ./...
 
-bench:
+bench: s3-server
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 fuzz:

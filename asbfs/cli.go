@@ -34,7 +34,8 @@ const Version = "asbfs 4.5.8"
 const usage = `Usage: asbfs [OPTIONS] BACKUP MOUNTPOINT
 
 Mount an Aerospike backup read-only. BACKUP is a backup directory, a single
-.asb file, or a directory whose subdirectories are backups.
+.asb file, or a directory whose subdirectories are backups; s3://BUCKET/PATH
+is a backup in S3 (the .asb objects under PATH, else the object PATH).
 
 Options:
   -z, --compress zstd             files are zstd-compressed (detected when absent)
@@ -223,7 +224,8 @@ func (a args) indexOptions(logf func(string, ...any)) (index.Options, int, bool)
 		logf("%s", strings.TrimRight(err.Error(), "\n"))
 		return index.Options{}, 1, false
 	}
-	opts := index.Options{TempDir: a.tmpDir, Cipher: so.Cipher, Key: so.Key}
+	opts := index.Options{TempDir: a.tmpDir, Cipher: so.Cipher, Key: so.Key,
+		Store: toolenv.Store(shared.S3, nil)}
 	if so.Compress {
 		opts.Compress = index.CompressZstd
 	}

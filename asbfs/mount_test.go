@@ -66,6 +66,7 @@ func (w withASBFS) Run() int {
 		fmt.Fprintf(os.Stderr, "building asbfs and asrestore: %v\n%s", err, out)
 		return 1
 	}
+	defer stopS3()
 	return w.m.Run()
 }
 

@@ -66,6 +66,7 @@ type engine struct {
 	perJob  uint64 // max records per job, 0 = none
 
 	// outputs
+	store  storage.Store
 	single *storage.File // -o and -e
 	dir    *storage.Dir
 	estW   *countWriter
@@ -147,9 +148,12 @@ func Run(ctx context.Context, cfg Config, deps Deps) (sum Summary, err error) {
 	}
 	e := &engine{cfg: &cfg, deps: deps, rep: deps.Reporter,
 		oneShot: make(chan struct{}), firstStored: make(chan struct{}),
-		openFiles: map[*storage.File]struct{}{}}
+		openFiles: map[*storage.File]struct{}{}, store: deps.Store}
 	if e.rep == nil {
 		e.rep = NopReporter{}
+	}
+	if e.store == nil {
+		e.store = storage.Local{}
 	}
 	// The caller's cancellation reaches the run through execute, which
 	// reports it first.
@@ -188,7 +192,7 @@ func (e *engine) run(parent context.Context) error {
 		if c.OutputFile.Set {
 			file = c.OutputFile.Value
 		}
-		if err := storage.RemoveArtifacts(file, dir, e.rep.StorageMessage); err != nil {
+		if err := e.store.RemoveArtifacts(file, dir, e.rep.StorageMessage); err != nil {
 			return msg.Wrap(err)
 		}
 		return nil

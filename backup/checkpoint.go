@@ -1,9 +1,9 @@
 package backup
 
 import (
+	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -88,6 +88,10 @@ func (e *engine) fileEntry(f *storage.File, recs uint64) state.FileEntry {
 	if !f.IsStdout() {
 		ent.FilePos = pos.BytesWritten
 	}
+	if up := f.Upload(); up != nil {
+		ent.FileFlags |= state.FileS3
+		ent.S3 = up
+	}
 	return ent
 }
 
@@ -124,13 +128,15 @@ func (e *engine) saveState(final bool) error {
 	if st.IsComplete() && !final {
 		return nil
 	}
-	if err := state.Save(e.statePath, st); err != nil {
+	if err := e.writeState(st); err != nil {
 		return err
 	}
 	e.checkpointed = true
 	if final {
+		// The files stay resumable: local files are closed, S3 uploads
+		// are left open (not completed) for --continue.
 		for _, f := range files {
-			_ = f.Close()
+			_ = f.Detach()
 		}
 		if e.dir != nil {
 			e.dir.Drain()
@@ -159,7 +165,7 @@ func loadFailure(err error, path string) *msg.Error {
 func (e *engine) loadState() error {
 	c := e.cfg
 	path := c.Continue.Value
-	st, err := state.Load(path)
+	st, err := e.readState(path)
 	if err != nil {
 		return loadFailure(err, path)
 	}
@@ -221,22 +227,12 @@ func (e *engine) loadState() error {
 // position (bytes written after an in-run checkpoint, before a crash) is cut
 // back to it: those bytes are not covered by the state and are written again.
 func (e *engine) reopen(ent *state.FileEntry) (*storage.File, error) {
-	var f *os.File
-	if ent.Path != "-" {
-		fi, err := os.Stat(ent.Path)
-		if err == nil && uint64(fi.Size()) > ent.FilePos {
-			if err := os.Truncate(ent.Path, int64(ent.FilePos)); err != nil {
-				return nil, &msg.Error{Lines: []msg.Line{msg.Err("Failed to truncate %s to %d bytes%s", ent.Path, ent.FilePos, storage.Errno(err))}, Err: err}
-			}
-		}
-		of, err := state.OpenAppend(ent)
-		if err != nil {
-			return nil, loadFailure(err, e.cfg.Continue.Value)
-		}
-		f = of
+	sk, err := e.store.Reopen(ent)
+	if err != nil {
+		return nil, loadFailure(err, e.cfg.Continue.Value)
 	}
 	pos := stream.Position{BytesWritten: ent.ByteCount, RawBytes: ent.RawByteCount, IV: ent.IV, Num: ent.Num}
-	sf, err := storage.Resume(ent.Path, f, e.streamO, pos, ent.RecCount)
+	sf, err := storage.Resume(ent.Path, sk, e.streamO, pos, ent.RecCount)
 	if err != nil {
 		return nil, msg.Wrap(err)
 	}
@@ -267,7 +263,7 @@ func (e *engine) reopen(ent *state.FileEntry) (*storage.File, error) {
 func (e *engine) checkResumeDir() error {
 	c := e.cfg
 	dir := c.Directory.Value
-	names, err := storage.BackupEntries(dir)
+	names, err := e.store.BackupEntries(dir)
 	if err != nil {
 		return msg.Wrap(err)
 	}
@@ -282,7 +278,7 @@ func (e *engine) checkResumeDir() error {
 		if !saved[p] && strings.HasPrefix(n, pre) && strings.HasSuffix(n, ".asb") {
 			idx, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(n, pre), ".asb"), 10, 64)
 			if err == nil && idx >= e.loaded.FileCount {
-				if err := os.Remove(filepath.Join(dir, n)); err == nil {
+				if err := e.store.Remove(p); err == nil {
 					continue
 				}
 			}
@@ -293,4 +289,41 @@ func (e *engine) checkResumeDir() error {
 		return msg.Wrap(err)
 	}
 	return nil
+}
+
+// writeState saves the state at e.statePath: a local file is replaced
+// atomically (state.Save); an s3:// state is uploaded as one object.
+func (e *engine) writeState(st *state.State) error {
+	if !storage.IsS3Path(e.statePath) {
+		return state.Save(e.statePath, st)
+	}
+	var buf bytes.Buffer
+	if _, err := st.WriteTo(&buf); err != nil {
+		return err
+	}
+	sk, err := e.store.Create(e.statePath)
+	if err != nil {
+		return fmt.Errorf("Failed to open state file \"%s\", reason: %s", e.statePath, err)
+	}
+	if _, err := sk.Write(buf.Bytes()); err != nil {
+		_ = sk.Abort()
+		return fmt.Errorf("Error while writing backup state file %s: %s", e.statePath, err)
+	}
+	if err := sk.Close(); err != nil {
+		return fmt.Errorf("Error while writing backup state file %s: %s", e.statePath, err)
+	}
+	return nil
+}
+
+// readState loads a --continue state from a local file or an S3 object.
+func (e *engine) readState(path string) (*state.State, error) {
+	if !storage.IsS3Path(path) {
+		return state.Load(path)
+	}
+	o, err := e.store.Open(path)
+	if err != nil {
+		return nil, &state.LoadError{Msgs: []string{err.Error(), fmt.Sprintf("Unable to open file %s for reading", path)}, Err: err}
+	}
+	defer o.Close()
+	return state.Read(o)
 }

@@ -6,6 +6,7 @@ import (
 
 	as "github.com/aerospike/aerospike-client-go/v7"
 
+	"asbtools/storage"
 	"asbtools/stream"
 )
 
@@ -130,6 +131,9 @@ type Deps struct {
 	// then): the legacy tool installs its SIGINT/SIGTERM handler there and
 	// is killed by a signal before.
 	Interruptible func()
+	// Store holds the backup files and the state file (nil: local files
+	// only). asbackup passes a storage.Router that also reaches S3.
+	Store storage.Store
 	// ReleasePages, when set, releases memory of the process: once start-up
 	// is over, when the jobs start and every second while they run
 	// (asbackup passes memtrim.Release).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -364,7 +363,7 @@ func (e *engine) openOutputs() error {
 			e.single = f
 			return nil
 		}
-		if err := storage.PrepareOutputFile(c.OutputFile.Value, c.RemoveFiles); err != nil {
+		if err := e.store.PrepareOutputFile(c.OutputFile.Value, c.RemoveFiles); err != nil {
 			return msg.Wrap(err)
 		}
 		est, err := e.preRunEstimate()
@@ -375,7 +374,7 @@ func (e *engine) openOutputs() error {
 			return msg.Wrap(err, msg.Err("Error while running backup estimate"))
 		}
 		e.rep.EstimatedFileSize(est)
-		f, err := storage.Create(c.OutputFile.Value, c.Namespace, e.firstVer, e.streamO)
+		f, err := storage.CreateIn(e.store, c.OutputFile.Value, c.Namespace, e.firstVer, e.streamO)
 		if err != nil {
 			return msg.Wrap(err, msg.Err("Error while opening shared backup file \"%s\"", c.OutputFile.Value))
 		}
@@ -386,7 +385,7 @@ func (e *engine) openOutputs() error {
 		return nil
 	}
 	dir := c.Directory.Value
-	if err := storage.PrepareDirectory(dir, e.rep.StorageMessage); err != nil {
+	if err := e.store.PrepareDirectory(dir, e.rep.StorageMessage); err != nil {
 		return msg.Wrap(err)
 	}
 	next := uint64(0)
@@ -395,10 +394,11 @@ func (e *engine) openOutputs() error {
 		if err := e.checkResumeDir(); err != nil {
 			return err
 		}
-	} else if err := storage.ClearDirectory(dir, c.RemoveFiles); err != nil {
+	} else if err := e.store.ClearDirectory(dir, c.RemoveFiles); err != nil {
 		return msg.Wrap(err)
 	}
 	e.dir = storage.NewDir(dir, e.prefix(), c.Namespace, e.streamO, uint64(c.FileLimit), next)
+	e.dir.Store = e.store
 	e.dir.Expected = e.dirRemaining
 	e.dir.Warn = e.rep.DiskSpaceWarning
 	if e.loaded != nil {
@@ -886,7 +886,7 @@ func (e *engine) accountSingle() {
 // state. A loaded state that was never overwritten is left alone (legacy).
 func (e *engine) removeCheckpoint() {
 	if e.statePath != "" && e.checkpointed {
-		_ = os.Remove(e.statePath)
+		_ = e.store.Remove(e.statePath)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	as "github.com/aerospike/aerospike-client-go/v7"
 
+	"asbtools/storage"
 	"asbtools/stream"
 )
 
@@ -80,4 +81,7 @@ type Deps struct {
 	Stdin io.Reader
 	// Clock is used for expiry and progress ticks (default time.Now).
 	Clock func() time.Time
+	// Store holds the backup files (nil: local files only). asrestore
+	// passes a storage.Router that also reaches S3.
+	Store storage.Store
 }

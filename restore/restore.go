@@ -93,6 +93,9 @@ func Run(ctx context.Context, cfg Config, deps Deps) (Summary, error) {
 	if deps.Reporter == nil {
 		deps.Reporter = NopReporter{}
 	}
+	if deps.Store == nil {
+		deps.Store = storage.Local{}
+	}
 	r := &run{cfg: &cfg, env: &deps, rep: deps.Reporter}
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer r.cancel()
@@ -331,7 +334,7 @@ func (r *run) restoreAll(parent context.Context) bool {
 		var total int64
 		if cfg.DirectoryList.Set {
 			for _, dir := range storage.InputDirectoryList(cfg.DirectoryList.Value, cfg.ParentDirectory.Value, cfg.ParentDirectory.Set) {
-				f, t, err := storage.ListInputDirectory(dir)
+				f, t, err := r.env.Store.ListInput(dir)
 				if err != nil {
 					r.rep.Failed(inputFailure(err, msg.Err("Error while getting backup files from directory_list entry: %s", dir)))
 					return false
@@ -341,7 +344,7 @@ func (r *run) restoreAll(parent context.Context) bool {
 				total = t
 			}
 		} else {
-			f, t, err := storage.ListInputDirectory(cfg.Directory.Value)
+			f, t, err := r.env.Store.ListInput(cfg.Directory.Value)
 			if err != nil {
 				r.rep.Failed(inputFailure(err, msg.Err("Error while getting backup files from directory")))
 				return false
@@ -410,8 +413,8 @@ func (r *run) restoreAll(parent context.Context) bool {
 	if !cfg.NoRecords {
 		if isStdin {
 			r.prog.setEstimated(size)
-		} else if st, err := os.Stat(path); err == nil {
-			r.prog.setEstimated(st.Size())
+		} else if src.size >= 0 {
+			r.prog.setEstimated(src.size)
 		}
 	}
 	if !cfg.NoRecords && !cfg.Validate {
@@ -443,7 +446,7 @@ func inputFailure(err error, more ...msg.Line) *msg.Error {
 
 func (r *run) open(path string, isStdin bool) (*source, error) {
 	ns, check := r.cfg.SourceNamespace, r.cfg.TargetNamespace != ""
-	return openSource(openOptions{path: path, stdin: r.env.Stdin, stream: r.strm, useStrm: r.useStrm,
+	return openSource(openOptions{store: r.env.Store, path: path, stdin: r.env.Stdin, stream: r.strm, useStrm: r.useStrm,
 		nsSrc: ns, nsCheck: check, bytes: &r.c.Bytes, limit: r.limit, isStdin: isStdin, legacyStrict: r.cfg.Validate,
 		logOpen: r.rep.FileOpened})
 }

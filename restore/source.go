@@ -13,6 +13,7 @@ import (
 
 	"asbtools/asb"
 	"asbtools/msg"
+	"asbtools/storage"
 	"asbtools/stream"
 )
 
@@ -65,7 +66,8 @@ const readBufferSize = 16 << 10
 // report errors the legacy way.
 type source struct {
 	path    string
-	file    *os.File // nil for stdin
+	file    io.Closer // nil for stdin
+	size    int64     // the file's size (-1 for stdin)
 	stream  *stream.Reader
 	reader  *asb.Reader
 	version asb.Version
@@ -93,15 +95,13 @@ func (s *source) stoppedAt(err error) {
 	case c < s.counter.own:
 		s.counter.n.Add(^(s.counter.own - c - 1))
 		s.counter.own = c
-	case c > s.counter.own && s.file != nil:
+	case c > s.counter.own && s.file != nil && s.size >= 0:
 		// The legacy tool had read more than this reader has: at most
 		// the file's size.
-		if st, err := s.file.Stat(); err == nil {
-			c = min(c, uint64(st.Size()))
-			if c > s.counter.own {
-				s.counter.n.Add(c - s.counter.own)
-				s.counter.own = c
-			}
+		c = min(c, uint64(s.size))
+		if c > s.counter.own {
+			s.counter.n.Add(c - s.counter.own)
+			s.counter.own = c
 		}
 	}
 }
@@ -145,6 +145,7 @@ func hexDump(data []byte) []string {
 
 // openOptions are the parameters of openSource.
 type openOptions struct {
+	store    storage.Store
 	path     string
 	stdin    io.Reader
 	stream   stream.Options
@@ -176,21 +177,27 @@ func cString(b []byte) string {
 // openSource opens a backup file, checks its version line and meta lines
 // with the legacy messages and returns a decoder positioned at the body.
 func openSource(o openOptions) (*source, error) {
-	s := &source{path: o.path}
+	s := &source{path: o.path, size: -1}
 	var raw io.Reader
 	if o.isStdin {
 		raw = o.stdin
 	} else {
-		f, err := os.Open(o.path)
-		if err != nil {
-			return nil, fail(fmt.Sprintf("Failed to open file %s in \"r\" mode (error %d: %s)", o.path, errnoOf(err), errText(err)))
+		store := o.store
+		if store == nil {
+			store = storage.Local{}
 		}
-		st, err := f.Stat()
-		if err == nil && st.IsDir() {
-			f.Close()
+		f, err := store.Open(o.path)
+		if errors.Is(err, storage.ErrIsDirectory) {
 			return nil, fail(fmt.Sprintf("Error while reading version from backup file %s", o.path))
 		}
+		if err != nil {
+			if storage.IsS3Path(o.path) {
+				return nil, fail(err.Error(), fmt.Sprintf("Failed to open file %s in \"r\" mode", o.path))
+			}
+			return nil, fail(fmt.Sprintf("Failed to open file %s in \"r\" mode (error %d: %s)", o.path, errnoOf(err), errText(err)))
+		}
 		s.file = f
+		s.size = f.Size()
 		raw = f
 		if o.logOpen != nil {
 			o.logOpen(o.path)

@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"asbtools/asb"
+	"asbtools/state"
 	"asbtools/stream"
 )
 
@@ -166,7 +167,7 @@ type File struct {
 	// Records counts the records written to this file (all runs).
 	Records uint64
 
-	f      *os.File // nil for stdout
+	sink   Sink // nil for a CreateOn writer
 	out    io.Writer
 	bw     *bufio.Writer // batches the stream's small writes into fewer syscalls
 	sw     *stream.Writer
@@ -186,7 +187,7 @@ const fileBufSize = 16 << 10
 // sink returns what the stream writes to: the file itself for a
 // compressing stream (it hands on whole frames, a few KiB each), else a
 // write buffer in front of it.
-func (o *File) sink(opts stream.Options) io.Writer {
+func (o *File) sinkFor(opts stream.Options) io.Writer {
 	if opts.Compress {
 		return o.out
 	}
@@ -194,20 +195,21 @@ func (o *File) sink(opts stream.Options) io.Writer {
 	return o.bw
 }
 
-// Create creates (truncates) path, or uses stdout for "-", and writes the
-// header "Version <v>" / "# namespace <ns>".
+// Create creates (truncates) the local file path, or uses stdout for "-",
+// and writes the header "Version <v>" / "# namespace <ns>".
 func Create(path, ns string, v asb.Version, opts stream.Options) (*File, error) {
-	out := &File{Path: path}
-	if path == "-" {
-		out.stdout, out.out = true, os.Stdout
-	} else {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
-		if err != nil {
-			return nil, fmt.Errorf("Failed to open %s for writing%s", path, Errno(err))
-		}
-		out.f, out.out, out.local = f, f, true
+	return CreateIn(Local{}, path, ns, v, opts)
+}
+
+// CreateIn creates path in store and writes the header.
+func CreateIn(store Store, path, ns string, v asb.Version, opts stream.Options) (*File, error) {
+	sk, err := store.Create(path)
+	if err != nil {
+		return nil, err
 	}
-	sw, err := stream.NewWriter(out.sink(opts), opts)
+	_, local := sk.(*localSink)
+	out := &File{Path: path, sink: sk, out: sk, stdout: path == "-" && !IsS3Path(path), local: local}
+	sw, err := stream.NewWriter(out.sinkFor(opts), opts)
 	if err != nil {
 		out.discard()
 		return nil, err
@@ -244,17 +246,18 @@ func CreateOn(w io.Writer, name, ns string, v asb.Version, opts stream.Options) 
 	return out, nil
 }
 
-// Resume continues a file of an interrupted run: f is the file reopened in
-// append mode (nil for stdout), pos the stream position saved with it, and
-// records the records it already holds. Pending legacy buffers, if any, must
-// be drained with Stream().WriteCiphertext/WriteCompressed/Write before new
-// entries are written.
-func Resume(path string, f *os.File, opts stream.Options, pos stream.Position, records uint64) (*File, error) {
-	out := &File{Path: path, Records: records, f: f, out: f, local: f != nil}
-	if f == nil {
-		out.stdout, out.out = true, os.Stdout
+// Resume continues a file of an interrupted run: sk is the file reopened
+// by Store.Reopen, pos the stream position saved with it, and records the
+// records it already holds. Pending legacy buffers, if any, must be drained
+// with Stream().WriteCiphertext/WriteCompressed/Write before new entries
+// are written.
+func Resume(path string, sk Sink, opts stream.Options, pos stream.Position, records uint64) (*File, error) {
+	_, local := sk.(*localSink)
+	out := &File{Path: path, Records: records, sink: sk, out: sk, local: local}
+	if _, ok := sk.(stdoutSink); ok {
+		out.stdout = true
 	}
-	sw, err := stream.ResumeWriter(out.sink(opts), opts, pos)
+	sw, err := stream.ResumeWriter(out.sinkFor(opts), opts, pos)
 	if err != nil {
 		return nil, err
 	}
@@ -291,16 +294,25 @@ func (o *File) Flush() error {
 	return nil
 }
 
-// Sync flushes the file and asks the OS to write it to stable storage (no
-// fsync for stdout).
+// Sync flushes the file and makes its bytes durable (fsync for local
+// files, uploaded parts for S3; nothing for stdout).
 func (o *File) Sync() error {
 	if err := o.Flush(); err != nil {
 		return err
 	}
-	if o.f != nil {
-		return o.f.Sync()
+	if o.sink != nil {
+		return o.sink.Sync()
 	}
 	return nil
+}
+
+// Upload returns the S3 upload state of the file after a Sync (nil for
+// local files).
+func (o *File) Upload() *state.S3Upload {
+	if o.sink == nil {
+		return nil
+	}
+	return o.sink.Upload()
 }
 
 // Position returns the stream position (call after Flush).
@@ -309,9 +321,10 @@ func (o *File) Position() stream.Position { return o.sw.Position() }
 // IsStdout reports whether the file is standard output.
 func (o *File) IsStdout() bool { return o.stdout }
 
-// Close flushes, syncs (local files) and closes the file.
+// Close flushes and finishes the file (fsync for local files, multipart
+// upload completed for S3).
 func (o *File) Close() error {
-	err := o.Sync()
+	err := o.Flush()
 	if e := o.sw.Close(); err == nil {
 		err = e
 	}
@@ -320,23 +333,46 @@ func (o *File) Close() error {
 			err = e
 		}
 	}
-	if o.f != nil {
-		if e := o.f.Close(); err == nil {
-			err = e
+	if o.sink != nil {
+		switch {
+		case err == nil:
+			err = o.sink.Close()
+		case o.local:
+			// A local file is closed and kept (Abort removes it).
+			_ = o.sink.Detach()
+		default:
+			// An S3 upload that cannot be finished is aborted.
+			_ = o.sink.Abort()
 		}
-		o.f = nil
+		o.sink = nil
 	}
 	return err
 }
 
-// discard closes the file without flushing (if still open) and removes it
-// (never stdout).
+// Detach syncs the file and ends its use without finishing it: the state
+// file that describes it lets --continue append to it (an S3 upload stays
+// open).
+func (o *File) Detach() error {
+	err := o.Sync()
+	if o.sink != nil {
+		if e := o.sink.Detach(); err == nil {
+			err = e
+		}
+		o.sink = nil
+	}
+	return err
+}
+
+// discard drops the file without flushing: a local file is removed, an S3
+// upload aborted (never stdout).
 func (o *File) discard() {
-	if o.f != nil {
-		_ = o.f.Close()
-		o.f = nil
+	if o.sink != nil && !o.stdout {
+		_ = o.sink.Abort()
+		o.sink = nil
+		return
 	}
 	if o.local {
+		// Already closed (a failed Close): remove what is on disk.
 		_ = os.Remove(o.Path)
 	}
 }
@@ -360,6 +396,8 @@ type Dir struct {
 	// the legacy warnings.
 	Expected func() uint64
 	Warn     func(msg string)
+	// Store holds the files (Local{} when nil).
+	Store Store
 
 	mu    sync.Mutex
 	next  uint64
@@ -408,15 +446,21 @@ func (d *Dir) Acquire(v asb.Version) (f *File, fresh bool, err error) {
 	i := d.next
 	d.next++
 	d.mu.Unlock()
+	store := d.Store
+	if store == nil {
+		store = Local{}
+	}
 	var expect uint64
 	if d.Expected != nil && d.Warn != nil {
 		remaining := d.Expected()
-		if free := DiskSpace(d.Dir); free < remaining {
+		if free, ok := store.FreeSpace(d.Dir); ok && free < remaining {
 			d.Warn(fmt.Sprintf("Warning: %d bytes of disk space remaining, but the expected total backup size is %d", free, remaining))
 		}
-		expect = min(remaining, d.Limit)
+		if _, ok := store.FreeSpace(d.Dir); ok {
+			expect = min(remaining, d.Limit)
+		}
 	}
-	f, err = Create(d.FileName(i), d.Namespace, v, d.Opts)
+	f, err = CreateIn(store, d.FileName(i), d.Namespace, v, d.Opts)
 	if err == nil && expect > 0 {
 		if w := FileSpaceWarning(f.Path, expect); w != "" {
 			d.Warn(w)

@@ -20,7 +20,7 @@ func DiskSpace(dir string) uint64 {
 // created on a file system with less free space than expected for it, or ""
 // when there is enough.
 func FileSpaceWarning(path string, expected uint64) string {
-	if path == "-" || expected == 0 {
+	if path == "-" || expected == 0 || IsS3Path(path) {
 		return ""
 	}
 	if free := DiskSpace(filepath.Dir(path)); free < expected {

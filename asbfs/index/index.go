@@ -49,6 +49,7 @@ import (
 
 	"asbtools/asb"
 	"asbtools/asbfs/render"
+	"asbtools/storage"
 	"asbtools/stream"
 )
 
@@ -66,6 +67,8 @@ type Options struct {
 	ChunkSize int64
 	// TempDir holds the spill files of compressed backups ("" = os.TempDir).
 	TempDir string
+	// Store reads s3:// paths (nil: S3 is refused).
+	Store storage.Store
 	// Logf, when set, receives progress and problem reports.
 	Logf func(format string, args ...any)
 
@@ -184,7 +187,7 @@ func Open(path string, opts Options) (*Tree, error) {
 	} else {
 		defer debug.SetGCPercent(old)
 	}
-	multi, backups, err := locate(path)
+	multi, backups, err := locate(path, &opts)
 	if err != nil {
 		return nil, err
 	}

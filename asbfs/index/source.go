@@ -14,6 +14,7 @@ import (
 
 	"asbtools/asb"
 	"asbtools/asbfs/render"
+	"asbtools/storage"
 	"asbtools/stream"
 )
 
@@ -88,7 +89,11 @@ func (f *File) close() error {
 // locate finds the backups under path: a single file, a directory holding
 // .asb files, or a directory whose subdirectories hold .asb files (one
 // backup each).
-func locate(path string) (multi bool, backups []*Backup, err error) {
+func locate(path string, opts *Options) (multi bool, backups []*Backup, err error) {
+	if storage.IsS3Path(path) {
+		err := locateS3(path, opts, &backups)
+		return false, backups, err
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return false, nil, fmt.Errorf("backup %s: %w", path, errors.Unwrap(err))
@@ -128,6 +133,36 @@ func locate(path string) (multi bool, backups []*Backup, err error) {
 	return true, backups, nil
 }
 
+// locateS3 finds the backup at an s3:// path: the .asb objects under the
+// path taken as a directory (at any depth, as asrestore -d lists them),
+// else the object itself.
+func locateS3(path string, opts *Options, backups *[]*Backup) error {
+	if opts.Store == nil {
+		return fmt.Errorf("backup %s: S3 is not configured", path)
+	}
+	files, _, err := opts.Store.ListInput(path)
+	if err != nil {
+		return fmt.Errorf("backup %s: %v", path, err)
+	}
+	now := time.Now()
+	if len(files) > 0 {
+		paths := make([]string, len(files))
+		for i, f := range files {
+			paths[i] = f.Path
+		}
+		sort.Strings(paths)
+		*backups = []*Backup{{Path: path, paths: paths, ModTime: now}}
+		return nil
+	}
+	o, err := opts.Store.Open(path)
+	if err != nil {
+		return fmt.Errorf("backup %s: %v", path, err)
+	}
+	o.Close()
+	*backups = []*Backup{{Path: path, paths: []string{path}, ModTime: now}}
+	return nil
+}
+
 // asbFiles lists the regular .asb files directly in dir, sorted by name.
 func asbFiles(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
@@ -156,20 +191,39 @@ func asbFiles(dir string) ([]string, error) {
 // encrypted with a random key held only in memory when the backup was
 // encrypted), so that memory stays bounded whatever the file size.
 func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, errors.Unwrap(err))
+	var (
+		ra    io.ReaderAt
+		size  int64
+		file  *File
+		whole func() io.Reader // the file's bytes from the start
+	)
+	if storage.IsS3Path(path) && opts.Store != nil {
+		// An S3 object: every ReadAt is a ranged download of just the
+		// bytes asked for; a compressed object is read once, in order.
+		o, err := opts.Store.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		file = &File{Path: path, ModTime: time.Now(), DiskSize: o.Size(), closers: []io.Closer{o}}
+		ra, size = o, o.Size()
+		whole = func() io.Reader { return o }
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, errors.Unwrap(err))
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		file = &File{Path: path, ModTime: st.ModTime(), DiskSize: st.Size(), closers: []io.Closer{f}}
+		ra, size = f, st.Size()
+		whole = func() io.Reader { return io.NewSectionReader(f, 0, st.Size()) }
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	file := &File{Path: path, ModTime: st.ModTime(), DiskSize: st.Size(), closers: []io.Closer{f}}
-	var ra io.ReaderAt = f
-	size := st.Size()
+	srcSize := size
 	if opts.Cipher != stream.None {
-		d, err := stream.NewDecryptReaderAt(f, size, opts.Cipher, opts.Key)
+		d, err := stream.NewDecryptReaderAt(ra, size, opts.Cipher, opts.Key)
 		if err != nil {
 			file.close()
 			return nil, fmt.Errorf("%s: %v", path, err)
@@ -188,7 +242,7 @@ func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
 	}
 	if compressed {
 		file.Compressed = true
-		sra, ssize, err := spill(f, st.Size(), path, opts, problems, file)
+		sra, ssize, err := spill(whole(), srcSize, path, opts, problems, file)
 		if err != nil {
 			file.close()
 			return nil, err
@@ -205,14 +259,14 @@ func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
 
 // spill decompresses the file into an unlinked temporary file and returns a
 // reader of the plaintext.
-func spill(src *os.File, srcSize int64, path string, opts *Options, problems *[]Problem, file *File) (io.ReaderAt, int64, error) {
+func spill(src io.Reader, _ int64, path string, opts *Options, problems *[]Problem, file *File) (io.ReaderAt, int64, error) {
 	tmp, err := os.CreateTemp(opts.TempDir, "asbfs-spill-*")
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: cannot create spill file for decompression: %w", path, err)
 	}
 	os.Remove(tmp.Name())
 	file.closers = append(file.closers, tmp)
-	rd, err := stream.NewReader(io.NewSectionReader(src, 0, srcSize), stream.Options{Compress: true, Cipher: opts.Cipher, Key: opts.Key})
+	rd, err := stream.NewReader(src, stream.Options{Compress: true, Cipher: opts.Cipher, Key: opts.Key})
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %v", path, err)
 	}

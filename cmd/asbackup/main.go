@@ -19,6 +19,7 @@ import (
 	"asbtools/internal/memtrim"
 	"asbtools/legacy"
 	"asbtools/logging"
+	"asbtools/storage"
 	"asbtools/toolenv"
 )
 
@@ -72,12 +73,25 @@ func run(args []string) int {
 		machine = cfg.Machine.Value
 	}
 	out := legacy.NewBackup(log, cfg.StartMessage(), machine)
+	if storage.IsS3Path(cfg.Directory.Value) || storage.IsS3Path(cfg.OutputFile.Value) {
+		// S3 part buffers come on top of the record buffers: one part
+		// being filled per open file (a job's file and a queued one per
+		// thread) plus the parts being uploaded.
+		files := 1
+		if cfg.Directory.Set {
+			files = 2 * max(cfg.Parallel, 1)
+		}
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(memoryLimit + toolenv.S3Options(cfg.S3).UploadMemoryBound(files))
+		}
+	}
+	store := toolenv.Store(cfg.S3, func(m string) { log.Infof("%s", m) })
 	// SIGINT and SIGTERM interrupt the backup (its state is saved) once
 	// the engine says it can be interrupted; before, they end the process
 	// as with the legacy tool.
 	ctx, interruptible := signalContext()
 	sum, err := backup.Run(ctx, bc, backup.Deps{Connect: connect, Reporter: out,
-		Interruptible: interruptible, ReleasePages: memtrim.Release})
+		Interruptible: interruptible, ReleasePages: memtrim.Release, Store: store})
 	return out.Finish(cfg.Verbose, sum, err)
 }
 

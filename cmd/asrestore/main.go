@@ -37,6 +37,7 @@ func run(args []string) int {
 	}
 	out := legacy.NewRestore(log, cfg.StartMessage(), machine)
 	rc, connect := toolenv.RestoreConfig(cfg, compat.TerminalPrompt)
-	_, err := restore.Run(ctx, rc, restore.Deps{Connect: connect, Reporter: out, Stdin: os.Stdin})
+	_, err := restore.Run(ctx, rc, restore.Deps{Connect: connect, Reporter: out, Stdin: os.Stdin,
+		Store: toolenv.Store(cfg.S3, func(m string) { log.Infof("%s", m) })})
 	return out.Finish(cfg.Verbose, err)
 }

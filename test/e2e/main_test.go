@@ -17,5 +17,5 @@ func TestMain(m *testing.M) {
 	if os.Getenv(hostileHostEnv) != "" {
 		setUpHostileHost()
 	}
-	sandbox.Main(m)
+	sandbox.Main(withS3Cleanup{m})
 }

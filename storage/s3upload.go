@@ -1,0 +1,349 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"asbtools/state"
+)
+
+// s3Writer streams a backup file to S3 as a multipart upload: bytes fill a
+// part buffer; a full part is uploaded in the background while the writer
+// goes on, at most MaxAsyncUploads parts at once across all files (a
+// writer waits for a free slot). Memory is one filling part per file plus
+// the parts in flight.
+type s3Writer struct {
+	st       *S3Store
+	path     string
+	bucket   string
+	key      string
+	uploadID string
+	base     int64 // starting part size
+
+	buf     []byte
+	partNum int32 // the last part number handed out
+
+	mu    sync.Mutex
+	parts map[int32]string // completed parts: number → ETag
+	err   error
+	wg    sync.WaitGroup
+}
+
+// partSize returns the size of part n: the base size, doubled every 2,500
+// parts so that an object of any size fits in 10,000 parts (5 TiB with the
+// 5 MiB default).
+func (w *s3Writer) partSize(n int32) int64 {
+	sz := w.base << ((n - 1) / 2500)
+	return min(sz, S3MaxPartSize)
+}
+
+// Create implements Store: it starts a multipart upload of the key.
+func (s *S3Store) Create(path string) (Sink, error) {
+	p, err := ParseS3Path(path)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.client.CreateMultipartUpload(bg, &s3.CreateMultipartUploadInput{Bucket: aws.String(p.Bucket), Key: aws.String(p.Key)})
+	if err != nil {
+		return nil, wrapS3(err)
+	}
+	return &s3Writer{st: s, path: path, bucket: p.Bucket, key: p.Key, uploadID: aws.ToString(res.UploadId),
+		base: s.opts.PartSize(), parts: map[int32]string{}}, nil
+}
+
+func (w *s3Writer) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *s3Writer) Write(p []byte) (int, error) {
+	if err := w.failed(); err != nil {
+		return 0, err
+	}
+	n := len(p)
+	for len(p) > 0 {
+		if w.buf == nil {
+			w.buf = w.st.getBuf(w.partSize(w.partNum + 1))
+		}
+		k := min(cap(w.buf)-len(w.buf), len(p))
+		w.buf = append(w.buf, p[:k]...)
+		p = p[k:]
+		if len(w.buf) == cap(w.buf) {
+			w.dispatch()
+		}
+	}
+	return n, nil
+}
+
+// dispatch uploads the filled buffer as the next part in the background.
+func (w *s3Writer) dispatch() {
+	w.partNum++
+	num, data := w.partNum, w.buf
+	w.buf = nil
+	w.st.uploads <- struct{}{}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		etag, err := w.st.uploadPart(w.bucket, w.key, w.uploadID, num, data)
+		<-w.st.uploads
+		w.st.putBuf(data)
+		w.mu.Lock()
+		if err != nil {
+			if w.err == nil {
+				w.err = fmt.Errorf("Failed to upload part %d of %s: %s", num, w.path, S3ErrorText(err))
+			}
+		} else {
+			w.parts[num] = etag
+		}
+		w.mu.Unlock()
+	}()
+}
+
+func (s *S3Store) uploadPart(bucket, key, id string, num int32, data []byte) (string, error) {
+	res, err := s.client.UploadPart(bg, &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String(key),
+		UploadId: aws.String(id), PartNumber: aws.Int32(num), Body: newBytesReader(data),
+		ContentLength: aws.Int64(int64(len(data)))})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(res.ETag), nil
+}
+
+// Sync waits for the parts in flight. The bytes of the part being filled
+// are not uploaded: Upload returns them as Pending.
+func (w *s3Writer) Sync() error {
+	w.wg.Wait()
+	return w.failed()
+}
+
+// Upload returns the upload state (call after Sync).
+func (w *s3Writer) Upload() *state.S3Upload {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	up := &state.S3Upload{PartNumber: uint32(w.partNum), UploadID: w.uploadID, MinPartSize: uint64(w.base),
+		Pending: append([]byte(nil), w.buf...)}
+	for n, etag := range w.parts {
+		if n <= w.partNum {
+			up.Parts = append(up.Parts, state.S3Part{PartNumber: uint32(n), ETag: etag})
+		}
+	}
+	sort.Slice(up.Parts, func(i, j int) bool { return up.Parts[i].PartNumber < up.Parts[j].PartNumber })
+	return up
+}
+
+// Close uploads the last part and completes the upload.
+func (w *s3Writer) Close() error {
+	if len(w.buf) > 0 || w.partNum == 0 {
+		if w.buf == nil {
+			w.buf = w.st.getBuf(w.partSize(w.partNum + 1))
+		}
+		w.dispatch()
+	}
+	if err := w.Sync(); err != nil {
+		_ = w.Abort()
+		return err
+	}
+	var parts []types.CompletedPart
+	for n := int32(1); n <= w.partNum; n++ {
+		etag, ok := w.parts[n]
+		if !ok {
+			_ = w.Abort()
+			return fmt.Errorf("Part %d of %s is missing", n, w.path)
+		}
+		parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(n), ETag: aws.String(etag)})
+	}
+	_, err := w.st.client.CompleteMultipartUpload(bg, &s3.CompleteMultipartUploadInput{Bucket: aws.String(w.bucket),
+		Key: aws.String(w.key), UploadId: aws.String(w.uploadID), MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+	if err != nil {
+		return &s3Err{prefix: "Failed to complete the upload of " + w.path + ": ", err: err}
+	}
+	return nil
+}
+
+// Detach waits for the parts in flight and leaves the upload open.
+func (w *s3Writer) Detach() error {
+	err := w.Sync()
+	if w.buf != nil {
+		w.st.putBuf(w.buf)
+		w.buf = nil
+	}
+	return err
+}
+
+// Abort waits for the parts in flight and aborts the upload.
+func (w *s3Writer) Abort() error {
+	w.wg.Wait()
+	if w.buf != nil {
+		w.st.putBuf(w.buf)
+		w.buf = nil
+	}
+	_, err := w.st.client.AbortMultipartUpload(bg, &s3.AbortMultipartUploadInput{Bucket: aws.String(w.bucket),
+		Key: aws.String(w.key), UploadId: aws.String(w.uploadID)})
+	if err != nil && !isNoSuchUpload(err) {
+		return wrapS3(err)
+	}
+	return nil
+}
+
+// Reopen implements Store: it continues the saved multipart upload. The
+// parts up to the saved part number are kept (their sizes plus the saved
+// pending bytes must equal the saved file position); parts a crashed run
+// uploaded after its last checkpoint are replaced or left out of the
+// completed object. If the upload was completed after the checkpoint (the
+// file was rotated before the crash), a new upload starts from the first
+// saved bytes of the object.
+func (s *S3Store) Reopen(ent *state.FileEntry) (Sink, error) {
+	p, err := ParseS3Path(ent.Path)
+	if err != nil {
+		return nil, err
+	}
+	up := ent.S3
+	if up == nil {
+		return nil, fmt.Errorf("No upload state for S3 file %s in the backup state file", ent.Path)
+	}
+	base := int64(up.MinPartSize)
+	if base < S3MinPartSize {
+		base = s.opts.PartSize()
+	}
+	w := &s3Writer{st: s, path: ent.Path, bucket: p.Bucket, key: p.Key, uploadID: up.UploadID, base: base,
+		parts: map[int32]string{}}
+	sizes, err := s.listParts(p.Bucket, p.Key, up.UploadID)
+	switch {
+	case err == nil:
+		var done uint64
+		for n := int32(1); n <= int32(up.PartNumber); n++ {
+			ps, ok := sizes[n]
+			if !ok {
+				return nil, fmt.Errorf("%s: part %d of upload %s is missing", ent.Path, n, up.UploadID)
+			}
+			w.parts[n] = ps.etag
+			done += uint64(ps.size)
+		}
+		w.partNum = int32(up.PartNumber)
+		for _, f := range up.Failed {
+			etag, err := s.uploadPart(p.Bucket, p.Key, up.UploadID, int32(f.PartNumber), f.Data)
+			if err != nil {
+				return nil, &s3Err{prefix: ent.Path + ": ", err: err}
+			}
+			w.parts[int32(f.PartNumber)] = etag
+			done += uint64(len(f.Data))
+		}
+		if done+uint64(len(up.Pending)) != ent.FilePos {
+			return nil, fmt.Errorf("Expected file pos (%d) did not match file pos (%d) for file (%s) opened in append mode",
+				ent.FilePos, done+uint64(len(up.Pending)), ent.Path)
+		}
+	case isNoSuchUpload(err):
+		if err := w.restart(ent, uint64(len(up.Pending))); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, &s3Err{prefix: ent.Path + ": ", err: err}
+	}
+	w.buf = s.getBuf(w.partSize(w.partNum + 1))
+	w.buf = append(w.buf, up.Pending...)
+	if len(w.buf) >= cap(w.buf) {
+		w.dispatch()
+	}
+	return w, nil
+}
+
+type partInfo struct {
+	etag string
+	size int64
+}
+
+func (s *S3Store) listParts(bucket, key, id string) (map[int32]partInfo, error) {
+	out := map[int32]partInfo{}
+	in := &s3.ListPartsInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(id)}
+	for {
+		res, err := s.client.ListParts(bg, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, pt := range res.Parts {
+			out[aws.ToInt32(pt.PartNumber)] = partInfo{aws.ToString(pt.ETag), aws.ToInt64(pt.Size)}
+		}
+		if !aws.ToBool(res.IsTruncated) {
+			return out, nil
+		}
+		in.PartNumberMarker = res.NextPartNumberMarker
+	}
+}
+
+// restart replaces a saved upload that no longer exists because the
+// crashed run completed it after its checkpoint: the object then begins
+// with the saved bytes, which a new upload copies (the part-aligned prefix
+// by a server-side copy, the saved pending bytes come from the state).
+func (w *s3Writer) restart(ent *state.FileEntry, pending uint64) error {
+	s := w.st
+	head, err := s.client.HeadObject(bg, &s3.HeadObjectInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key)})
+	if err != nil {
+		return &s3Err{prefix: ent.Path + ": ", err: err}
+	}
+	if uint64(aws.ToInt64(head.ContentLength)) < ent.FilePos {
+		return fmt.Errorf("Expected file pos (%d) did not match file pos (%d) for file (%s) opened in append mode",
+			ent.FilePos, aws.ToInt64(head.ContentLength), ent.Path)
+	}
+	res, err := s.client.CreateMultipartUpload(bg, &s3.CreateMultipartUploadInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key)})
+	if err != nil {
+		return wrapS3(err)
+	}
+	w.uploadID = aws.ToString(res.UploadId)
+	prefix := ent.FilePos - pending
+	if prefix == 0 {
+		return nil
+	}
+	if prefix < S3MinPartSize {
+		return errors.New("saved parts of " + ent.Path + " are smaller than an S3 part")
+	}
+	cp, err := s.client.UploadPartCopy(bg, &s3.UploadPartCopyInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key),
+		UploadId: aws.String(w.uploadID), PartNumber: aws.Int32(1),
+		CopySource:      aws.String(w.bucket + "/" + w.key),
+		CopySourceRange: aws.String(fmt.Sprintf("bytes=0-%d", prefix-1))})
+	if err != nil {
+		return &s3Err{prefix: ent.Path + ": ", err: err}
+	}
+	w.partNum = 1
+	w.parts[1] = aws.ToString(cp.CopyPartResult.ETag)
+	return nil
+}
+
+// bytesReader is a seekable reader of a part (the SDK rewinds it to retry).
+type bytesReader struct {
+	b   []byte
+	off int64
+}
+
+func newBytesReader(b []byte) *bytesReader { return &bytesReader{b: b} }
+
+func (r *bytesReader) Read(p []byte) (int, error) {
+	if r.off >= int64(len(r.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += int64(n)
+	return n, nil
+}
+
+func (r *bytesReader) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		off += r.off
+	case io.SeekEnd:
+		off += int64(len(r.b))
+	}
+	if off < 0 {
+		return 0, errors.New("negative position")
+	}
+	r.off = off
+	return off, nil
+}

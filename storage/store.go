@@ -1,0 +1,222 @@
+package storage
+
+import (
+	"io"
+	"strings"
+	"sync"
+
+	"asbtools/state"
+)
+
+// Store is where backup files live. Local files and S3 objects both
+// implement it, so the engines never know which one they use: paths are
+// the legacy ones (a local path, or s3://bucket/key), and the Router
+// returned by New sends each path to its backend.
+type Store interface {
+	// PrepareDirectory readies a backup directory (local: created when
+	// missing; S3: nothing to do) and logs the legacy lines.
+	PrepareDirectory(dir string, log Logf) error
+	// BackupEntries returns the names, relative to dir, of its backup
+	// files (*.asb entries; S3: objects and incomplete uploads under the
+	// prefix).
+	BackupEntries(dir string) ([]string, error)
+	// ClearDirectory refuses (remove false) or deletes (remove true) the
+	// existing backup files of a fresh directory-mode backup.
+	ClearDirectory(dir string, remove bool) error
+	// PrepareOutputFile applies the -o existence check of a fresh backup.
+	PrepareOutputFile(path string, remove bool) error
+	// RemoveArtifacts implements --remove-artifacts.
+	RemoveArtifacts(file, dir string, log Logf) error
+	// Remove deletes one backup file (a partial output of a crashed run).
+	Remove(path string) error
+	// Create creates (truncates) a backup file for writing.
+	Create(path string) (Sink, error)
+	// Reopen continues a file saved in a state file: its bytes beyond the
+	// saved position are dropped and writes append to the saved content.
+	Reopen(ent *state.FileEntry) (Sink, error)
+	// FreeSpace returns the free bytes where dir lives; ok is false where
+	// the notion does not apply (S3).
+	FreeSpace(dir string) (free uint64, ok bool)
+	// ListInput returns the backup files of a restore directory and the
+	// sum of their sizes.
+	ListInput(dir string) ([]InputFile, int64, error)
+	// Open opens a backup file for reading.
+	Open(path string) (Object, error)
+}
+
+// Sink receives the bytes of one backup file.
+type Sink interface {
+	io.Writer
+	// Sync makes every byte written so far durable (local: fsync; S3:
+	// every full part uploaded, the rest is in Upload().Pending).
+	Sync() error
+	// Close finishes the file (S3: completes the multipart upload).
+	Close() error
+	// Abort discards the file (local: deleted; S3: upload aborted).
+	Abort() error
+	// Upload returns the S3 upload state to save with the file after a
+	// Sync (nil for local files).
+	Upload() *state.S3Upload
+	// Detach ends the use of a file that a state file describes, after a
+	// Sync: a local file is closed, an S3 upload is left open (neither
+	// completed nor aborted) for --continue.
+	Detach() error
+}
+
+// Object is a backup file opened for reading.
+type Object interface {
+	// Read reads the file sequentially from the start (S3: ranged
+	// downloads ahead of the reader, resumed after errors).
+	io.ReadCloser
+	// ReadAt reads an arbitrary range.
+	io.ReaderAt
+	// Size returns the file's size.
+	Size() int64
+}
+
+// IsS3Path reports whether a path names an S3 object or prefix.
+func IsS3Path(p string) bool { return strings.HasPrefix(p, S3Prefix) }
+
+// Router sends s3:// paths to an S3 store, created on first use from its
+// options, and every other path to the local file system.
+type Router struct {
+	Local Local
+	S3    S3Options
+	// OnInit, if set, is called when the S3 backend is first needed.
+	OnInit func()
+
+	once sync.Once
+	s3   *S3Store
+	err  error
+}
+
+// New returns the store of the tools: local paths and, configured by opts,
+// s3:// paths.
+func New(opts S3Options) *Router { return &Router{S3: opts} }
+
+// S3Store returns the S3 backend, creating it on first use.
+func (r *Router) S3Store() (*S3Store, error) {
+	r.once.Do(func() {
+		if r.OnInit != nil {
+			r.OnInit()
+		}
+		r.s3, r.err = NewS3Store(r.S3)
+	})
+	return r.s3, r.err
+}
+
+// Used reports whether the S3 backend was created.
+func (r *Router) Used() bool { return r.s3 != nil }
+
+func (r *Router) pick(path string) (Store, error) {
+	if !IsS3Path(path) {
+		return r.Local, nil
+	}
+	s, err := r.S3Store()
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// PrepareDirectory implements Store.
+func (r *Router) PrepareDirectory(dir string, log Logf) error {
+	s, err := r.pick(dir)
+	if err != nil {
+		return err
+	}
+	return s.PrepareDirectory(dir, log)
+}
+
+// BackupEntries implements Store.
+func (r *Router) BackupEntries(dir string) ([]string, error) {
+	s, err := r.pick(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s.BackupEntries(dir)
+}
+
+// ClearDirectory implements Store.
+func (r *Router) ClearDirectory(dir string, remove bool) error {
+	s, err := r.pick(dir)
+	if err != nil {
+		return err
+	}
+	return s.ClearDirectory(dir, remove)
+}
+
+// PrepareOutputFile implements Store.
+func (r *Router) PrepareOutputFile(path string, remove bool) error {
+	s, err := r.pick(path)
+	if err != nil {
+		return err
+	}
+	return s.PrepareOutputFile(path, remove)
+}
+
+// RemoveArtifacts implements Store.
+func (r *Router) RemoveArtifacts(file, dir string, log Logf) error {
+	p := dir
+	if file != "" {
+		p = file
+	}
+	s, err := r.pick(p)
+	if err != nil {
+		return err
+	}
+	return s.RemoveArtifacts(file, dir, log)
+}
+
+// Remove implements Store.
+func (r *Router) Remove(path string) error {
+	s, err := r.pick(path)
+	if err != nil {
+		return err
+	}
+	return s.Remove(path)
+}
+
+// Create implements Store.
+func (r *Router) Create(path string) (Sink, error) {
+	s, err := r.pick(path)
+	if err != nil {
+		return nil, err
+	}
+	return s.Create(path)
+}
+
+// Reopen implements Store.
+func (r *Router) Reopen(ent *state.FileEntry) (Sink, error) {
+	s, err := r.pick(ent.Path)
+	if err != nil {
+		return nil, err
+	}
+	return s.Reopen(ent)
+}
+
+// FreeSpace implements Store.
+func (r *Router) FreeSpace(dir string) (uint64, bool) {
+	if IsS3Path(dir) {
+		return 0, false
+	}
+	return r.Local.FreeSpace(dir)
+}
+
+// ListInput implements Store.
+func (r *Router) ListInput(dir string) ([]InputFile, int64, error) {
+	s, err := r.pick(dir)
+	if err != nil {
+		return nil, 0, &InputError{Lines: []string{err.Error()}, Err: err}
+	}
+	return s.ListInput(dir)
+}
+
+// Open implements Store.
+func (r *Router) Open(path string) (Object, error) {
+	s, err := r.pick(path)
+	if err != nil {
+		return nil, err
+	}
+	return s.Open(path)
+}

@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"asbtools/asdsim"
+)
+
+// BenchmarkS3VsLocal1M backs up the 1M-record set (~200 bytes a record) to
+// local disk and to the S3 test server (MinIO on 127.0.0.1), as a directory
+// (--parallel 4) and as a single file, then restores each into an empty
+// server, and reports wall time, CPU seconds and peak RSS of the tool
+// process for both steps. S3 and local figures come from the same machine
+// and data, so their ratio is what matters.
+func BenchmarkS3VsLocal1M(b *testing.B) {
+	src := backupBenchServer(b)
+	bucket := s3Bucket(b)
+	for _, m := range []struct {
+		name   string
+		s3     bool
+		single bool
+	}{
+		{"local-dir", false, false},
+		{"s3-dir", true, false},
+		{"local-file", false, true},
+		{"s3-file", true, true},
+	} {
+		b.Run(m.name, func(b *testing.B) {
+			var bw, bc, rw, rc float64
+			var brss, rrss int64
+			for i := 0; i < b.N; i++ {
+				work := b.TempDir()
+				target := filepath.Join(work, "bk")
+				if m.s3 {
+					target = fmt.Sprintf("s3://%s/%s-%d", bucket, m.name, i)
+				}
+				out, in := []string{"-d", target, "--parallel", "4"}, []string{"-d", target}
+				if m.single {
+					target += ".asb"
+					out, in = []string{"-o", target}, []string{"-i", target}
+				}
+				var env, flags []string
+				if m.s3 {
+					env, flags = s3Env(b), s3Flags(b)
+				}
+				res := runTool(b, "asbackup", work, env, append(append(append(hostArgs(src), "-n", "test"), out...), flags...)...)
+				if res.code != 0 || !strings.Contains(res.stderr, fmt.Sprintf("Backed up %d record(s)", backupBenchRecords)) {
+					b.Fatalf("asbackup exit %d:\n%s", res.code, lastLines(res.stderr, 5))
+				}
+				bw += res.wall.Seconds()
+				bc += res.cpu.Seconds()
+				brss = max(brss, res.maxRSS)
+				dst, err := asdsim.Start(asdsim.Config{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				res = runTool(b, "asrestore", work, env, append(append(hostArgs(dst), in...), flags...)...)
+				n := dst.Count("test", "bench")
+				dst.Close()
+				if res.code != 0 || n != backupBenchRecords {
+					b.Fatalf("asrestore exit %d, %d records:\n%s", res.code, n, lastLines(res.stderr, 5))
+				}
+				rw += res.wall.Seconds()
+				rc += res.cpu.Seconds()
+				rrss = max(rrss, res.maxRSS)
+				os.RemoveAll(work)
+			}
+			n := float64(b.N)
+			b.ReportMetric(bw/n, "backup-wall-s")
+			b.ReportMetric(bc/n, "backup-cpu-s")
+			b.ReportMetric(float64(brss)/(1<<20), "backup-peak-RSS-MiB")
+			b.ReportMetric(rw/n, "restore-wall-s")
+			b.ReportMetric(rc/n, "restore-cpu-s")
+			b.ReportMetric(float64(rrss)/(1<<20), "restore-peak-RSS-MiB")
+		})
+	}
+}
