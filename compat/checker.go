@@ -13,7 +13,20 @@ type TOMLText string
 // depend on earlier ones (a second encryption key, accumulated set lists)
 // are judged the same way.
 type ConfigChecker struct {
-	p *parser
+	p       *parser
+	inAgent bool // a [secret-agent] section is being read
+}
+
+// SecretAgent ends the [secret-agent] section being read (splitting a
+// port off its address as the tools do) and returns the Secret Agent
+// configuration read so far, which resolves the secrets of the sections
+// that follow.
+func (c *ConfigChecker) SecretAgent() SecretAgentConfig {
+	if c.inAgent {
+		splitSAAddress(&c.p.sa, c.p.saExplicitPort)
+		c.inAgent, c.p.saExplicitPort = false, false
+	}
+	return c.p.sa
 }
 
 // NewConfigChecker returns a checker for tool ("asbackup" or "asrestore")
@@ -40,14 +53,18 @@ func NewConfigChecker(tool, instance string, env Env) *ConfigChecker {
 	return &ConfigChecker{p: p}
 }
 
-// Check validates one [cluster] or tool-section setting. Section is the
-// section's base name ("cluster", "asbackup"); Value is a string, int64,
-// bool or TOMLText; Secret marks a value already fetched from the Secret
-// Agent. On failure it returns the lines the legacy tool prints first (pre)
+// Check validates one [secret-agent], [cluster] or tool-section setting.
+// Section is the section's base name ("secret-agent", "cluster",
+// "asbackup"); Value is a string, int64, bool or TOMLText; Secret marks a
+// value already fetched from the Secret Agent. On failure it returns the lines the legacy tool prints first (pre)
 // and the text of its "Parse error `<text>` in file [...]" line.
 func (c *ConfigChecker) Check(s ConfigSetting) (pre []Message, parseError string, ok bool) {
-	if sect, _ := c.p.classify(s.Section); sect != clusterSection && sect != toolSection {
+	sect, _ := c.p.classify(s.Section)
+	switch sect {
+	case noSection:
 		return nil, "", true
+	case agentSection:
+		c.inAgent = true
 	}
 	e := c.p.applySetting(s)
 	if e == nil {

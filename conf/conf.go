@@ -21,10 +21,12 @@
 //   - encryption-key-file / encryption-key-env: at most one such setting is
 //     ever returned; a second key source on the command line is an error.
 //   - boolean true values cannot be turned off by the command line.
-//   - "secret-agent" settings are already split: sa-address holds the host
-//     (or socket path) and a following sa-port setting carries the port when
-//     the address contained one. They configure the agent for command-line
-//     secrets only as a starting point for the --sa-* options.
+//   - "secret-agent" settings are returned as written; at the end of each
+//     [secret-agent] section the registry splits a port off sa-address
+//     unless the section set sa-port (compat.ConfigChecker.SecretAgent
+//     while reading, package compat again when applying). They configure
+//     the agent for command-line secrets only as a starting point for the
+//     --sa-* options.
 //   - asrestore "retry-delay" and "sleep-between-retries" have no effect;
 //     they are returned so that the consumer prints their deprecation
 //     warning in file order (as it does for [cluster] tls-cert-blacklist).

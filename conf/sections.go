@@ -2,9 +2,7 @@ package conf
 
 import (
 	"fmt"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/pelletier/go-toml/v2/unstable"
 
@@ -64,75 +62,43 @@ func (l *loader) sections(root *table, path string, level int) ([]Line, string, 
 	return nil, "", true
 }
 
+// secretAgent processes the [secret-agent*] section: its keys are checked
+// and applied by the tool's option registry, which then gives the agent
+// configuration (address and port split as the tools do) that resolves
+// the secrets of the sections that follow.
 func (l *loader) secretAgent(root *table, path string) ([]Line, string, bool) {
 	t, name := l.pick(root, "secret-agent", true)
 	if t == nil {
 		return nil, "", true
 	}
-	invalid := func(e *entry, period string) ([]Line, string, bool) {
-		return nil, fmt.Sprintf("Invalid parameter value for `%s` in `%s` section%s\n", e.key, name, period), false
-	}
-	explicitPort := false
-	var addrEntry *entry
-	var lines []Line
 	for _, e := range t.ordered() {
 		if e.kind != entScalar {
-			return invalid(e, ".")
+			return nil, fmt.Sprintf("Invalid parameter value for `%s` in `%s` section.\n", e.key, name), false
 		}
-		set := func(key string, v any) {
-			l.out = append(l.out, Setting{Section: "secret-agent", Key: key, Value: v, File: path, Line: e.line, Level: l.level})
+		s := Setting{Section: "secret-agent", Key: strings.ToLower(e.key), Value: scalar(e), File: path, Line: e.line, Level: l.level}
+		if lines, text, ok := l.checkSetting(s, e.key); !ok {
+			return lines, text, false
 		}
-		switch strings.ToLower(e.key) {
-		case "sa-address":
-			if e.vkind != unstable.String {
-				return invalid(e, "")
-			}
-			l.sa.Address = e.vstr
-			addrEntry = e
-		case "sa-port":
-			explicitPort = true
-			if e.vkind != unstable.String {
-				return invalid(e, "")
-			}
-			l.sa.Port = e.vstr
-			set("sa-port", e.vstr)
-		case "sa-timeout":
-			v, ok := rtoi(e.vraw)
-			if !ok {
-				return invalid(e, "")
-			}
-			l.sa.Timeout = time.Duration(v) * time.Millisecond
-			set("sa-timeout", v)
-		case "sa-cafile":
-			if e.vkind != unstable.String {
-				return invalid(e, "")
-			}
-			if _, err := os.ReadFile(e.vstr); err != nil {
-				lines = append(lines, Line{Text: "failed to open " + e.vstr, Log: true})
-				return lines, fmt.Sprintf("Invalid parameter value for `%s` in `%s` section\n", e.key, name), false
-			}
-			l.sa.CAFile = e.vstr
-			set("sa-cafile", e.vstr)
-		default:
-			return []Line{{Text: fmt.Sprintf("Unknown parameter `%s` in `%s` section\n", e.key, name)}}, "", false
-		}
+		l.out = append(l.out, s)
 	}
-	// Split host[:port] of the accumulated address, as legacy does after
-	// every [secret-agent] section.
-	host, port, hasPort := secretagent.SplitAddress(l.sa.Address)
-	line := 0
-	if addrEntry != nil {
-		line = addrEntry.line
-	}
-	if addrEntry != nil || hasPort {
-		l.sa.Address = host
-		l.out = append(l.out, Setting{Section: "secret-agent", Key: "sa-address", Value: host, File: path, Line: line, Level: l.level})
-	}
-	if hasPort && !explicitPort {
-		l.sa.Port = port
-		l.out = append(l.out, Setting{Section: "secret-agent", Key: "sa-port", Value: port, File: path, Line: line, Level: l.level})
+	sa := l.check.SecretAgent()
+	l.sa = secretagent.Config{Address: sa.Address, Port: sa.Port, Timeout: sa.Timeout}
+	if sa.TLS {
+		l.sa.CAFile, l.sa.CAPEM = sa.CAFile, sa.CAContent
 	}
 	return nil, "", true
+}
+
+// checkSetting checks one setting with the registry; on failure it returns
+// the lines to print and the text of the parse-error line.
+func (l *loader) checkSetting(s Setting, written string) ([]Line, string, bool) {
+	pre, text, ok := l.check.Check(compat.ConfigSetting{Section: s.Section, Key: written, Value: s.Value,
+		File: s.File, Line: s.Line, Level: s.Level, Secret: s.Secret})
+	var lines []Line
+	for _, m := range pre {
+		lines = append(lines, Line{Text: m.Text, Log: m.Level == logging.Error})
+	}
+	return lines, text, ok
 }
 
 // keyed processes a [cluster*] or tool section: every key is checked with
@@ -156,11 +122,8 @@ func (l *loader) keyed(t *table, name, base string, path string) ([]Line, string
 			}
 			s.Value, s.Secret = v, true
 		}
-		pre, text, ok := l.check.Check(compat.ConfigSetting{Section: base, Key: e.key, Value: s.Value,
-			File: path, Line: e.line, Level: l.level, Secret: s.Secret})
-		for _, m := range pre {
-			lines = append(lines, Line{Text: m.Text, Log: m.Level == logging.Error})
-		}
+		pre, text, ok := l.checkSetting(s, e.key)
+		lines = append(lines, pre...)
 		if !ok {
 			return lines, text, false
 		}

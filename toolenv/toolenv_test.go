@@ -59,8 +59,7 @@ file = "`+inc+`"
 		parts = append(parts, strings.Join([]string{s.Section, s.Key, fmt.Sprint(v), fmt.Sprint(s.Level), fmt.Sprint(s.Secret)}, " "))
 	}
 	want := []string{
-		"secret-agent sa-address 127.0.0.1 0 false",
-		"secret-agent sa-port " + addr.String()[len("127.0.0.1:"):] + " 0 false",
+		"secret-agent sa-address " + addr.String() + " 0 false",
 		"cluster port 3100 0 true",
 		"cluster tls-cafile -----BEGIN CERTIFICATE-----|AAAA|-----END CERTIFICATE-----| 0 true",
 		"cluster tls-cert-blacklist x 0 false",
