@@ -528,13 +528,12 @@ func (e *engine) runJob(j *job) error {
 			// job as interrupted and closes its file. (After a failed
 			// rotation legacy stops and saves a state instead, which
 			// would resume into a file missing its last bytes.)
-			e.aborted.Store(true)
-			f := msg.Wrap(err)
-			if errors.Is(err, errWrite) {
-				f.Lines = append(f.Lines, msg.Err("Error while storing record in backup file, aborting scan. The backup state is currently unrecoverable in this state, so backup resumption is not possible."))
+			// A failed record write was reported (abortWrite).
+			if errors.Is(err, errFile) {
+				e.aborted.Store(true)
+				e.rep.Failed(err)
+				e.stop()
 			}
-			e.rep.Failed(f)
-			e.stop()
 			e.rep.JobInterrupted(j.desc, j.records, size)
 			fail = &msg.Error{Err: err}
 		default:
@@ -768,13 +767,14 @@ func (s *jobSink) record(r *asb.Record, p *partState) error {
 	e.ckpt.RUnlock()
 	switch {
 	case failed && werr != nil:
-		return &msg.Error{Lines: failLines, Err: werr}
+		return werr // reported by dirRecord or singleRecord
 	case failed && len(failLines) > 0:
 		e.rep.Failed(msg.New(failLines...))
 	case werr != nil && errors.Is(werr, errStopped):
 		return werr
 	case werr != nil:
-		return &msg.Error{Lines: msg.Lines(werr), Err: fmt.Errorf("%w: %w", errWrite, werr)}
+		e.abortWrite(msg.Lines(werr))
+		return fmt.Errorf("%w: %w", errWrite, werr)
 	}
 	if e.throttle != nil {
 		e.throttle.wait(e.byteTotal.Load(), e.ctx.Done())
@@ -787,7 +787,8 @@ func (s *jobSink) record(r *asb.Record, p *partState) error {
 // legacy lines of the failure, and err is set once legacy would notice it.
 func (s *jobSink) dirRecord(r *asb.Record) (lines []msg.Line, failed bool, err error) {
 	if s.fail != nil {
-		return s.fail.record(r), true, s.fail.noticedErr()
+		lines = s.fail.record(r)
+		return s.noticed(s.fail, lines)
 	}
 	f := s.file
 	before, w0 := f.Size(), f.ASB().Offset()
@@ -799,9 +800,30 @@ func (s *jobSink) dirRecord(r *asb.Record) (lines []msg.Line, failed bool, err e
 	f.Records++
 	if err != nil && isWriteFailure(err) {
 		s.fail, lines = newWriteFailure(err, f.Stream().BufferSize(), r, failedAt(f, w0))
-		return lines, true, s.fail.noticedErr()
+		return s.noticed(s.fail, lines)
 	}
 	return nil, false, err
+}
+
+// noticed returns the result of a record written to the failed file of wf
+// (lines are what legacy logs while writing it); once legacy would notice
+// the failure, it is reported and the backup aborted before any other job
+// can see it.
+func (s *jobSink) noticed(wf *writeFailure, lines []msg.Line) ([]msg.Line, bool, error) {
+	if err := wf.noticedErr(); err != nil {
+		s.e.abortWrite(lines)
+		return nil, true, err
+	}
+	return lines, true, nil
+}
+
+// abortWrite reports a failed record write at once, as legacy does (the
+// write's lines, then the abort of the scan), and aborts the backup: the
+// other jobs stop, no state is kept.
+func (e *engine) abortWrite(lines []msg.Line) {
+	e.aborted.Store(true)
+	e.rep.Failed(msg.New(append(lines, msg.Err("Error while storing record in backup file, aborting scan. The backup state is currently unrecoverable in this state, so backup resumption is not possible."))...))
+	e.stop()
 }
 
 // singleRecord writes a record to the single output file (-o), like
@@ -815,7 +837,7 @@ func (s *jobSink) singleRecord(r *asb.Record) (lines []msg.Line, failed bool, er
 		if sf.noticed {
 			return nil, false, errStopped
 		}
-		return sf.record(r), true, sf.noticedErr()
+		return s.noticed(sf, sf.record(r))
 	}
 	f := e.single
 	before, w0 := f.Size(), f.ASB().Offset()
@@ -826,7 +848,7 @@ func (s *jobSink) singleRecord(r *asb.Record) (lines []msg.Line, failed bool, er
 	e.addBytes(s, f.Size()-before)
 	if err != nil && isWriteFailure(err) {
 		e.singleFail, lines = newWriteFailure(err, f.Stream().BufferSize(), r, failedAt(f, w0))
-		return lines, true, e.singleFail.noticedErr()
+		return s.noticed(e.singleFail, lines)
 	}
 	return nil, false, err
 }
