@@ -2,6 +2,7 @@ package asdsim
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,6 +21,13 @@ type Faults struct {
 	activeScans   int
 	refusedScans  int
 	droppedScans  int
+
+	// outage: after outageAfter more records (written or sent by scans),
+	// the node(s) go down for outageFor (outage.go).
+	outageArmed atomic.Bool
+	outageAfter int
+	outageFor   time.Duration
+	outageDrop  bool // drop connections instead of going down
 }
 
 func newFaults() *Faults { return &Faults{unavailable: map[int]int{}} }
@@ -29,7 +37,49 @@ func (f *Faults) Reset() {
 	f.mu.Lock()
 	f.delay, f.dropAfter, f.failWrites, f.scanLimit = 0, 0, 0, 0
 	f.unavailable = map[int]int{}
+	f.outageArmed.Store(false)
 	f.mu.Unlock()
+}
+
+// OutageAfterRecords takes the node (for the server-wide hooks: every
+// node) down once k more records have been written or sent by scans, and
+// brings it back d later (d < 0: it stays down until Up). The record that
+// reaches k is processed, but its connection is closed with every other
+// one, so the client does not see its answer. It is a one-shot fault.
+func (f *Faults) OutageAfterRecords(k int, d time.Duration) {
+	f.armOutage(k, d, false)
+}
+
+// DropConnectionsAfterRecords is OutageAfterRecords with a node that keeps
+// listening but resets every connection (SetDropConnections) for d.
+func (f *Faults) DropConnectionsAfterRecords(k int, d time.Duration) {
+	f.armOutage(k, d, true)
+}
+
+func (f *Faults) armOutage(k int, d time.Duration, drop bool) {
+	f.mu.Lock()
+	f.outageAfter, f.outageFor, f.outageDrop = max(k, 1), d, drop
+	f.outageArmed.Store(true)
+	f.mu.Unlock()
+}
+
+// countRecords counts n records toward an armed outage; it reports
+// whether the outage starts now, for how long and of which kind.
+func (f *Faults) countRecords(n int) (d time.Duration, drop, start bool) {
+	if !f.outageArmed.Load() {
+		return 0, false, false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.outageArmed.Load() {
+		return 0, false, false
+	}
+	f.outageAfter -= n
+	if f.outageAfter > 0 {
+		return 0, false, false
+	}
+	f.outageArmed.Store(false)
+	return f.outageFor, f.outageDrop, true
 }
 
 // SetReplyDelay delays every reply (info and data) by d; 0 disables.

@@ -103,7 +103,9 @@ func (s *Server) execute(n *Node, m *message, ns *namespace, d *[20]byte, filter
 		if m.has(fieldUDFPackage) || m.has(fieldUDFFunction) {
 			return result{rc: ResultUnsupportedFeature}
 		}
-		return s.writeRecord(m, ns, d, filter)
+		res := s.writeRecord(m, ns, d, filter)
+		s.countRecords(n, 1)
+		return res
 	case m.info1&info1Read != 0:
 		n.stats.reads.Add(1)
 		return s.readRecord(m, ns, d, filter)

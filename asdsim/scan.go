@@ -169,6 +169,7 @@ func (cs *conn) handleScan(m *message, ns *namespace) error {
 				continue
 			}
 			sent++
+			s.countRecords(cs.n, 1)
 			if rps > 0 {
 				due := began.Add(time.Duration(float64(sent) / float64(rps) * float64(time.Second)))
 				if wait := time.Until(due); wait > 0 {

@@ -47,6 +47,11 @@ type Node struct {
 
 	connMu sync.Mutex
 	conns  map[net.Conn]struct{}
+	// down and dropping are the outage state (outage.go), guarded by
+	// connMu, like ln while the node is restarted.
+	down     bool
+	dropping bool
+	outages  int
 
 	stats nodeStats
 }
@@ -104,7 +109,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	for _, n := range s.nodes {
 		s.wg.Add(1)
-		go n.acceptLoop()
+		go n.acceptLoop(n.ln)
 	}
 	return s, nil
 }
@@ -115,8 +120,8 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		for _, n := range s.nodes {
-			n.ln.Close()
 			n.connMu.Lock()
+			n.ln.Close()
 			for c := range n.conns {
 				c.Close()
 			}
@@ -251,12 +256,12 @@ func (s *Server) now() time.Time { return s.cfg.Clock() }
 // nowVoid returns the current time in seconds since the Aerospike epoch.
 func (s *Server) nowVoid() uint32 { return uint32(s.now().Unix() - CitrusleafEpoch) }
 
-func (n *Node) acceptLoop() {
+func (n *Node) acceptLoop(ln net.Listener) {
 	defer n.srv.wg.Done()
 	for {
-		c, err := n.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
-			if n.srv.closed.Load() {
+			if n.srv.closed.Load() || n.replaced(ln) {
 				return
 			}
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
@@ -266,10 +271,17 @@ func (n *Node) acceptLoop() {
 			return
 		}
 		n.connMu.Lock()
-		if n.srv.closed.Load() {
+		if n.srv.closed.Load() || n.down || n.ln != ln {
 			n.connMu.Unlock()
 			c.Close()
 			return
+		}
+		if n.dropping {
+			n.connMu.Unlock()
+			n.stats.connsOpened.Add(1)
+			n.stats.connsClosed.Add(1)
+			c.Close()
+			continue
 		}
 		n.conns[c] = struct{}{}
 		n.connMu.Unlock()

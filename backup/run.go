@@ -537,14 +537,11 @@ func (e *engine) runJob(j *job) error {
 			e.rep.JobInterrupted(j.desc, j.records, size)
 			fail = &msg.Error{Err: err}
 		default:
-			var se *ScanError
-			switch {
-			case errors.As(err, &se) && se.Code == 22:
-				fail = &msg.Error{Lines: []msg.Line{msg.Err("Failed to start scan job for %s, potentially not enough available scan/query threads on the server - code %d: %s at backup:0", j.desc, se.Code, se.Msg)}, Err: err}
-			case errors.As(err, &se):
-				fail = &msg.Error{Lines: []msg.Line{msg.Err("Error while running scan for %s - code %d: %s at backup:0", j.desc, se.Code, se.Msg)}, Err: err}
-			default:
-				fail = &msg.Error{Lines: []msg.Line{msg.Err("Error while running scan for %s - code -1: %v at backup:0", j.desc, err)}, Err: err}
+			se := scanFailure(err)
+			if se.Code == 22 {
+				fail = &msg.Error{Lines: []msg.Line{msg.Err("Failed to start scan job for %s, potentially not enough available scan/query threads on the server - code %d: %s at %s", j.desc, se.Code, se.Msg, se.At)}, Err: err}
+			} else {
+				fail = &msg.Error{Lines: []msg.Line{msg.Err("Error while running scan for %s - code %d: %s at %s", j.desc, se.Code, se.Msg, se.At)}, Err: err}
 			}
 		}
 	}

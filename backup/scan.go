@@ -12,6 +12,7 @@ import (
 	as "github.com/aerospike/aerospike-client-go/v7"
 
 	"asbtools/asb"
+	"asbtools/clusterconn"
 )
 
 // Wire constants (wire-protocol.md §6).
@@ -44,10 +45,12 @@ const (
 	rcFilteredOut          = 27
 )
 
-// ScanError is a failed scan with the server's result code.
+// ScanError is a failed scan with the C client's status code, the message
+// and the source position the legacy tool prints with it.
 type ScanError struct {
 	Code int
 	Msg  string
+	At   string
 }
 
 func (e *ScanError) Error() string { return e.Msg }
@@ -297,7 +300,7 @@ func (rp *recParser) readStream(cr *connReader, byPID *partTable, sink recordSin
 		nOps := int(binary.BigEndian.Uint16(hdr[20:]))
 		if info3&info3Last != 0 {
 			if rc != 0 && rc != rcKeyNotFound && rc != rcFilteredOut {
-				return &ScanError{Code: rc, Msg: resultText(rc)}
+				return &ScanError{Code: rc, Msg: clusterconn.StatusName(rc), At: "src/main/aerospike/aerospike_scan.c:346"}
 			}
 			return nil
 		}
@@ -315,7 +318,7 @@ func (rp *recParser) readStream(cr *connReader, byPID *partTable, sink recordSin
 			if rc == rcKeyNotFound || rc == rcFilteredOut {
 				return nil
 			}
-			return &ScanError{Code: rc, Msg: resultText(rc)}
+			return &ScanError{Code: rc, Msg: clusterconn.StatusName(rc), At: "src/main/aerospike/aerospike_scan.c:370"}
 		}
 		if err := rp.parseRecord(cr, hdr, nFields, nOps); err != nil {
 			return err
@@ -456,25 +459,4 @@ func (rp *recParser) parseRecord(cr *connReader, hdr []byte, nFields, nOps int) 
 		rp.orderBins()
 	}
 	return nil
-}
-
-// resultText returns a short text for a server result code.
-func resultText(rc int) string {
-	switch rc {
-	case 1:
-		return "Server error"
-	case 4:
-		return "Parameter error"
-	case 9:
-		return "Timeout"
-	case 11:
-		return "Partition unavailable"
-	case 16:
-		return "Unsupported feature"
-	case 20:
-		return "Namespace not found"
-	case 22:
-		return "Operation not allowed"
-	}
-	return fmt.Sprintf("Server error code %d", rc)
 }

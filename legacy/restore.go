@@ -210,7 +210,7 @@ func (r *Restore) Progress(p restore.Progress) {
 		log.Infof("%d UDF file(s), %d secondary index(es), %d record(s) (%d rec/s, %d KiB/s, %d B/rec, retries: %d)",
 			s.UDFs, s.Indexes, s.Records, rps, kps, bpr, s.Retries)
 		log.Infof("Expired %d : skipped %d : err_ignored %d : inserted %d: failed %d (existed %d , fresher %d)",
-			s.Expired, s.Skipped, s.ErrIgnored, s.Inserted, s.Existed+s.Fresher, s.Existed, s.Fresher)
+			s.Expired, s.Skipped, s.ErrIgnored, s.Inserted, s.Existed+s.Fresher+s.Failed, s.Existed, s.Fresher)
 		eta := int64(-1)
 		if bytes != 0 && est != 0 {
 			eta = int64((est - min(s.Bytes, est)) * pms / bytes / 1000)

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/aerospike/aerospike-client-go/v7/types"
 
 	"asbtools/asb"
+	"asbtools/clusterconn"
 )
 
 // TestBasePolicy checks the legacy write-policy mapping of --unique,
@@ -110,44 +112,118 @@ func TestRecordTTL(t *testing.T) {
 	}
 }
 
-// TestRetryDelay checks the legacy back-off schedule: no delay before the
-// first try and the first retry, then scale × 2^(k−2) for retry k.
-func TestRetryDelay(t *testing.T) {
-	scale := 150 * time.Millisecond
-	want := []time.Duration{0, 0, 150 * time.Millisecond, 300 * time.Millisecond, 600 * time.Millisecond, 1200 * time.Millisecond}
-	for attempt, w := range want {
-		if got := retryDelay(scale, int64(attempt)); got != w {
-			t.Errorf("attempt %d: delay %v, want %v", attempt, got, w)
+// TestRetrySchedule checks the legacy back-off schedule (legacy-cli.md
+// §8.9): no delay before the first retry, then scale × 2^(k−2) before
+// retry k, and no more than --max-retries retries.
+func TestRetrySchedule(t *testing.T) {
+	ms := time.Millisecond
+	schedule := func(scale time.Duration, maxRetries int64) []time.Duration {
+		var rs retryStatus
+		var out []time.Duration
+		for {
+			d, ok := rs.next(scale, maxRetries)
+			if !ok {
+				return out
+			}
+			out = append(out, d)
+			if len(out) > 100 {
+				t.Fatalf("more than 100 retries granted with --max-retries %d", maxRetries)
+			}
 		}
 	}
-	if got := retryDelay(0, 5); got != 0 {
-		t.Errorf("zero scale: delay %v", got)
+	cases := []struct {
+		scale time.Duration
+		max   int64
+		want  []time.Duration
+	}{
+		{150 * ms, 5, []time.Duration{0, 150 * ms, 300 * ms, 600 * ms, 1200 * ms}}, // the defaults
+		{150 * ms, 0, nil}, // --max-retries 0: no retry
+		{150 * ms, 1, []time.Duration{0}},
+		{10 * ms, 3, []time.Duration{0, 10 * ms, 20 * ms}},
+		{0, 3, []time.Duration{0, 0, 0}},
 	}
-	if got := retryDelay(scale, 200); got != maxRetryDelay {
-		t.Errorf("huge attempt: delay %v, want the cap %v", got, maxRetryDelay)
+	for _, c := range cases {
+		got := schedule(c.scale, c.max)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("scale %v, max %d: delays %v, want %v", c.scale, c.max, got, c.want)
+		}
 	}
-	if got := retryDelay(scale, 40); got != maxRetryDelay {
-		t.Errorf("overflowing attempt: delay %v, want the cap %v", got, maxRetryDelay)
+	// Very late retries are capped instead of overflowing.
+	long := schedule(150*ms, 80)
+	if len(long) != 80 || long[79] != maxRetryDelay || long[40] != maxRetryDelay {
+		t.Errorf("80 retries: got %d delays, last %v", len(long), long[len(long)-1])
+	}
+	for i := 1; i < len(long); i++ {
+		if long[i] < long[i-1] {
+			t.Fatalf("delay %d (%v) shorter than delay %d (%v)", i, long[i], i-1, long[i-1])
+		}
 	}
 }
 
-// TestClassify checks how result codes are counted.
+// TestClassify checks how C client status codes are sorted: record
+// outcomes, permanent errors and everything else retried.
 func TestClassify(t *testing.T) {
-	cases := map[types.ResultCode]outcome{
-		types.OK:                   outInserted,
-		types.GENERATION_ERROR:     outFresher,
-		types.KEY_EXISTS_ERROR:     outExisted,
-		types.RECORD_TOO_BIG:       outRecordError,
-		types.BIN_NAME_TOO_LONG:    outRecordError,
-		types.PARAMETER_ERROR:      outPermanent,
-		types.BATCH_DISABLED:       outBatchDisabled,
-		types.TIMEOUT:              outRetry,
-		types.DEVICE_OVERLOAD:      outRetry,
-		types.SERVER_NOT_AVAILABLE: outRetry,
+	cases := map[int]outcome{
+		0:   outInserted,
+		3:   outFresher,
+		5:   outExisted,
+		13:  outRecordError, // record too big
+		21:  outRecordError, // bin name
+		4:   outPermanent,   // request invalid
+		-1:  outPermanent,   // client error
+		-12: outPermanent,   // max retries exceeded
+		150: outBatchDisabled,
+		9:   outRetry, // timeout
+		18:  outRetry, // device overload
+		14:  outRetry, // key busy
+		11:  outRetry, // partition unavailable
+		-8:  outRetry, // invalid node
+		-10: outRetry, // connection
+		-15: outRetry, // no response
+		-7:  outRetry, // no more connections
 	}
-	for rc, want := range cases {
-		if got := classify(rc); got != want {
-			t.Errorf("classify(%v) = %v, want %v", rc, got, want)
+	for code, want := range cases {
+		if got := classify(code); got != want {
+			t.Errorf("classify(%d) = %v, want %v", code, got, want)
+		}
+	}
+	// Go client codes reach classify through their C equivalents.
+	goCases := map[types.ResultCode]outcome{
+		types.NETWORK_ERROR:                    outRetry,
+		types.TIMEOUT:                          outRetry,
+		types.SERVER_NOT_AVAILABLE:             outRetry,
+		types.INVALID_NODE_ERROR:               outRetry,
+		types.NO_RESPONSE:                      outRetry,
+		types.NO_AVAILABLE_CONNECTIONS_TO_NODE: outRetry,
+		types.PARTITION_UNAVAILABLE:            outRetry,
+		types.KEY_BUSY:                         outRetry,
+		types.DEVICE_OVERLOAD:                  outRetry,
+		types.PARAMETER_ERROR:                  outPermanent,
+		types.SERIALIZE_ERROR:                  outPermanent,
+		types.BIN_NAME_TOO_LONG:                outRecordError,
+	}
+	for rc, want := range goCases {
+		if got := classify(clusterconn.CStatus(rc)); got != want {
+			t.Errorf("classify(CStatus(%v)) = %v, want %v", rc, got, want)
+		}
+	}
+}
+
+// TestRetriedOutcome checks that a retried write refused as fresher or
+// existing (its lost first attempt stored it) counts as inserted, and only
+// then.
+func TestRetriedOutcome(t *testing.T) {
+	cases := []struct {
+		code    int
+		retried bool
+		want    int
+	}{
+		{3, true, 0}, {5, true, 0}, {3, false, 3}, {5, false, 5},
+		{0, true, 0}, {13, true, 13}, {4, true, 4},
+	}
+	for _, c := range cases {
+		if got := retriedOutcome(c.code, c.retried); got != c.want {
+			t.Errorf("retriedOutcome(%d, %v) = %d, want %d", c.code, c.retried, got, c.want)
 		}
 	}
 }

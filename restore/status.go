@@ -20,8 +20,11 @@ type Counters struct {
 	Inserted   atomic.Uint64
 	Existed    atomic.Uint64
 	Fresher    atomic.Uint64
-	// Failed counts records whose write was given up (retries exhausted or
-	// a permanent error) and which are therefore not in the cluster.
+	// Failed counts records that were read but not stored because their
+	// write failed (retries exhausted, a permanent error) or because the
+	// restore stopped before writing them. The "failed" of the summary is
+	// Existed + Fresher (as legacy) + Failed, so that the records read are
+	// always expired + skipped + err_ignored + inserted + failed.
 	Failed  atomic.Uint64
 	Retries atomic.Uint64
 	Indexes atomic.Uint32

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	as "github.com/aerospike/aerospike-client-go/v7"
-	"github.com/aerospike/aerospike-client-go/v7/types"
 
 	"asbtools/asb"
+	"asbtools/clusterconn"
 	"asbtools/msg"
 )
 
@@ -61,6 +61,8 @@ type wstate struct {
 	bws      []as.BatchWrite
 	recs     []as.BatchRecordIfc
 	pending  []int
+	// retried marks the records of the batch that are being retried.
+	retried []bool
 }
 
 // release drops the references to client objects (keys, results) so that
@@ -117,7 +119,8 @@ func (b *batch) add(rec *asb.Record, ns, set string, ttl uint32, bins []int, nam
 // size returns the bytes held by the batch.
 func (b *batch) size() int { return len(b.arena) }
 
-// writeOutcome classes of a result code, as the legacy tool sorts them.
+// outcome is the class of a C client status code, as the legacy tool sorts
+// the results of its write transactions and of their records.
 type outcome int
 
 const (
@@ -127,29 +130,30 @@ const (
 	outRecordError // record-specific permanent error: err_ignored
 	outPermanent   // permanent error of the transaction
 	outBatchDisabled
-	outRetry
+	outRetry // transient: the write is retried
 )
 
-func classify(rc types.ResultCode) outcome {
-	switch rc {
-	case types.OK:
+// classify sorts a C client status code (clusterconn.ErrorStatus) like the
+// legacy tool: the record outcomes, the permanent errors that retrying
+// cannot resolve, and every other code, which is transient (timeouts,
+// connection errors, unavailable nodes or partitions, device overload,
+// key busy, no response ...).
+func classify(code int) outcome {
+	switch code {
+	case 0:
 		return outInserted
-	case types.GENERATION_ERROR:
+	case 3: // AEROSPIKE_ERR_RECORD_GENERATION
 		return outFresher
-	case types.KEY_EXISTS_ERROR:
+	case 5: // AEROSPIKE_ERR_RECORD_EXISTS
 		return outExisted
-	case types.RECORD_TOO_BIG, types.KEY_MISMATCH, types.BIN_NAME_TOO_LONG, types.ALWAYS_FORBIDDEN,
-		types.FAIL_FORBIDDEN, types.BIN_TYPE_ERROR, types.BIN_NOT_FOUND:
+	case 13, 19, 21, 10, 22, 12, 17: // record too big, key mismatch, bin name, always/fail forbidden, bin type, bin not found
 		return outRecordError
-	case types.MAX_RETRIES_EXCEEDED, types.PARAMETER_ERROR, types.COMMON_ERROR, types.SERVER_MEM_ERROR,
-		types.UNSUPPORTED_FEATURE, types.INVALID_NAMESPACE, types.ENTERPRISE_ONLY, types.OP_NOT_APPLICABLE,
-		types.FILTERED_OUT, types.SECURITY_NOT_SUPPORTED, types.SECURITY_NOT_ENABLED,
-		types.SECURITY_SCHEME_NOT_SUPPORTED, types.INVALID_COMMAND, types.INVALID_FIELD, types.ILLEGAL_STATE,
-		types.EXPIRED_SESSION, types.INVALID_ROLE, types.NOT_AUTHENTICATED, types.ROLE_VIOLATION,
-		types.NOT_WHITELISTED, types.GEO_INVALID_GEOJSON, types.INDEX_OOM, types.INDEX_NOTREADABLE,
-		types.SERIALIZE_ERROR, types.TYPE_NOT_SUPPORTED:
+	case clusterconn.StatusMaxRetries, clusterconn.StatusParam, clusterconn.StatusClient,
+		4, 8, 16, 20, 25, 26, 27, // request invalid, server full, unsupported feature, namespace not found, enterprise only, op not applicable, filtered out
+		51, 52, 53, 54, 55, 56, 66, 70, 80, 81, 82, // security, invalid command/field, illegal state, session, role, authentication, whitelist
+		160, 202, 203: // invalid GeoJSON, index out of memory, index not readable
 		return outPermanent
-	case types.BATCH_DISABLED:
+	case 150: // AEROSPIKE_ERR_BATCH_DISABLED
 		return outBatchDisabled
 	}
 	return outRetry
@@ -181,7 +185,11 @@ type writers struct {
 
 	stopped atomic.Bool
 	failed  atomic.Bool
-	onStop  func()
+	// exhausted is set by the first writer that runs out of retries:
+	// like the legacy tool, only that one reports it (the others stop
+	// silently).
+	exhausted atomic.Bool
+	onStop    func()
 }
 
 // writersPerNode is the number of concurrent batch writes per cluster node
@@ -231,6 +239,7 @@ func (w *writers) put(b *batch) {
 // submit queues a batch for writing (blocks while all writers are busy).
 func (w *writers) submit(b *batch) {
 	if len(b.items) == 0 || w.stopped.Load() {
+		w.dropped(len(b.items))
 		w.put(b)
 		return
 	}
@@ -256,12 +265,13 @@ func (w *writers) loop() {
 	defer w.wg.Done()
 	var s wstate
 	for b := range w.queue {
-		if !w.stopped.Load() {
-			if w.cfg.batchWrites {
-				w.writeBatch(&s, b)
-			} else {
-				w.writeSingles(&s, b)
-			}
+		switch {
+		case w.stopped.Load():
+			w.dropped(len(b.items))
+		case w.cfg.batchWrites:
+			w.writeBatch(&s, b)
+		default:
+			w.writeSingles(&s, b)
 		}
 		s.release()
 		w.put(b)
@@ -271,34 +281,44 @@ func (w *writers) loop() {
 // maxRetryDelay caps the back-off so that the shift cannot overflow.
 const maxRetryDelay = time.Hour
 
-// retryDelay is the legacy back-off before attempt number attempt (0 is
-// the first try): none before the first try and the first retry, then
-// scale × 2^(attempt−2).
-func retryDelay(scale time.Duration, attempt int64) time.Duration {
-	if attempt <= 1 || scale <= 0 {
-		return 0
-	}
-	shift := attempt - 2
-	if shift >= 62 || scale > maxRetryDelay>>uint(shift) {
-		return maxRetryDelay
-	}
-	return scale << uint(shift)
+// retryStatus is the legacy retry state of one transaction: the number of
+// retries granted so far.
+type retryStatus struct {
+	attempts int64
 }
 
-// backoff sleeps before attempt, returning early when the restore stops.
-func (w *writers) backoff(attempt int64) {
-	d := retryDelay(w.cfg.scale, attempt)
-	if d <= 0 {
-		return
+// next grants the next retry of a transaction that failed transiently and
+// returns the delay to wait before it: none before the first retry, then
+// scale × 2^(k−2) before retry k (150, 300, 600 ms ... for the default
+// scale). It reports false once maxRetries retries were granted.
+func (r *retryStatus) next(scale time.Duration, maxRetries int64) (time.Duration, bool) {
+	if r.attempts >= maxRetries {
+		return 0, false
 	}
-	deadline := time.Now().Add(d)
-	for !w.stopped.Load() {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return
+	r.attempts++
+	if r.attempts == 1 || scale <= 0 {
+		return 0, true
+	}
+	shift := r.attempts - 2
+	if shift >= 62 || scale > maxRetryDelay>>uint(shift) {
+		return maxRetryDelay, true
+	}
+	return scale << uint(shift), true
+}
+
+// sleep waits d, returning early (false) when the restore stops.
+func (w *writers) sleep(d time.Duration) bool {
+	if d > 0 {
+		deadline := time.Now().Add(d)
+		for !w.stopped.Load() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				break
+			}
+			time.Sleep(min(left, 50*time.Millisecond))
 		}
-		time.Sleep(min(left, 50*time.Millisecond))
 	}
+	return !w.stopped.Load()
 }
 
 // key builds the client key of one queued record.
@@ -378,10 +398,10 @@ func basePolicy(unique, replace, noGeneration bool) as.BatchWritePolicy {
 	return p
 }
 
-// account counts one record outcome; it returns false when the restore
-// must stop.
-func (w *writers) account(rc types.ResultCode) bool {
-	switch classify(rc) {
+// account counts one record outcome (code: C client status of a record
+// that was not retried); it returns false when the restore must stop.
+func (w *writers) account(code int) bool {
+	switch classify(code) {
 	case outInserted:
 		w.c.Inserted.Add(1)
 	case outFresher:
@@ -391,38 +411,81 @@ func (w *writers) account(rc types.ResultCode) bool {
 	case outRecordError:
 		w.c.ErrIgnored.Add(1)
 		if !w.cfg.ignoreErrors {
-			w.failf("Error while storing record - code %d", int(rc))
+			w.failf("Error while storing record - code %d", code)
 			return false
 		}
 	default:
 		w.c.Failed.Add(1)
-		w.failf("Error while storing record - code %d", int(rc))
+		w.failf("Error while storing record - code %d", code)
 		return false
 	}
 	return true
 }
 
-func errCode(err as.Error) types.ResultCode {
-	if err == nil {
-		return types.OK
+// retriedOutcome returns the code a record result is counted as. A write
+// that is retried after a transient failure may have been applied by the
+// attempt that failed (the node stored it but its answer was lost); the
+// retry is then refused by the generation check (or, with --unique, as an
+// existing record). Such a record was stored by this restore and is
+// counted as inserted, not as fresher or existed.
+func retriedOutcome(code int, retried bool) int {
+	if retried && (code == 3 || code == 5) {
+		return 0
 	}
-	if ae, ok := err.(*as.AerospikeError); ok {
-		return ae.ResultCode
-	}
-	return types.COMMON_ERROR
+	return code
 }
 
+// dropped counts n records that will not be written because the restore
+// stops.
+func (w *writers) dropped(n int) {
+	w.c.Failed.Add(uint64(n))
+}
+
+// transactionError prints the legacy line of a transaction that failed
+// with a permanent error.
+func (w *writers) transactionError(code int) {
+	if classify(code) == outBatchDisabled {
+		w.failf("Batch writes appear to be disabled, turn them off by passing --disable-batch-writes to asrestore")
+		return
+	}
+	w.failf("Error while storing record - code %d: %s", code, clusterconn.StatusName(code))
+}
+
+// rowStatus returns the C client status of one record of a batch: the
+// server's result, or when the record's node failed, the status of that
+// failure (a record that got no answer is retried).
+func rowStatus(br *as.BatchRecord) int {
+	if br.ResultCode >= 0 {
+		return int(br.ResultCode)
+	}
+	code := clusterconn.CStatus(br.ResultCode)
+	if br.Err != nil {
+		code = clusterconn.ErrorStatus(br.Err)
+	}
+	if code == clusterconn.StatusMaxRetries {
+		code = clusterconn.StatusNoResponse
+	}
+	return code
+}
+
+// writeBatch writes the records of b with batch writes. A batch whose
+// transaction fails transiently, or some of whose records fail
+// transiently, is retried (those records only) with the legacy back-off;
+// every retry maps the keys to nodes with the client's current partition
+// map.
 func (w *writers) writeBatch(s *wstate, b *batch) {
 	if err := w.prepare(s, b); err != nil {
-		w.failf("Error while storing record - code %d: %s", int(errCode(err.(as.Error))), err.Error())
-		w.c.Failed.Add(uint64(len(b.items)))
+		w.transactionError(clusterconn.ErrorStatus(err))
+		w.dropped(len(b.items))
 		w.abort()
 		return
 	}
 	s.bws = grow(s.bws, len(b.items))
 	s.pending = s.pending[:0]
+	s.retried = grow(s.retried, len(b.items))
 	for i := range b.items {
 		s.pending = append(s.pending, i)
+		s.retried[i] = false
 	}
 	bp := as.NewBatchPolicy()
 	bp.MaxRetries = 0
@@ -432,12 +495,10 @@ func (w *writers) writeBatch(s *wstate, b *batch) {
 	// Like the legacy asynchronous batches, send the sub-batches of all
 	// nodes at once.
 	bp.ConcurrentNodes = 0
-	for attempt := int64(0); ; attempt++ {
+	var rs retryStatus
+	for {
 		if w.stopped.Load() {
-			return
-		}
-		w.backoff(attempt)
-		if w.stopped.Load() {
+			w.dropped(len(s.pending))
 			return
 		}
 		s.recs = s.recs[:0]
@@ -445,69 +506,69 @@ func (w *writers) writeBatch(s *wstate, b *batch) {
 			s.bws[i] = *as.NewBatchWrite(&s.policies[i], s.keys[i], s.ops(b, i)...)
 			s.recs = append(s.recs, &s.bws[i])
 		}
-		err := w.cfg.client.BatchOperate(bp, s.recs)
-		if err != nil {
-			rc := errCode(err)
-			switch classify(rc) {
-			case outRetry:
-				if attempt < w.cfg.maxRetries {
-					w.c.Retries.Add(1)
-					continue
-				}
-				w.failf("Max batch-write retries exceeded (%d)", attempt+1)
-			case outBatchDisabled:
-				w.failf("Batch writes appear to be disabled, turn them off by passing --disable-batch-writes to asrestore")
-			default:
-				// Row results are valid when the batch as a whole failed
-				// only because some rows failed.
-				if rc == types.BATCH_FAILED || rc == types.OK {
-					break
-				}
-				w.failf("Error while storing record - code %d: %s", int(rc), err.Error())
-			}
-			if rc != types.BATCH_FAILED {
-				w.c.Failed.Add(uint64(len(s.pending)))
-				w.abort()
-				return
-			}
+		txn := clusterconn.ErrorStatus(w.cfg.client.BatchOperate(bp, s.recs))
+		if c := classify(txn); c == outPermanent || c == outBatchDisabled {
+			// Permanent error of the whole transaction.
+			w.transactionError(txn)
+			w.dropped(len(s.pending))
+			w.abort()
+			return
 		}
+		// Records with a result are counted; records that failed
+		// transiently (or got no answer because their node's
+		// transaction failed) are retried.
 		next := s.pending[:0]
 		ok := true
-		var lastRC types.ResultCode
+		lastCode := 0
 		for j, i := range s.pending {
-			rc := s.recs[j].BatchRec().ResultCode
-			if classify(rc) == outRetry {
+			code := rowStatus(s.recs[j].BatchRec())
+			if classify(code) == outRetry {
 				next = append(next, i)
-				lastRC = rc
+				s.retried[i] = true
+				lastCode = code
 				continue
 			}
-			if !w.account(rc) {
+			if !w.account(retriedOutcome(code, s.retried[i])) {
 				ok = false
 			}
 		}
-		if !ok {
-			w.abort()
-			return
-		}
-		if len(next) == 0 {
-			return
-		}
 		s.pending = next
-		if attempt >= w.cfg.maxRetries {
-			w.c.Failed.Add(uint64(len(next)))
-			w.failf("Error while storing record - code %d", int(lastRC))
-			w.failf("Max batch-write retries exceeded (%d)", attempt+1)
+		if !ok {
+			w.dropped(len(s.pending))
 			w.abort()
+			return
+		}
+		if len(s.pending) == 0 {
 			return
 		}
 		w.c.Retries.Add(1)
+		delay, again := rs.next(w.cfg.scale, w.cfg.maxRetries)
+		if !again {
+			if !w.stopped.Load() && w.exhausted.CompareAndSwap(false, true) {
+				if txn == 0 || txn == clusterconn.StatusBatchFailed {
+					// Only some records failed: the legacy line of a
+					// record error.
+					w.failf("Error while storing record - code %d", lastCode)
+				}
+				w.failf("Max batch-write retries exceeded (%d)", rs.attempts)
+			}
+			w.dropped(len(s.pending))
+			w.abort()
+			return
+		}
+		if !w.sleep(delay) {
+			w.dropped(len(s.pending))
+			return
+		}
 	}
 }
 
+// writeSingles writes the records of b one by one (without batch writes),
+// retrying each record that fails transiently with the legacy back-off.
 func (w *writers) writeSingles(s *wstate, b *batch) {
 	if err := w.prepare(s, b); err != nil {
-		w.failf("Error while storing record - code %d: %s", int(errCode(err.(as.Error))), err.Error())
-		w.c.Failed.Add(uint64(len(b.items)))
+		w.transactionError(clusterconn.ErrorStatus(err))
+		w.dropped(len(b.items))
 		w.abort()
 		return
 	}
@@ -521,34 +582,39 @@ func (w *writers) writeSingles(s *wstate, b *batch) {
 		p := &s.policies[i]
 		wp.Generation, wp.SendKey, wp.Expiration = p.Generation, p.SendKey, p.Expiration
 		key, ops := s.keys[i], s.ops(b, i)
-		for attempt := int64(0); ; attempt++ {
+		var rs retryStatus
+		for {
 			if w.stopped.Load() {
-				return
-			}
-			w.backoff(attempt)
-			if w.stopped.Load() {
+				w.dropped(len(b.items) - i)
 				return
 			}
 			_, err := w.cfg.client.Operate(wp, key, ops...)
-			rc := errCode(err)
-			if classify(rc) == outRetry {
-				if attempt < w.cfg.maxRetries {
-					w.c.Retries.Add(1)
-					continue
+			code := clusterconn.ErrorStatus(err)
+			switch classify(code) {
+			case outRetry:
+				w.c.Retries.Add(1)
+				delay, again := rs.next(w.cfg.scale, w.cfg.maxRetries)
+				if !again {
+					if !w.stopped.Load() && w.exhausted.CompareAndSwap(false, true) {
+						w.failf("Max key-put retries exceeded (%d)", rs.attempts)
+					}
+					w.dropped(len(b.items) - i)
+					w.abort()
+					return
 				}
-				w.c.Failed.Add(1)
-				w.failf("Error while storing record - code %d: %s", int(rc), err.Error())
-				w.failf("Max retries exceeded (%d)", attempt+1)
+				if !w.sleep(delay) {
+					w.dropped(len(b.items) - i)
+					return
+				}
+				continue
+			case outPermanent, outBatchDisabled:
+				w.transactionError(code)
+				w.dropped(len(b.items) - i)
 				w.abort()
 				return
 			}
-			if classify(rc) == outPermanent {
-				w.c.Failed.Add(1)
-				w.failf("Error while storing record - code %d: %s", int(rc), err.Error())
-				w.abort()
-				return
-			}
-			if !w.account(rc) {
+			if !w.account(retriedOutcome(code, rs.attempts > 0)) {
+				w.dropped(len(b.items) - i - 1)
 				w.abort()
 				return
 			}

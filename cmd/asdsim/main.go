@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"asbtools/asdsim"
 	"asbtools/asdsim/asbload"
@@ -38,6 +39,8 @@ func run(args []string) int {
 	seedSet := fs.String("seed-set", "demo", "set of the synthetic records")
 	recordSize := fs.Int("record-size", 200, "approximate size in bytes of each synthetic record")
 	load := fs.String("load", "", "load a plain .asb backup file (records, indexes, UDFs) into the first namespace")
+	downtime := fs.Duration("restart-downtime", time.Second, "on SIGUSR1 every node goes down (refusing connections, store kept) for this long; SIGUSR2 drops every connection for this long")
+	outageAfter := fs.Int("outage-after-records", 0, "take every node down for -restart-downtime (negative: for good) once this many records were written or scanned")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -101,12 +104,40 @@ func run(args []string) int {
 			return 1
 		}
 	}
+	if *outageAfter > 0 {
+		srv.Faults().OutageAfterRecords(*outageAfter, *downtime)
+	}
 	for _, a := range srv.Addrs() {
 		fmt.Printf("listening %s\n", a)
 	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2)
+	for s := range sig {
+		switch s {
+		case syscall.SIGUSR1:
+			fmt.Fprintf(os.Stderr, "asdsim: down for %v\n", *downtime)
+			go func() {
+				if err := <-srv.Restart(*downtime); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					return
+				}
+				fmt.Fprintln(os.Stderr, "asdsim: up")
+			}()
+		case syscall.SIGUSR2:
+			fmt.Fprintf(os.Stderr, "asdsim: dropping connections for %v\n", *downtime)
+			for _, n := range srv.Nodes() {
+				n.SetDropConnections(true)
+			}
+			time.AfterFunc(*downtime, func() {
+				for _, n := range srv.Nodes() {
+					n.SetDropConnections(false)
+				}
+				fmt.Fprintln(os.Stderr, "asdsim: accepting connections")
+			})
+		default:
+			return 0
+		}
+	}
 	return 0
 }
 
