@@ -385,3 +385,64 @@ func TestBackupScanOutageBeyondRetries(t *testing.T) {
 	}
 	sameDigests(t, dirDigests(t, filepath.Join(dir, "bk")), want)
 }
+
+// TestRestoreRidesOutOneNodeOutage restores into a three-node cluster one
+// of whose nodes goes down for one second: the records of the batches
+// that the other nodes answered are not written again, those of the node
+// that was down are retried, and the restore completes with every record.
+func TestRestoreRidesOutOneNodeOutage(t *testing.T) {
+	const n = 60_000
+	dir := t.TempDir()
+	recs := outageRecords(n)
+	writeBackup(t, filepath.Join(dir, "bk.asb"), "test", recs)
+	srv := startServer(t, asdsim.Config{Nodes: 3})
+	srv.Node(1).Faults().OutageAfterRecords(n/3/3, time.Second)
+	r := runTool(t, "asrestore", dir, nil, "-h", srv.Addr(), "-i", "bk.asb")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	assertLogLines(t, r.stderr)
+	if e := errMessages(r.stderr); len(e) != 0 {
+		t.Errorf("error lines: %q", e)
+	}
+	if srv.Node(1).Outages() != 1 || srv.Node(0).Outages() != 0 {
+		t.Fatalf("outages %d, %d; want node 1 only", srv.Node(0).Outages(), srv.Node(1).Outages())
+	}
+	tot := finalTotals(t, r.stderr)
+	if want := (restoreTotals{records: n, retries: tot.retries, inserted: n}); tot != want || tot.retries == 0 {
+		t.Errorf("totals %+v, want %+v with retries > 0", tot, want)
+	}
+	got := storedDigests(srv)
+	for _, rec := range recs {
+		if !got[rec.Digest] {
+			t.Fatalf("record %s missing after the restore", rec.Key.Bytes)
+		}
+	}
+}
+
+// TestBackupScanRidesOutOneNodeOutage backs up a three-node cluster one of
+// whose nodes goes down for one second: only that node's partitions are
+// scanned again, from their last record, and every record is backed up
+// exactly once.
+func TestBackupScanRidesOutOneNodeOutage(t *testing.T) {
+	const n = 90_000
+	dir := t.TempDir()
+	srv := startServer(t, asdsim.Config{Nodes: 3})
+	if err := srv.SeedSynthetic("test", "f", n, 200); err != nil {
+		t.Fatal(err)
+	}
+	want := storedDigests(srv)
+	srv.Node(2).Faults().OutageAfterRecords(n/3/2, time.Second)
+	r := runTool(t, "asbackup", dir, nil, "-h", srv.Addr(), "-n", "test", "-d", "bk", "--sleep-between-retries", "500")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	assertLogLines(t, r.stderr)
+	if e := errMessages(r.stderr); len(e) != 0 {
+		t.Errorf("error lines: %q", e)
+	}
+	if srv.Node(2).Outages() != 1 {
+		t.Fatalf("node 2: %d outages, want 1", srv.Node(2).Outages())
+	}
+	sameDigests(t, dirDigests(t, filepath.Join(dir, "bk")), want)
+}
