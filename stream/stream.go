@@ -10,16 +10,19 @@
 //
 // Compression produces standard zstd frames (no checksum, no dictionary). A
 // frame is ended at every Flush and additionally every FrameSize bytes of
-// text, so that a writer's memory stays bounded: frames are compressed one at
-// a time by a process-wide encoder (one per level) shared by all writers and
-// written straight to the writer's output, and each writer only holds its
-// FrameSize text buffer. Readers decode any concatenation of
+// text, so that a writer's memory stays bounded: each frame is compressed by
+// an encoder borrowed from a process-wide pool (at most one encoder per CPU)
+// for the time of that frame only, so writers compress in parallel while the
+// encoders' memory does not grow with the number of open files; a writer
+// holds its FrameSize text buffer and the frame it is writing out. Readers
+// decode any concatenation of
 // frames, so files are interchangeable with the legacy tools in both
 // directions.
 package stream
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -180,31 +183,88 @@ const FrameSize = 32 << 10
 // plainBufSize is the text buffer of a non-compressing writer (legacy: 4 KiB).
 const plainBufSize = 4096
 
-// frameEncoder is a process-wide zstd encoder with its output buffer. It
-// compresses one frame at a time for all writers of the same encoder level:
-// a writer holds it from the compression of its buffered text until the
-// frame has been handed to its file, so the output never needs a buffer of
-// its own per writer. One encoder (its match tables are 0.3 to 4 MiB,
-// depending on the level) is what keeps the memory of a compressing backup
-// independent of the number of files open at once.
-type frameEncoder struct {
-	mu  sync.Mutex
-	enc *zstd.Encoder
-	out []byte
+// encoderPool holds the zstd encoders of one encoder level. A writer takes
+// an encoder only while it compresses one frame (EncodeAll) and puts it back
+// before the frame is encrypted and written, so encoders are not tied to
+// files: a backup with many open files needs no more of them than there are
+// frames being compressed at the same moment. Encoders are created on
+// demand, up to one per CPU the Go runtime uses (GOMAXPROCS), so compression
+// runs on every core while the memory (0.3 to 4 MiB of match tables per
+// encoder, depending on the level) is bounded by the number of CPUs, not by
+// the number of files.
+type encoderPool struct {
+	level zstd.EncoderLevel
+	mu    sync.Mutex
+	cond  sync.Cond
+	idle  []*zstd.Encoder
+	made  int
+	limit int
 }
 
 var (
-	encMu   sync.Mutex
-	encPool = map[zstd.EncoderLevel]*frameEncoder{}
+	poolMu sync.Mutex
+	pools  = map[zstd.EncoderLevel]*encoderPool{}
 )
 
-func sharedEncoder(level zstd.EncoderLevel) (*frameEncoder, error) {
-	encMu.Lock()
-	defer encMu.Unlock()
-	if e, ok := encPool[level]; ok {
+// sharedEncoders returns the process-wide encoder pool of a level.
+func sharedEncoders(level zstd.EncoderLevel) *encoderPool {
+	poolMu.Lock()
+	defer poolMu.Unlock()
+	p, ok := pools[level]
+	if !ok {
+		p = &encoderPool{level: level, limit: max(1, runtime.GOMAXPROCS(0))}
+		p.cond.L = &p.mu
+		pools[level] = p
+	}
+	return p
+}
+
+// get returns an idle encoder, a new one while fewer than limit exist, or
+// waits for one to be put back.
+func (p *encoderPool) get() (*zstd.Encoder, error) {
+	p.mu.Lock()
+	for len(p.idle) == 0 && p.made >= p.limit {
+		p.cond.Wait()
+	}
+	if n := len(p.idle); n > 0 {
+		e := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
 		return e, nil
 	}
-	e, err := zstd.NewWriter(nil,
+	p.made++
+	p.mu.Unlock()
+	e, err := newFrameEncoder(p.level)
+	if err != nil {
+		p.mu.Lock()
+		p.made--
+		p.cond.Signal()
+		p.mu.Unlock()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (p *encoderPool) put(e *zstd.Encoder) {
+	p.mu.Lock()
+	p.idle = append(p.idle, e)
+	p.cond.Signal()
+	p.mu.Unlock()
+}
+
+// compress appends one zstd frame holding src to dst.
+func (p *encoderPool) compress(src, dst []byte) ([]byte, error) {
+	e, err := p.get()
+	if err != nil {
+		return dst, err
+	}
+	dst = e.EncodeAll(src, dst)
+	p.put(e)
+	return dst, nil
+}
+
+func newFrameEncoder(level zstd.EncoderLevel) (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(level),
 		zstd.WithEncoderConcurrency(1),
 		zstd.WithEncoderCRC(false),
@@ -212,10 +272,4 @@ func sharedEncoder(level zstd.EncoderLevel) (*frameEncoder, error) {
 		zstd.WithWindowSize(FrameSize),
 		zstd.WithZeroFrames(true),
 	)
-	if err != nil {
-		return nil, err
-	}
-	fe := &frameEncoder{enc: e}
-	encPool[level] = fe
-	return fe, nil
 }

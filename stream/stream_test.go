@@ -12,8 +12,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -662,9 +664,10 @@ func TestLegacyFlags(t *testing.T) {
 
 func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-// Writers on different goroutines share one encoder per level: each stream
-// still decodes to exactly its own text.
-func TestConcurrentWritersShareEncoder(t *testing.T) {
+// Writers on different goroutines share the encoder pool of their level:
+// each stream still decodes to exactly its own text, and no pool ever holds
+// more encoders than GOMAXPROCS.
+func TestConcurrentWritersShareEncoders(t *testing.T) {
 	k := DeriveKey([]byte("k"), AES128)
 	opts := []Options{{Compress: true}, {Compress: true, Cipher: AES128, Key: k}, {Compress: true, Level: 1}}
 	const n = 12
@@ -693,6 +696,15 @@ func TestConcurrentWritersShareEncoder(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	poolMu.Lock()
+	for lvl, p := range pools {
+		p.mu.Lock()
+		if p.made > runtime.GOMAXPROCS(0) || p.made != len(p.idle) {
+			t.Errorf("level %v: %d encoders made, %d idle (GOMAXPROCS %d)", lvl, p.made, len(p.idle), runtime.GOMAXPROCS(0))
+		}
+		p.mu.Unlock()
+	}
+	poolMu.Unlock()
 	for i := range n {
 		r, err := NewReader(bytes.NewReader(outs[i].Bytes()), opts[i%len(opts)])
 		if err != nil {
@@ -708,5 +720,54 @@ func TestConcurrentWritersShareEncoder(t *testing.T) {
 		if f := countFrames(t, outs[i].Bytes()); f < 3 {
 			t.Errorf("writer %d: %d frames for %d bytes of text", i, f, len(texts[i]))
 		}
+	}
+}
+
+// An encoder pool creates encoders only up to its limit: compressions beyond
+// it wait for an encoder to come back, and every frame is still complete.
+func TestEncoderPoolLimit(t *testing.T) {
+	p := &encoderPool{level: EncoderLevel(0), limit: 2}
+	p.cond.L = &p.mu
+	text := sampleText(FrameSize, 7)
+	var wg sync.WaitGroup
+	var busy, peak atomic.Int32
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				e, err := p.get()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for n := busy.Add(1); ; {
+					if old := peak.Load(); n <= old || peak.CompareAndSwap(old, n) {
+						break
+					}
+				}
+				frame := e.EncodeAll(text, nil)
+				busy.Add(-1)
+				p.put(e)
+				dec, err := zstd.NewReader(nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got, err := dec.DecodeAll(frame, nil)
+				dec.Close()
+				if err != nil || !bytes.Equal(got, text) {
+					t.Errorf("frame does not decode to its text: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if p.made != 2 || len(p.idle) != 2 {
+		t.Errorf("%d encoders made, %d idle, want 2 and 2", p.made, len(p.idle))
+	}
+	if peak.Load() > 2 {
+		t.Errorf("%d encoders in use at once, limit 2", peak.Load())
 	}
 }

@@ -30,7 +30,8 @@ var ErrClosed = errors.New("stream: write to closed writer")
 type Writer struct {
 	w      io.Writer
 	opts   Options
-	enc    *frameEncoder
+	enc    *encoderPool
+	frame  []byte // compressed frame being encrypted and written
 	ks     *keystream
 	header []byte // encrypted IV still to be written
 	buf    []byte // text not yet pushed through the stages
@@ -104,11 +105,7 @@ func ResumeWriter(w io.Writer, opts Options, pos Position) (*Writer, error) {
 func newWriter(w io.Writer, opts Options) (*Writer, error) {
 	wr := &Writer{w: w, opts: opts}
 	if opts.Compress {
-		enc, err := sharedEncoder(EncoderLevel(opts.Level))
-		if err != nil {
-			return nil, err
-		}
-		wr.enc = enc
+		wr.enc = sharedEncoders(EncoderLevel(opts.Level))
 		wr.buf = make([]byte, 0, FrameSize)
 	} else {
 		wr.buf = make([]byte, 0, plainBufSize)
@@ -158,8 +155,8 @@ func (w *Writer) WriteString(s string) (int, error) {
 
 // commit pushes the buffered text through compression (one frame) and
 // encryption to the underlying writer. A compressed frame is built in the
-// shared encoder's output buffer and handed on before the encoder is
-// released.
+// writer's own frame buffer with an encoder from the pool, which goes back
+// to the pool before the frame is encrypted and written.
 func (w *Writer) commit() error {
 	if len(w.buf) == 0 {
 		if w.header != nil {
@@ -169,11 +166,13 @@ func (w *Writer) commit() error {
 		return nil
 	}
 	if w.enc != nil {
-		fe := w.enc
-		fe.mu.Lock()
-		defer fe.mu.Unlock()
-		fe.out = fe.enc.EncodeAll(w.buf, fe.out[:0])
-		return w.emitText(fe.out)
+		frame, err := w.enc.compress(w.buf, w.frame[:0])
+		if err != nil {
+			w.err = err
+			return err
+		}
+		w.frame = frame
+		return w.emitText(frame)
 	}
 	return w.emitText(w.buf)
 }
@@ -239,7 +238,7 @@ func (w *Writer) Close() error {
 	}
 	err := w.Flush()
 	w.closed = true
-	w.buf = nil
+	w.buf, w.frame = nil, nil
 	return err
 }
 
