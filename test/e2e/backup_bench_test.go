@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"asbtools/asdsim"
+	"asbtools/stream"
 )
 
 const backupBenchRecords = 1000000
@@ -55,20 +58,58 @@ func backupBenchServer(b *testing.B) *asdsim.Server {
 // BenchmarkBackup1M backs up 1M records through the real binary at
 // --parallel 1, 4 and 16 and reports records/s, MB/s, the CPU seconds and
 // peak RSS of the asbackup process.
-func BenchmarkBackup1M(b *testing.B) { benchBackup(b) }
+func BenchmarkBackup1M(b *testing.B) { benchBackup(b, []int{1, 4, 16}, nil) }
 
-// BenchmarkBackup1MZstd is BenchmarkBackup1M with -z zstd.
-func BenchmarkBackup1MZstd(b *testing.B) { benchBackup(b, "-z", "zstd") }
+// benchKeyMaterial is the --encryption-key-env value of the benchmarks.
+const benchKeyMaterial = "YmVuY2gta2V5LW1hdGVyaWFs"
 
-func benchBackup(b *testing.B, extra ...string) {
+// BenchmarkBackup1MZstd is BenchmarkBackup1M with -z zstd at --parallel 1,
+// 2, 4 and 16 (compression should scale up to the number of cores); it also
+// reports the size of the files relative to the text they hold.
+func BenchmarkBackup1MZstd(b *testing.B) {
+	benchBackup(b, []int{1, 2, 4, 16}, &stream.Options{Compress: true}, "-z", "zstd")
+}
+
+// BenchmarkBackup1MZstdAES256 is BenchmarkBackup1MZstd with -y aes256.
+func BenchmarkBackup1MZstdAES256(b *testing.B) {
+	mat, _ := stream.DecodeBase64Key(benchKeyMaterial)
+	opts := &stream.Options{Compress: true, Cipher: stream.AES256, Key: stream.DeriveKey(mat, stream.AES256)}
+	benchBackup(b, []int{1, 2, 4}, opts, "-z", "zstd", "-y", "aes256", "--encryption-key-env", "ASB_BENCH_KEY")
+}
+
+// textSize returns the size of the text a compressed or encrypted backup
+// file holds.
+func textSize(b *testing.B, path string, opts *stream.Options) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	r, err := stream.NewReader(bufio.NewReaderSize(f, 1<<16), *opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	n, err := io.Copy(io.Discard, r)
+	if err != nil {
+		b.Fatalf("%s: %v", path, err)
+	}
+	return n
+}
+
+// benchBackup runs asbackup with extra arguments at each --parallel value;
+// opts (nil for plain backups) decodes the files of the first run to report
+// the ratio of file size to text size.
+func benchBackup(b *testing.B, pars []int, opts *stream.Options, extra ...string) {
 	srv := backupBenchServer(b)
-	for _, par := range []int{1, 4, 16} {
+	env := []string{"ASB_BENCH_KEY=" + benchKeyMaterial}
+	for _, par := range pars {
 		b.Run(fmt.Sprintf("parallel-%d", par), func(b *testing.B) {
 			var cpu, wall float64
-			var rss, anon, size int64
+			var rss, anon, size, text, firstSize int64
 			for i := 0; i < b.N; i++ {
 				work := b.TempDir()
-				res := runTool(b, "asbackup", work, nil, append([]string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test",
+				res := runTool(b, "asbackup", work, env, append([]string{"-h", srv.Host(), "-p", fmt.Sprint(srv.Port()), "-n", "test",
 					"-d", "bk", "--parallel", fmt.Sprint(par)}, extra...)...)
 				if res.code != 0 {
 					b.Fatalf("asbackup exit %d:\n%s", res.code, res.stderr)
@@ -80,6 +121,12 @@ func benchBackup(b *testing.B, extra ...string) {
 				for _, f := range m {
 					if fi, err := os.Stat(f); err == nil {
 						size += fi.Size()
+						if i == 0 {
+							firstSize += fi.Size()
+						}
+					}
+					if i == 0 && opts != nil {
+						text += textSize(b, f, opts)
 					}
 				}
 				cpu += res.cpu.Seconds()
@@ -94,6 +141,9 @@ func benchBackup(b *testing.B, extra ...string) {
 			b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
 			b.ReportMetric(float64(anon)/(1<<20), "peak-anon-MiB")
 			b.ReportMetric(float64(size)/backupBenchRecords/n, "B/record")
+			if text > 0 {
+				b.ReportMetric(float64(firstSize)/float64(text), "size/text")
+			}
 		})
 	}
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"asbtools/asb"
 	"asbtools/asdsim"
+	"asbtools/stream"
 )
 
 // benchRecords is the record count of the restore benchmarks
@@ -22,8 +24,8 @@ func benchRecords() int {
 }
 
 // writeBenchFiles writes n records of about 200 bytes of bin data split
-// over files backup files in dir.
-func writeBenchFiles(b *testing.B, dir string, n, files int) {
+// over files backup files in dir, through the stream of opts when not nil.
+func writeBenchFiles(b *testing.B, dir string, n, files int, opts *stream.Options) {
 	b.Helper()
 	payload := make([]byte, 150)
 	for i := range payload {
@@ -35,7 +37,15 @@ func writeBenchFiles(b *testing.B, dir string, n, files int) {
 			b.Fatal(err)
 		}
 		bw := bufio.NewWriterSize(fh, 1<<20)
-		w := asb.NewWriter(bw)
+		var dst io.Writer = bw
+		var sw *stream.Writer
+		if opts != nil {
+			if sw, err = stream.NewWriter(bw, *opts); err != nil {
+				b.Fatal(err)
+			}
+			dst = sw
+		}
+		w := asb.NewWriter(dst)
 		w.WriteHeader(&asb.Header{Version: asb.Version31, Meta: []asb.Meta{asb.NamespaceMeta("test")}})
 		for i := f; i < n; i += files {
 			key := "key-" + strconv.Itoa(i)
@@ -52,6 +62,11 @@ func writeBenchFiles(b *testing.B, dir string, n, files int) {
 			}
 		}
 		w.Flush()
+		if sw != nil {
+			if err := sw.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
 		bw.Flush()
 		fh.Close()
 	}
@@ -60,25 +75,36 @@ func writeBenchFiles(b *testing.B, dir string, n, files int) {
 // BenchmarkRestore restores the same records from one file and from a
 // 16-file directory and reports records/s, CPU seconds and peak RSS of the
 // asrestore process.
-func BenchmarkRestore(b *testing.B) {
+func BenchmarkRestore(b *testing.B) { benchRestore(b, nil) }
+
+// BenchmarkRestoreZstdAES256 is BenchmarkRestore from zstd-compressed,
+// AES-256-encrypted files.
+func BenchmarkRestoreZstdAES256(b *testing.B) {
+	mat, _ := stream.DecodeBase64Key(benchKeyMaterial)
+	benchRestore(b, &stream.Options{Compress: true, Cipher: stream.AES256, Key: stream.DeriveKey(mat, stream.AES256)},
+		"-z", "zstd", "-y", "aes256", "--encryption-key-env", "ASB_BENCH_KEY")
+}
+
+func benchRestore(b *testing.B, opts *stream.Options, codec ...string) {
 	n := benchRecords()
+	env := []string{"ASB_BENCH_KEY=" + benchKeyMaterial}
 	for _, c := range []struct {
 		name  string
 		files int
 	}{{"one-file", 1}, {"dir-16", 16}} {
 		b.Run(c.name, func(b *testing.B) {
 			dir := b.TempDir()
-			writeBenchFiles(b, dir, n, c.files)
-			args := []string{"-d", dir}
+			writeBenchFiles(b, dir, n, c.files, opts)
+			args := append([]string{"-d", dir}, codec...)
 			if c.files == 1 {
-				args = []string{"-i", filepath.Join(dir, "test_00000.asb")}
+				args = append([]string{"-i", filepath.Join(dir, "test_00000.asb")}, codec...)
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				srv := startServer(b, asdsim.Config{})
 				b.StartTimer()
-				res := runTool(b, "asrestore", dir, nil, append([]string{"-h", srv.Host(), "-p", strconv.Itoa(srv.Port())}, args...)...)
+				res := runTool(b, "asrestore", dir, env, append([]string{"-h", srv.Host(), "-p", strconv.Itoa(srv.Port())}, args...)...)
 				b.StopTimer()
 				if res.code != 0 {
 					b.Fatalf("exit %d\n%s", res.code, res.stderr)
