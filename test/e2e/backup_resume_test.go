@@ -315,7 +315,7 @@ func TestBackupResumeEarlySIGKILL(t *testing.T) {
 				files, _ = filepath.Glob(filepath.Join(work, out, "*.asb"))
 				sort.Strings(files)
 			}
-			checkExactlyOnce(t, srv, files)
+			checkExactlyOnce(t, srv, files, nil)
 			if !strings.Contains(res.stderr, fmt.Sprintf("Backed up %d record(s)", resumeRecords)) {
 				t.Errorf("resumed summary does not report %d records:\n%s", resumeRecords, lastLines(res.stderr, 3))
 			}
