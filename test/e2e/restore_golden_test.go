@@ -11,7 +11,6 @@ import (
 
 	"asbtools/asb"
 	"asbtools/asdsim"
-	"asbtools/asdsim/asbload"
 	"asbtools/stream"
 )
 
@@ -69,63 +68,53 @@ func TestRestoreLegacyGoldens(t *testing.T) {
 			default:
 				recs, idx, udfs = backupRecords(t, filepath.Join(caseDir, "backup.asb"), nil)
 			}
-			exp := loadExpected(t, filepath.Join(caseDir, "expected.jsonl"))
-			now := uint32(time.Now().Unix() - 1262304000)
-			restored := 0
+			// What the server holds is judged against expected.jsonl (the
+			// data the legacy backup was taken from) through the
+			// independent canonical rendering of canon_test.go.
+			expFile := "expected.jsonl"
+			if c.name == "09-kitchen-set-bins" {
+				expFile = "expected-selected.jsonl"
+			}
+			exp := loadCanon(t, filepath.Join(caseDir, expFile))
+			now := uint32(time.Now().Unix() - asdsim.CitrusleafEpoch)
+			restorable := 0
+			for _, e := range exp {
+				if len(e.Bins) > 0 && (e.VoidTime == 0 || e.VoidTime > now+1) {
+					restorable++
+				}
+			}
+			if c.name == "08-kitchen-no-bins" || c.name == "10-kitchen-no-records" {
+				// --no-bins records cannot be restored (legacy: skipped),
+				// and a --no-records backup holds none.
+				restorable = 0
+			}
+			got := srv.Records("test")
+			if len(got) != restorable {
+				t.Errorf("server holds %d records, expected %d from %s", len(got), restorable, expFile)
+			}
+			bad := 0
+			for _, g := range got {
+				e, ok := exp[g.Digest]
+				if !ok {
+					t.Errorf("record %x restored but not in %s", g.Digest, expFile)
+					continue
+				}
+				if diffs := compareCanon(g, e, 1); len(diffs) > 0 && bad < 10 {
+					bad++
+					t.Errorf("record %x: %s", g.Digest, strings.Join(diffs, "; "))
+				}
+			}
+			// Cross-check with the backup's own records: same count.
+			inBackup := 0
 			for _, rec := range recs {
-				got, ok := srv.Get("test", rec.Digest)
-				want := asbload.Record(rec).Bins
-				if len(want) == 0 || (rec.VoidTime != 0 && rec.VoidTime <= now) {
-					if ok {
-						t.Errorf("record %x restored although it has no bins or expired", rec.Digest)
-					}
-					continue
-				}
-				if !ok {
-					t.Errorf("record %x (line %d) missing", rec.Digest, rec.Line)
-					continue
-				}
-				restored++
-				if got.Set != string(rec.Set) {
-					t.Errorf("record %x: set %q, want %q", rec.Digest, got.Set, rec.Set)
-				}
-				if (got.Key != nil) != (rec.Key.Type != asb.KeyNone) {
-					t.Errorf("record %x: stored key %v, backup key type %q", rec.Digest, got.Key, rec.Key.Type)
-				}
-				if same, why := sameBins(got.Bins, want); !same {
-					t.Errorf("record %x: %s", rec.Digest, why)
-				}
-				if d := int64(got.VoidTime) - int64(rec.VoidTime); d < -1 || d > 1 {
-					t.Errorf("record %x: void time %d, backup %d", rec.Digest, got.VoidTime, rec.VoidTime)
-				}
-				e, ok := exp.records[rec.Digest]
-				if !ok {
-					t.Errorf("record %x not in expected.jsonl", rec.Digest)
-					continue
-				}
-				if d := int64(got.VoidTime) - int64(e.VoidTime); d < -1 || d > 1 {
-					t.Errorf("record %x: void time %d, expected.jsonl %d", rec.Digest, got.VoidTime, e.VoidTime)
-				}
-				wantSet := ""
-				if e.Set != nil {
-					wantSet = *e.Set
-				}
-				if got.Set != wantSet {
-					t.Errorf("record %x: set %q, expected.jsonl %q", rec.Digest, got.Set, wantSet)
-				}
-				if (e.Key != nil && string(*e.Key) != "null") != (got.Key != nil) {
-					t.Errorf("record %x: key presence differs from expected.jsonl", rec.Digest)
-				}
-				if c.name != "09-kitchen-set-bins" && len(e.Bins) != len(got.Bins) {
-					t.Errorf("record %x: %d bins, expected.jsonl %d", rec.Digest, len(got.Bins), len(e.Bins))
+				if len(rec.Bins) > 0 && (rec.VoidTime == 0 || rec.VoidTime > now) {
+					inBackup++
 				}
 			}
-			if n := len(srv.Records("test")); n != restored {
-				t.Errorf("server holds %d records, want %d", n, restored)
+			if inBackup != len(got) {
+				t.Errorf("server holds %d records, the backup has %d restorable ones", len(got), inBackup)
 			}
-			if c.name != "08-kitchen-no-bins" && c.name != "09-kitchen-set-bins" && c.name != "10-kitchen-no-records" && restored != len(exp.records) {
-				t.Errorf("restored %d records, expected.jsonl has %d", restored, len(exp.records))
-			}
+			restored := len(got)
 			var gotIdx, wantIdx []string
 			for _, si := range srv.SIndexes() {
 				gotIdx = append(gotIdx, si.Name)
