@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -55,19 +56,6 @@ func caseFiles(t testing.TB, dir string) []string {
 	m, _ := filepath.Glob(filepath.Join(dir, "backup", "*.asb"))
 	sort.Strings(m)
 	return m
-}
-
-// seedRecords stores records in the server keeping their exact particle
-// bytes, digests, keys, generations and void times.
-func seedRecords(t testing.TB, srv *asdsim.Server, ns string, recs []*asb.Record) {
-	t.Helper()
-	out := make([]asdsim.Record, 0, len(recs))
-	for _, r := range recs {
-		out = append(out, asbload.Record(r))
-	}
-	if err := srv.PutMany(ns, out); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // kitchenIndexes returns the index definitions of the real 8.1 node the
@@ -188,4 +176,62 @@ func decodeFile(t testing.TB, path string, opts *stream.Options) []byte {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return out
+}
+
+// seedCanon stores the records of an expected.jsonl file (the data the
+// legacy backup was taken from) in the server, converted by the
+// independent canonical encoder of canon_test.go. The legacy backup text
+// supplies what expected.jsonl does not keep: generations, the stored bin
+// order, and the exact msgpack bytes of lists and maps (entry order of
+// unordered maps, 0xcf or 0xd3 integers: whatever the seeding client sent),
+// used only where they render to exactly the expected value.
+func seedCanon(t testing.TB, srv *asdsim.Server, expectedPath string, legacyText [][]byte) {
+	t.Helper()
+	legacy := map[[20]byte]asdsim.Record{}
+	for i, txt := range legacyText {
+		tmp := filepath.Join(t.TempDir(), fmt.Sprintf("legacy%d.asb", i))
+		if err := os.WriteFile(tmp, txt, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		recs, _, _ := backupRecords(t, tmp, nil)
+		for _, r := range recs {
+			legacy[r.Digest] = asbload.Record(r)
+		}
+	}
+	exp := loadCanon(t, expectedPath)
+	out := make([]asdsim.Record, 0, len(exp))
+	for dg, e := range exp {
+		gen := uint16(1)
+		var order []string
+		l, inLegacy := legacy[dg]
+		if inLegacy {
+			gen = l.Generation
+			for _, b := range l.Bins {
+				order = append(order, b.Name)
+			}
+		}
+		rec, err := canonServerRecord(e, order, gen)
+		if err != nil {
+			t.Fatalf("%s: record %x: %v", expectedPath, dg, err)
+		}
+		if inLegacy {
+			for i, b := range rec.Bins {
+				lb, ok := l.Bin(b.Name)
+				if !ok || (b.Type != asdsim.ParticleMap && b.Type != asdsim.ParticleList) {
+					continue
+				}
+				v, err := renderParticle(lb.Type, lb.Data)
+				if err != nil || canonText(canonSorted(v)) != canonText(e.Bins[b.Name]) {
+					continue
+				}
+				if lb.Type == b.Type {
+					rec.Bins[i].Data = append([]byte(nil), lb.Data...)
+				}
+			}
+		}
+		out = append(out, rec)
+	}
+	if err := srv.PutMany("test", out); err != nil {
+		t.Fatal(err)
+	}
 }
