@@ -3,8 +3,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
-	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -136,63 +134,6 @@ func backupRecords(t testing.TB, path string, opts *stream.Options) ([]*asb.Reco
 		}
 	}
 	return recs, idx, udfs
-}
-
-// expectedRecord is the metadata part of an expected.jsonl record line.
-type expectedRecord struct {
-	Digest   string           `json:"digest"`
-	Set      *string          `json:"set"`
-	Key      *json.RawMessage `json:"key"`
-	VoidTime uint32           `json:"void_time"`
-	Bins     map[string]json.RawMessage
-}
-
-// expectedFile holds what expected.jsonl says about a namespace.
-type expectedFile struct {
-	records map[[20]byte]expectedRecord
-	sindex  []string
-	udfs    []string
-}
-
-func loadExpected(t testing.TB, path string) expectedFile {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ef := expectedFile{records: map[[20]byte]expectedRecord{}}
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var probe map[string]json.RawMessage
-		if err := json.Unmarshal(line, &probe); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		switch {
-		case probe["sindex"] != nil:
-			var s string
-			json.Unmarshal(probe["sindex"], &s)
-			ef.sindex = append(ef.sindex, s)
-		case probe["udf"] != nil:
-			var s string
-			json.Unmarshal(probe["udf"], &s)
-			ef.udfs = append(ef.udfs, s)
-		case probe["digest"] != nil:
-			var er expectedRecord
-			if err := json.Unmarshal(line, &er); err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			d, err := base64.StdEncoding.DecodeString(er.Digest)
-			if err != nil || len(d) != 20 {
-				t.Fatalf("%s: bad digest %q", path, er.Digest)
-			}
-			var dg [20]byte
-			copy(dg[:], d)
-			ef.records[dg] = er
-		}
-	}
-	return ef
 }
 
 // sameBins compares server bins with the expected ones (order ignored for
