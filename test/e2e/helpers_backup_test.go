@@ -58,6 +58,19 @@ func caseFiles(t testing.TB, dir string) []string {
 	return m
 }
 
+// seedRecords stores records in the server keeping their exact particle
+// bytes, digests, keys, generations and void times.
+func seedRecords(t testing.TB, srv *asdsim.Server, ns string, recs []*asb.Record) {
+	t.Helper()
+	out := make([]asdsim.Record, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, asbload.Record(r))
+	}
+	if err := srv.PutMany(ns, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // kitchenIndexes returns the index definitions of the real 8.1 node the
 // kitchen dataset ran on (from server-8.1/info-kitchen.txt).
 func kitchenIndexes(t testing.TB) []infocmd.SIndex {
