@@ -501,6 +501,13 @@ func (r *run) readFile(src *source) {
 		if err != nil {
 			r.rep.Failed(parseFailure(err, src.path, src.reader.Line()))
 			src.stoppedAt(err)
+			// Like the legacy tool, which does not flush its record
+			// uploaders after a parse error, the records of the batch
+			// being filled are not written.
+			if b != nil {
+				r.w.put(b)
+				b = nil
+			}
 			r.abort()
 			return
 		}

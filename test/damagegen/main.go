@@ -4,6 +4,8 @@
 //
 //	go run ./test/damagegen gen                 # (re)write the .asb files and cases.tsv
 //	go run ./test/damagegen record -legacy BIN  # run legacy asrestore on every case
+//	go run ./test/damagegen record -legacy BIN -restore
+//	                                            # and restore some into a test server
 //
 // gen is deterministic (fixed seed): it takes small subsets of the legacy
 // kitchen backups (every key, bin and global form they hold) and the
@@ -12,8 +14,11 @@
 // every field of the format. record runs `asrestore --validate -i FILE` of
 // legacy 4.5.8 on each file and stores its exit code and output,
 // normalized like the other golden transcripts (timestamps, thread ids,
-// rates), as <id>.validate.txt. The legacy tool is needed only to record;
-// the tests read the recorded transcripts.
+// rates), as <id>.validate.txt. With -restore it also restores the files
+// that restoreCase selects, each into a fresh test server (asdsim), with
+// `asrestore -h 127.0.0.1:PORT -i FILE`, and stores <id>.restore.txt (the
+// server's address written as <HOST>). The legacy tool is needed only to
+// record; the tests read the recorded transcripts.
 package main
 
 import (
@@ -33,6 +38,7 @@ import (
 	"time"
 
 	"asbtools/asb"
+	"asbtools/asdsim"
 )
 
 const seed = 14
@@ -47,13 +53,14 @@ func main() {
 	golden := fs.String("golden", "test/golden", "golden directory (sources)")
 	legacy := fs.String("legacy", "", "legacy asrestore binary (record)")
 	only := fs.String("only", "", "record only cases whose id matches this regexp")
+	restore := fs.Bool("restore", false, "also record restores (into asdsim) of the cases restoreCase selects")
 	fs.Parse(os.Args[2:])
 	var err error
 	switch os.Args[1] {
 	case "gen":
 		err = generate(*golden, *out)
 	case "record":
-		err = record(*out, *legacy, *only)
+		err = record(*out, *legacy, *only, *restore)
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -566,7 +573,21 @@ func normalize(s string) string {
 	return strings.Join(out, "\n")
 }
 
-func record(dir, legacy, only string) error {
+// RestoreCase selects the damaged files that are also restored into a test
+// server: every handmade one and every fifth of each random group. The
+// e2e test uses the same rule.
+func RestoreCase(id string) bool {
+	if strings.HasPrefix(id, "hand-") {
+		return true
+	}
+	var n int
+	if k := strings.LastIndexByte(id, '-'); k >= 0 {
+		fmt.Sscanf(id[k+1:], "%d", &n)
+	}
+	return n%5 == 0
+}
+
+func record(dir, legacy, only string, restore bool) error {
 	if legacy == "" {
 		return fmt.Errorf("record needs -legacy")
 	}
@@ -587,7 +608,12 @@ func record(dir, legacy, only string) error {
 		go func() {
 			defer wg.Done()
 			for f := range jobs {
-				if err := recordOne(dir, legacy, filepath.Base(f)); err != nil {
+				err := recordOne(dir, legacy, filepath.Base(f))
+				id := strings.TrimSuffix(filepath.Base(f), ".asb")
+				if err == nil && restore && RestoreCase(id) {
+					err = recordRestore(dir, legacy, filepath.Base(f))
+				}
+				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
@@ -636,4 +662,38 @@ func recordOne(dir, legacy, name string) error {
 	}
 	os.Remove(stdout)
 	return nil
+}
+
+// hostRE matches the test server's address in the transcripts.
+var hostRE = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+
+func recordRestore(dir, legacy, name string) error {
+	srv, err := asdsim.Start(asdsim.Config{})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	id := strings.TrimSuffix(name, ".asb")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, legacy, "-h", srv.Addr(), "-i", name)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err = cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: timed out", name)
+	}
+	if so.Len() > 0 {
+		return fmt.Errorf("%s: unexpected stdout %q", name, so.String())
+	}
+	text := fmt.Sprintf("asrestore -h <HOST> -i %s\n# exit code: %d\n%s\n", name, code, hostRE.ReplaceAllString(normalize(se.String()), "<HOST>"))
+	return os.WriteFile(filepath.Join(dir, id+".restore.txt"), []byte(text), 0o644)
 }
