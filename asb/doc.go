@@ -23,14 +23,17 @@
 //	- B b 4 AAEC                      bytes types B J C P R H E Y M L: base64, or raw with "!"
 //
 // Names (namespace, set, bin, index and UDF names) escape '\\', ' ' and
-// '\n' with a backslash; version 3.0 files have no escaping and no global
-// ("*") lines. Length-prefixed values may contain any byte. Index lines
+// '\n' with a backslash (and NUL, which ends any name or number for the
+// legacy reader); version 3.0 files have no escaping and no global ("*")
+// lines. Length-prefixed values may contain any byte. Index lines
 // written without a context may end in a space (HasContext with an empty
 // Context). The reader accepts exactly what the legacy 4.5.8 reader
 // accepts (its quirks included, such as an empty integer meaning 0), and
 // rejects what it rejects (CRLF after the version line, unknown bin labels,
 // LDT bins, length overruns, bin names over 15 bytes, out-of-range
-// generations, ...), with a *SyntaxError naming file, line and column.
+// generations, ...), with a *SyntaxError naming file, line and column and
+// carrying the chain of messages the legacy tool logs for the same defect
+// (SyntaxError.Legacy).
 //
 // Version 3.2 adds expression-based secondary indexes, following the
 // syntax of aerospike/backup-go:

@@ -284,13 +284,14 @@ func parseFloatToken(tok []byte) (float64, bool) {
 }
 
 // escapeAppend appends s with '\\', ' ' and '\n' backslash-escaped, as the
-// legacy writer escapes names.
+// legacy writer escapes names, and NUL (which the legacy writer never
+// meets in its C strings, and which ends a token for its reader).
 func escapeAppend(dst, s []byte) []byte {
 	if !needsEscape(s) {
 		return append(dst, s...)
 	}
 	for _, c := range s {
-		if c == '\\' || c == ' ' || c == '\n' {
+		if c == '\\' || c == ' ' || c == '\n' || c == 0 {
 			dst = append(dst, '\\')
 		}
 		dst = append(dst, c)
@@ -298,7 +299,9 @@ func escapeAppend(dst, s []byte) []byte {
 	return dst
 }
 
-var escTable = stopTable(" \n\\")
+// escTable also holds NUL, which ends any token for the legacy reader
+// unless it is escaped.
+var escTable = stopTable(" \n\\\x00")
 
 func needsEscape(s []byte) bool {
 	for _, c := range s {

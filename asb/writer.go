@@ -216,7 +216,7 @@ func (w *Writer) record(r *Record) error {
 		return fmt.Errorf("asb: invalid key type %q", byte(k.Type))
 	}
 	buf = append(buf, "+ n "...)
-	if buf, err = w.appendToken(buf, r.Namespace, "namespace", "\n"); err != nil {
+	if buf, err = w.appendToken(buf, r.Namespace, "namespace", "\n\x00"); err != nil {
 		return err
 	}
 	buf = append(buf, "\n+ d "...)
@@ -226,7 +226,7 @@ func (w *Writer) record(r *Record) error {
 	buf = append(buf, '\n')
 	if r.HasSet || len(r.Set) > 0 {
 		buf = append(buf, "+ s "...)
-		if buf, err = w.appendToken(buf, r.Set, "set", "\n"); err != nil {
+		if buf, err = w.appendToken(buf, r.Set, "set", "\n\x00"); err != nil {
 			return err
 		}
 		buf = append(buf, '\n')
@@ -257,7 +257,7 @@ func (w *Writer) appendBin(buf []byte, b *Bin) ([]byte, error) {
 	}
 	buf = append(buf, ' ')
 	var err error
-	if buf, err = w.appendToken(buf, b.Name, "bin name", " \n"); err != nil {
+	if buf, err = w.appendToken(buf, b.Name, "bin name", " \n\x00"); err != nil {
 		return buf, err
 	}
 	switch b.Type {
