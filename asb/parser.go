@@ -44,6 +44,10 @@ type parser struct {
 	// peeked is set when the legacy reader failed after peeking at the
 	// byte at p.i (a token's delimiter).
 	peeked bool
+	// ns is the namespace records (and indexes when indexNS) must be in
+	// (ReaderOptions.Namespace).
+	ns      string
+	indexNS bool
 }
 
 func (p *parser) reset(b []byte, atEOF, unesc bool) {
@@ -705,6 +709,11 @@ func (p *parser) namespace(rec *Record) error {
 	if err != nil {
 		return p.wrap(err, "Error while reading namespace token")
 	}
+	if p.ns != "" && string(ns) != p.ns {
+		p.peeked = true
+		p.legacy("Invalid namespace %s in backup record, expected: %s (%s)", ns, p.ns, p.where(p.i))
+		return p.fail(p.i, "namespace", quoteToken([]byte(p.ns)), quoteToken(ns))
+	}
 	rec.Namespace = ns
 	return p.expect('\n', "record line")
 }
@@ -1004,6 +1013,11 @@ func (p *parser) index(ix *Index, isExpr bool) error {
 	}
 	if ix.Name, err = p.stringToken(' ', "index name"); err != nil {
 		return err
+	}
+	if p.indexNS && ix.Namespace != p.ns {
+		p.peeked = true
+		p.legacy("Invalid namespace %s in index %s, expected: %s (%s)", ix.Namespace, ix.Name, p.ns, p.where(p.i))
+		return p.fail(p.i, "index namespace", quoteToken([]byte(p.ns)), quoteToken([]byte(ix.Namespace)))
 	}
 	if err = p.expect(' ', "index"); err != nil {
 		return err

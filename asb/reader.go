@@ -42,6 +42,14 @@ type ReaderOptions struct {
 	// so that a corrupt length field cannot make the buffer grow without
 	// limit.
 	MaxEntrySize int
+	// Namespace, when set, is the namespace every record must be in (the
+	// legacy asrestore's -n source namespace): a record of another one is
+	// a syntax error, reported where the legacy reader reports it (at the
+	// end of the "+ n" line). IndexNamespace makes index lines checked
+	// too, which the legacy reader does only when -n also names a target
+	// namespace.
+	Namespace      string
+	IndexNamespace bool
 }
 
 // EntryKind tells what Next returned.
@@ -163,6 +171,7 @@ func (r *Reader) init() {
 	r.buf = make([]byte, n)
 	r.ar.chunk = max(4<<10, min(n, 64<<10))
 	r.p.ar = &r.ar
+	r.p.ns, r.p.indexNS = r.opts.Namespace, r.opts.IndexNamespace && r.opts.Namespace != ""
 }
 
 // SetFileName sets the file name used in error messages.
@@ -437,7 +446,7 @@ func (r *Reader) parseEntry() (EntryKind, error) {
 	c := p.b[0]
 	switch {
 	case c == '+':
-		if p.fastRecord(&r.rec) {
+		if p.fastRecord(&r.rec) && (p.ns == "" || string(r.rec.Namespace) == p.ns) {
 			return EntryRecord, nil
 		}
 		r.ar.reset()

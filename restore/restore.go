@@ -513,7 +513,7 @@ func (r *run) readFile(src *source) {
 		}
 		switch e.Kind {
 		case asb.EntryIndex:
-			if !r.readIndex(src, &e) {
+			if !r.readIndex(e.Index) {
 				return
 			}
 		case asb.EntryUDF:
@@ -522,13 +522,6 @@ func (r *run) readFile(src *source) {
 			}
 		case asb.EntryRecord:
 			rec := e.Record
-			if r.cfg.SourceNamespace != "" && string(rec.Namespace) != r.cfg.SourceNamespace {
-				line, col := nsPosition(rec, src.version)
-				r.rep.Failed(msg.New(msg.Err("Invalid namespace %s in backup record, expected: %s (line %d, col %d)", rec.Namespace, r.cfg.SourceNamespace, line, col),
-					msg.Err("Error while parsing record"), msg.Err("Error while parsing backup file %s (line %d)", src.path, line)))
-				r.abort()
-				return
-			}
 			if r.cfg.Validate {
 				r.c.Records.Add(1)
 				continue
@@ -575,16 +568,10 @@ func (r *run) readFile(src *source) {
 	}
 }
 
-// readIndex handles an index entry of src: validated, ignored, restored at
-// once or kept for --indexes-last. It reports whether reading goes on.
-func (r *run) readIndex(src *source, e *asb.Entry) bool {
-	ix := e.Index
-	if r.cfg.SourceNamespace != "" && ix.Namespace != r.cfg.SourceNamespace {
-		r.rep.Failed(msg.New(msg.Err("Invalid namespace %s in index %s, expected: %s (line %d, col %d)", ix.Namespace, ix.Name, r.cfg.SourceNamespace, e.Line, 6+len(ix.Namespace)),
-			msg.Err("Error while parsing backup file %s (line %d)", src.path, e.Line)))
-		r.abort()
-		return false
-	}
+// readIndex handles an index entry (its namespace was checked by the
+// reader): validated, ignored, restored at once or kept for
+// --indexes-last. It reports whether reading goes on.
+func (r *run) readIndex(ix *asb.Index) bool {
 	if r.cfg.Validate {
 		r.rep.IndexValidated()
 		r.c.Indexes.Add(1)
@@ -645,27 +632,6 @@ func recordTTL(voidTime uint32, extraTTL int64, now uint32) (ttl uint32, expired
 	}
 	// The two largest values mean "never expire" and "do not update".
 	return uint32(min(expiry-int64(now), math.MaxUint32-2)), false
-}
-
-// nsPosition returns the line and column where the legacy reader reports
-// a namespace mismatch: the end of the "+ n" line.
-func nsPosition(rec *asb.Record, v asb.Version) (int, int) {
-	line := rec.Line
-	if rec.Key.Type != asb.KeyNone {
-		line++
-		if rec.Key.Type == asb.KeyString || (rec.Key.Type == asb.KeyBytes && rec.Key.Compact) {
-			line += strings.Count(string(rec.Key.Bytes), "\n")
-		}
-	}
-	width := len(rec.Namespace)
-	if v != asb.Version30 {
-		for _, c := range rec.Namespace {
-			if c == ' ' || c == '\n' || c == '\\' {
-				width++
-			}
-		}
-	}
-	return line, 5 + width
 }
 
 func cloneIndex(ix *asb.Index) *asb.Index {

@@ -327,7 +327,8 @@ func openSource(o openOptions) (*source, error) {
 		line++
 	}
 	s.line = line
-	s.reader = asb.NewBodyReader(br, s.version, offset, line, asb.ReaderOptions{FileName: o.path, MaxEntrySize: o.maxEntry, BufferSize: readBufferSize})
+	s.reader = asb.NewBodyReader(br, s.version, offset, line, asb.ReaderOptions{FileName: o.path, MaxEntrySize: o.maxEntry, BufferSize: readBufferSize,
+		Namespace: o.nsSrc, IndexNamespace: o.nsCheck})
 	return s, nil
 }
 

@@ -14,7 +14,8 @@
 // every field of the format. record runs `asrestore --validate -i FILE` of
 // legacy 4.5.8 on each file and stores its exit code and output,
 // normalized like the other golden transcripts (timestamps, thread ids,
-// rates), as <id>.validate.txt. With -restore it also restores the files
+// rates), as <id>.validate.txt; some files are also validated with -n
+// namespace lists (optionRuns, <id>.n-*.txt). With -restore it also restores the files
 // that restoreCase selects, each into a fresh test server (asdsim), with
 // `asrestore -h 127.0.0.1:PORT -i FILE`, and stores <id>.restore.txt (the
 // server's address written as <HOST>). The legacy tool is needed only to
@@ -553,7 +554,26 @@ func handmadeCases() []testCase {
 		whole("cut-"+k, fmt.Sprintf("handmade file truncated to %d bytes", cuts[k]), full[:cuts[k]])
 	}
 	whole("full", "the untruncated handmade file", full)
+
+	// Namespaces, for the runs with -n (see optionRuns).
+	whole("ns-index-other", "index in another namespace", hHead+"* i other s n N 1 b N\n"+hGood)
+	whole("ns-index-escaped", "index namespace with an escaped space", hHead+"* i ot\\ her s\\ x nm N 1 b N\n"+hGood)
+	whole("ns-record-other", "record in another namespace", hHead+hIndex+strings.Replace(hGood, "+ n test", "+ n other", 1))
+	whole("ns-record-escaped", "record namespace with an escaped space", hHead+strings.Replace(hGood, "+ n test", "+ n te\\ st", 1))
+	whole("ns-meta-other", "# namespace other", "Version 3.1\n# namespace other\n"+hIndex+hGood)
+	whole("ns-meta-none", "no # namespace line", "Version 3.1\n"+hIndex+hGood)
+	whole("ns-meta-nospace", "# namespacetest", "Version 3.1\n# namespacetest\n"+hIndex+hGood)
 	return cases
+}
+
+// optionRuns are the extra --validate runs with -n: each file of
+// optionFiles with each of these namespace lists.
+var optionRuns = []struct{ variant, ns string }{
+	{"n-test", "test"}, {"n-other", "other"}, {"n-test-bar", "test,bar"}, {"n-other-bar", "other,bar"},
+}
+
+func optionFile(id string) bool {
+	return strings.Contains(id, "-ns-") || strings.HasSuffix(id, "-full") || id == "kitchen-trunc-000" || id == "hand-001-start-x"
 }
 
 var (
@@ -608,8 +628,15 @@ func record(dir, legacy, only string, restore bool) error {
 		go func() {
 			defer wg.Done()
 			for f := range jobs {
-				err := recordOne(dir, legacy, filepath.Base(f))
+				err := recordOne(dir, legacy, filepath.Base(f), "validate")
 				id := strings.TrimSuffix(filepath.Base(f), ".asb")
+				if optionFile(id) {
+					for _, o := range optionRuns {
+						if err == nil {
+							err = recordOne(dir, legacy, filepath.Base(f), o.variant, "-n", o.ns)
+						}
+					}
+				}
 				if err == nil && restore && RestoreCase(id) {
 					err = recordRestore(dir, legacy, filepath.Base(f))
 				}
@@ -633,11 +660,14 @@ func record(dir, legacy, only string, restore bool) error {
 	return firstErr
 }
 
-func recordOne(dir, legacy, name string) error {
+// recordOne runs `asrestore --validate [extra...] -i name` and stores the
+// transcript as <id>.<variant>.txt.
+func recordOne(dir, legacy, name, variant string, extra ...string) error {
 	id := strings.TrimSuffix(name, ".asb")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, legacy, "--validate", "-i", name)
+	args := append(append([]string{"--validate"}, extra...), "-i", name)
+	cmd := exec.CommandContext(ctx, legacy, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TZ=UTC")
 	var so, se bytes.Buffer
@@ -652,11 +682,11 @@ func recordOne(dir, legacy, name string) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: timed out", name)
 	}
-	text := fmt.Sprintf("asrestore --validate -i %s\n# exit code: %d\n%s\n", name, code, normalize(se.String()))
-	if err := os.WriteFile(filepath.Join(dir, id+".validate.txt"), []byte(text), 0o644); err != nil {
+	text := fmt.Sprintf("asrestore %s\n# exit code: %d\n%s\n", strings.Join(args, " "), code, normalize(se.String()))
+	if err := os.WriteFile(filepath.Join(dir, id+"."+variant+".txt"), []byte(text), 0o644); err != nil {
 		return err
 	}
-	stdout := filepath.Join(dir, id+".validate.stdout")
+	stdout := filepath.Join(dir, id+"."+variant+".stdout")
 	if so.Len() > 0 {
 		return os.WriteFile(stdout, so.Bytes(), 0o644)
 	}

@@ -109,6 +109,31 @@ func TestRestoreValidateDamaged(t *testing.T) {
 	t.Logf("%d of %d damaged files match the legacy transcripts", matched, len(files))
 }
 
+// TestRestoreValidateDamagedNamespaces validates some damaged files with
+// -n namespace lists (<id>.n-*.txt, made by test/damagegen): the legacy
+// reader checks the namespace of the file, of every record, and of every
+// index when a target namespace is given.
+func TestRestoreValidateDamagedNamespaces(t *testing.T) {
+	dir := filepath.Join(repoRoot(t), "test", "golden", "damaged")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.n-*.txt"))
+	if len(files) < 40 {
+		t.Fatalf("%d transcripts with -n", len(files))
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".txt")
+		t.Run(name, func(t *testing.T) {
+			want := loadDamagedTranscript(t, f)
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := strings.Fields(strings.SplitN(string(data), "\n", 2)[0])[1:]
+			id := strings.TrimSuffix(args[len(args)-1], ".asb")
+			checkDamaged(t, id, want, runTool(t, "asrestore", dir, nil, args...))
+		})
+	}
+}
+
 // TestRestoreDamaged restores damaged files (every handmade one, every
 // fifth random one) into a fresh test server each and compares with legacy
 // 4.5.8 restoring them into the same server: the same chain, the UDF lines
@@ -166,6 +191,9 @@ func damagedRestoreSkip(id string, want damagedTranscript) string {
 	}
 	if hasLineContaining(want.lines, "Error while creating index") || hasLineContaining(want.lines, "Error while retrieving secondary index info") {
 		return "the server refuses an index; how many entries the legacy tool's other threads read meanwhile depends on their timing"
+	}
+	if hasLineContaining(want.lines, "Error while initiating aerospike_batch_write_async") {
+		return "the server refuses a record write (namespace it does not have); the write path reports it differently, not the reader"
 	}
 	return ""
 }
