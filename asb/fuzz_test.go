@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -50,6 +51,13 @@ func FuzzReader(f *testing.F) {
 			}
 			if se.Line < 1 || se.Column < 1 || se.Offset < 0 || se.Offset > int64(len(in)) {
 				t.Fatalf("bad position in %v (offset %d)", err, se.Offset)
+			}
+			// A defect in the body carries the legacy chain, which ends
+			// where the legacy reader stopped.
+			if d != nil && se.Offset >= d.hdr.Size && !strings.Contains(se.Expected, "per entry") {
+				if len(se.Legacy) == 0 || se.LegacyLine < 1 || se.Reached < se.Offset-1 || se.Reached > int64(len(in)) {
+					t.Fatalf("legacy chain %q, line %d, reached %d for %v", se.Legacy, se.LegacyLine, se.Reached, err)
+				}
 			}
 			return
 		}
