@@ -39,9 +39,10 @@ type SyntaxError struct {
 	// LegacyLine is the line the legacy reader had reached when it stopped
 	// (the line after the last byte it consumed).
 	LegacyLine int
-	// Reached is the offset just past the last byte the legacy reader had
-	// read (or peeked at) when it stopped.
-	Reached int64
+	// Consumed is the offset just past the last byte the legacy reader had
+	// read when it stopped, Reached the same including a byte it had only
+	// peeked at.
+	Consumed, Reached int64
 }
 
 // Error formats the error as `file: line L, col C: context: expected X, found Y`.

@@ -423,6 +423,7 @@ func (r *Reader) locate(err error) error {
 		if r.p.peeked && used < len(win) {
 			reached++
 		}
+		se.Consumed = r.base + int64(r.rpos) + int64(used)
 		se.Reached = r.base + int64(r.rpos) + int64(reached)
 		se.LegacyLine = r.line + bytes.Count(win[:used], []byte{'\n'})
 		if r.p.startChar {

@@ -409,6 +409,7 @@ func (r *run) restoreAll(parent context.Context) bool {
 		r.rep.Failed(msg.Wrap(err, msg.Err("Error while opening shared backup file")))
 		return false
 	}
+	src.shared = true
 	defer src.close()
 	if !cfg.NoRecords {
 		if isStdin {

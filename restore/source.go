@@ -73,6 +73,10 @@ type source struct {
 	version asb.Version
 	line    int
 	counter *countingReader
+	// shared is set for -i: the legacy tool then counts the bytes its
+	// shared reader read in, in whole blocks; for the files of a directory
+	// it counts the bytes its reader consumed.
+	shared bool
 }
 
 // legacyReadBlock is the size of the blocks the legacy tool reads a plain
@@ -81,16 +85,19 @@ type source struct {
 const legacyReadBlock = 4096
 
 // stoppedAt makes the byte count of a plain file that failed to parse what
-// the legacy tool counts when its reader stops at the same defect: the
-// blocks it had read up to the last byte its reader looked at, not what
-// this reader read ahead. The final progress line then shows the same
-// percentage.
+// the legacy tool counts when its reader stops at the same defect, not
+// what this reader read ahead: with -i the blocks it had read up to the
+// last byte its reader looked at, for a file of a directory the bytes its
+// reader consumed. The final progress line then shows the same percentage.
 func (s *source) stoppedAt(err error) {
 	var se *asb.SyntaxError
 	if s.stream != nil || s.counter == nil || !errors.As(err, &se) || len(se.Legacy) == 0 {
 		return
 	}
-	c := (uint64(se.Reached) + legacyReadBlock - 1) / legacyReadBlock * legacyReadBlock
+	c := uint64(se.Consumed)
+	if s.shared {
+		c = (uint64(se.Reached) + legacyReadBlock - 1) / legacyReadBlock * legacyReadBlock
+	}
 	switch {
 	case c < s.counter.own:
 		s.counter.n.Add(^(s.counter.own - c - 1))

@@ -15,7 +15,8 @@
 // legacy 4.5.8 on each file and stores its exit code and output,
 // normalized like the other golden transcripts (timestamps, thread ids,
 // rates), as <id>.validate.txt; some files are also validated with -n
-// namespace lists (optionRuns, <id>.n-*.txt). With -restore it also restores the files
+// namespace lists (optionRuns, <id>.n-*.txt) and some as the only file of
+// a directory (dirFile, <id>.dir.txt). With -restore it also restores the files
 // that restoreCase selects, each into a fresh test server (asdsim), with
 // `asrestore -h 127.0.0.1:PORT -i FILE`, and stores <id>.restore.txt (the
 // server's address written as <HOST>). The legacy tool is needed only to
@@ -572,6 +573,16 @@ var optionRuns = []struct{ variant, ns string }{
 	{"n-test", "test"}, {"n-other", "other"}, {"n-test-bar", "test,bar"}, {"n-other-bar", "other,bar"},
 }
 
+// dirFile selects the files also validated as the only file of a
+// directory (-d), where the legacy tool counts progress differently.
+func dirFile(id string) bool {
+	var n int
+	if k := strings.LastIndexByte(id, '-'); k >= 0 {
+		fmt.Sscanf(id[k+1:], "%d", &n)
+	}
+	return !strings.HasPrefix(id, "hand-") && n%10 == 3
+}
+
 func optionFile(id string) bool {
 	return strings.Contains(id, "-ns-") || strings.HasSuffix(id, "-full") || id == "kitchen-trunc-000" || id == "hand-001-start-x"
 }
@@ -630,6 +641,9 @@ func record(dir, legacy, only string, restore bool) error {
 			for f := range jobs {
 				err := recordOne(dir, legacy, filepath.Base(f), "validate")
 				id := strings.TrimSuffix(filepath.Base(f), ".asb")
+				if err == nil && dirFile(id) {
+					err = recordDir(dir, legacy, filepath.Base(f))
+				}
 				if optionFile(id) {
 					for _, o := range optionRuns {
 						if err == nil {
@@ -726,4 +740,44 @@ func recordRestore(dir, legacy, name string) error {
 	}
 	text := fmt.Sprintf("asrestore -h <HOST> -i %s\n# exit code: %d\n%s\n", name, code, hostRE.ReplaceAllString(normalize(se.String()), "<HOST>"))
 	return os.WriteFile(filepath.Join(dir, id+".restore.txt"), []byte(text), 0o644)
+}
+
+// recordDir copies name alone into a directory d and runs
+// `asrestore --validate -d d` there; the transcript is <id>.dir.txt.
+func recordDir(dir, legacy, name string) error {
+	id := strings.TrimSuffix(name, ".asb")
+	tmp, err := os.MkdirTemp("", "damagegen")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return err
+	}
+	if err := os.Mkdir(filepath.Join(tmp, "d"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "d", name), data, 0o644); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, legacy, "--validate", "-d", "d")
+	cmd.Dir = tmp
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err = cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	if so.Len() > 0 {
+		return fmt.Errorf("%s: unexpected stdout %q", name, so.String())
+	}
+	text := fmt.Sprintf("asrestore --validate -d d\n# exit code: %d\n%s\n", code, normalize(se.String()))
+	return os.WriteFile(filepath.Join(dir, id+".dir.txt"), []byte(text), 0o644)
 }

@@ -134,6 +134,34 @@ func TestRestoreValidateDamagedNamespaces(t *testing.T) {
 	}
 }
 
+// TestRestoreValidateDamagedDirectory validates some damaged files as the
+// only file of a directory (<id>.dir.txt, made by test/damagegen), where
+// the legacy tool names the file by its path and counts progress by the
+// bytes its reader consumed.
+func TestRestoreValidateDamagedDirectory(t *testing.T) {
+	dir := filepath.Join(repoRoot(t), "test", "golden", "damaged")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.dir.txt"))
+	if len(files) < 20 {
+		t.Fatalf("%d transcripts of directories", len(files))
+	}
+	for _, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), ".dir.txt")
+		t.Run(id, func(t *testing.T) {
+			want := loadDamagedTranscript(t, f)
+			work := t.TempDir()
+			data, err := os.ReadFile(filepath.Join(dir, id+".asb"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.Mkdir(filepath.Join(work, "d"), 0o755)
+			if err := os.WriteFile(filepath.Join(work, "d", id+".asb"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			checkDamaged(t, "d/"+id, want, runTool(t, "asrestore", work, nil, "--validate", "-d", "d"))
+		})
+	}
+}
+
 // TestRestoreDamaged restores damaged files (every handmade one, every
 // fifth random one) into a fresh test server each and compares with legacy
 // 4.5.8 restoring them into the same server: the same chain, the UDF lines
