@@ -35,6 +35,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -134,7 +135,8 @@ func generate(golden, out string) error {
 		if err := os.WriteFile(filepath.Join(out, c.id+".asb"), c.data, 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(&tsv, "%s\t%s\n", c.id, c.what)
+		what := strconv.Quote(c.what) // the descriptions quote defects with any byte
+		fmt.Fprintf(&tsv, "%s\t%s\n", c.id, what[1:len(what)-1])
 	}
 	fmt.Printf("%d cases\n", len(cases))
 	return os.WriteFile(filepath.Join(out, "cases.tsv"), []byte(tsv.String()), 0o644)
