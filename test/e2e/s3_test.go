@@ -347,7 +347,7 @@ func TestS3BackupRoundTrip(t *testing.T) {
 				t.Errorf("%s: %d bytes with -F 1", f, fi.Size())
 			}
 		}
-		checkExactlyOnce(t, big, files)
+		checkExactlyOnce(t, big, files, nil)
 	})
 }
 
@@ -576,7 +576,7 @@ func TestS3BackupResumeExactlyOnce(t *testing.T) {
 				prefix = c.name + ".asb"
 			}
 			files := s3Download(t, bucket, prefix, local)
-			checkExactlyOnce(t, srv, files)
+			checkExactlyOnce(t, srv, files, nil)
 			for _, u := range s3Uploads(t, bucket) {
 				if strings.HasPrefix(u, c.name) {
 					t.Errorf("incomplete upload left: %s", u)
