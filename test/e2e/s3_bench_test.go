@@ -5,10 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"asbtools/asdsim"
 )
+
+// benchSeq numbers the S3 targets of all runs (-count > 1 runs a
+// sub-benchmark again in the same bucket).
+var benchSeq atomic.Int64
 
 // BenchmarkS3VsLocal1M backs up the 1M-record set (~200 bytes a record) to
 // local disk and to the S3 test server (MinIO on 127.0.0.1), as a directory
@@ -36,7 +41,7 @@ func BenchmarkS3VsLocal1M(b *testing.B) {
 				work := b.TempDir()
 				target := filepath.Join(work, "bk")
 				if m.s3 {
-					target = fmt.Sprintf("s3://%s/%s-%d", bucket, m.name, i)
+					target = fmt.Sprintf("s3://%s/%s-%d", bucket, m.name, benchSeq.Add(1))
 				}
 				out, in := []string{"-d", target, "--parallel", "4"}, []string{"-d", target}
 				if m.single {
