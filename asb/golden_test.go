@@ -161,7 +161,6 @@ func TestGoldenRoundTrip(t *testing.T) {
 				t.Fatalf("re-encoded bytes differ at offset %d (len in %d, out %d):\nin:  %q\nout: %q",
 					i, len(in), len(out), snippet(in, i), snippet(out, i))
 			}
-			lines := bytes.Split(in, []byte{'\n'})
 			for _, e := range d.entries {
 				if e.Offset < d.hdr.Size || e.Offset >= int64(len(in)) {
 					t.Fatalf("entry offset %d out of range", e.Offset)
@@ -179,7 +178,6 @@ func TestGoldenRoundTrip(t *testing.T) {
 				if got := 1 + bytes.Count(in[:e.Offset], []byte{'\n'}); got != e.Line {
 					t.Fatalf("entry at offset %d: line %d, want %d", e.Offset, e.Line, got)
 				}
-				_ = lines
 			}
 		})
 	}
