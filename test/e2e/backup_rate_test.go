@@ -49,25 +49,27 @@ func timedBackup(t *testing.T, srv *asdsim.Server, set string, extra ...string) 
 	return res.wall, fi.Size()
 }
 
-// checkRate runs measure up to three times and requires one measurement
-// within 5% of want. Running faster than the limit by more than 5% fails at
-// once: no amount of machine load explains a throttle that lets too much
-// through. Running slower can be load on a shared machine, so it is measured
-// again.
+// checkRate runs measure up to five times and requires one measurement
+// within 5% of want. Each measurement is the difference of two wall times on
+// a shared machine, so load can push it either way (a slow first run makes
+// the rate look too high, a slow second run too low): both directions are
+// measured again. A throttle that lets through more than half as much again
+// as the limit fails at once; no machine load explains that.
 func checkRate(t *testing.T, what string, want float64, measure func() float64) {
 	t.Helper()
-	for attempt := 1; attempt <= 3; attempt++ {
+	const attempts = 5
+	for attempt := 1; attempt <= attempts; attempt++ {
 		got := measure()
 		dev := (got - want) / want
 		t.Logf("%s: attempt %d measured %.0f/s against %.0f/s (%+.1f%%)", what, attempt, got, want, dev*100)
-		if dev > 0.05 {
-			t.Fatalf("%s let %.0f/s through, more than 5%% above the limit %.0f/s", what, got, want)
+		if dev > 0.5 {
+			t.Fatalf("%s let %.0f/s through, more than 50%% above the limit %.0f/s", what, got, want)
 		}
 		if math.Abs(dev) <= 0.05 {
 			return
 		}
 	}
-	t.Errorf("%s held no rate within 5%% of %.0f/s in three runs", what, want)
+	t.Errorf("%s held no rate within 5%% of %.0f/s in %d runs", what, want, attempts)
 }
 
 // TestBackupRecordsPerSecond measures -L: the difference of two runs (n1
