@@ -315,45 +315,8 @@ func backupRegistry(t *toolDef) []option {
 					"The following sections are read: (cluster asbackup include)\n" +
 					"The following options effect configuration file behavior\n"),
 		},
-		configFileOptions(
-			" --no-config-file \n"+
-				"                      Do not read any config file. Default: disabled\n",
-			" --instance <name>\n"+
-				"                      Section with these instance is read. e.g in case instance `a` is specified\n"+
-				"                      sections cluster_a, asbackup_a is read.\n",
-			" --config-file <path>\n"+
-				"                      Read this file after default configuration file.\n",
-			" --only-config-file <path>\n"+
-				"                      Read only this configuration file.\n"+
-				"\n"),
-		agentOptions(
-			"[secret-agent]\n"+
-				" Options pertaining to the Aerospike secret agent https://docs.aerospike.com/tools/secret-agent.\n"+
-				" Asbackup and asrestore support getting most config file and command line options\n"+
-				" from the Aerospike secret agent. \n"+
-				" To use a secret as an option, use this format \"secrets:<resource_name>:<secret_name>\" \n"+
-				"    Examples:\n"+
-				"    asrestore -n secrets:resource1:namespace -d testout -h secrets:pass:pass --sa-address 0.0.0.0:3005\n"+
-				"    asbackup -n test -d testout --ca-file secrets:resource2:cacert\n",
-			" --sa-address=<host_name>\n"+
-				"                      <host_name> is \"<host>[:<port>]\" \n"+
-				"                      Aerospike Secret agent hostname or IP address.\n"+
-				"                      Default: localhost:3005\n"+
-				"                      Examples:\n"+
-				"                        host1\n"+
-				"                        host1:3005\n"+
-				"                        192.168.1.10:3005\n"+
-				"                        [::]:3005\n",
-			" --sa-port=<port>\n"+
-				"                      The port number used to connect to the Aerospike secret agent \n"+
-				"                      Default: 3005 \n",
-			" --sa-timeout=<ms>\n"+
-				"                      Timeout in milliseconds applied when connecting\n"+
-				"                      to the Aerospike Secret agent and when requesting secrets.\n"+
-				"                      The default timeout is 1000ms.\n",
-			" --sa-cafile=<tls_cafile>\n"+
-				"                      Path to a trusted CA certificate file.\n"+
-				"                      Used when authenticating with the Aerospike secret agent.\n"),
+		configFileOptions("asbackup"),
+		agentOptions(),
 	)
 }
 
@@ -607,45 +570,8 @@ func restoreRegistry(t *toolDef) []option {
 					"The following sections are read: (cluster asrestore include)\n" +
 					"The following options effect configuration file behavior\n"),
 		},
-		configFileOptions(
-			" --no-config-file \n"+
-				"                      Do not read any config file. Default: disabled\n",
-			" --instance <name>\n"+
-				"                      Section with these instance is read. e.g in case instance `a` is specified\n"+
-				"                      sections cluster_a, asrestore_a is read.\n",
-			" --config-file <path>\n"+
-				"                      Read this file after default configuration file.\n",
-			" --only-config-file <path>\n"+
-				"                      Read only this configuration file.\n"+
-				"\n"),
-		agentOptions(
-			"[secret-agent]\n"+
-				" Options pertaining to the Aerospike secret agent https://docs.aerospike.com/tools/secret-agent.\n"+
-				" Asbackup and asrestore support getting most config file and command line options\n"+
-				" from the Aerospike secret agent. \n"+
-				" To use a secret as an option, use this format \"secrets:<resource_name>:<secret_name>\" \n"+
-				"    Examples:\n"+
-				"    asrestore -n secrets:resource1:namespace -d testout -h secrets:pass:pass --sa-address 0.0.0.0:3005\n"+
-				"    asbackup -n test -d testout --ca-file secrets:resource2:cacert\n",
-			" --sa-address=<host_name>\n"+
-				"                      <host_name> is \"<host>[:<port>]\" \n"+
-				"                      Aerospike Secret agent hostname or IP address.\n"+
-				"                      Default: localhost:3005\n"+
-				"                      Examples:\n"+
-				"                        host1\n"+
-				"                        host1:3005\n"+
-				"                        192.168.1.10:3005\n"+
-				"                        [::]:3005\n",
-			" --sa-port=<port>\n"+
-				"                      The port number used to connect to the Aerospike secret agent \n"+
-				"                      Default: 3005 \n",
-			" --sa-timeout=<ms>\n"+
-				"                      Timeout in milliseconds applied when connecting\n"+
-				"                      to the Aerospike Secret agent and when requesting secrets.\n"+
-				"                      The default timeout is 1000ms.\n",
-			" --sa-cafile=<tls_cafile>\n"+
-				"                      Path to a trusted CA certificate file.\n"+
-				"                      Used when authenticating with the Aerospike secret agent.\n"),
+		configFileOptions("asrestore"),
+		agentOptions(),
 	)
 }
 
@@ -968,8 +894,18 @@ func s3AllowSystemProxy(help string) option {
 }
 
 // configFileOptions are the options that select the configuration files
-// (legacy pass 2; never set from a file).
-func configFileOptions(noFile, instance, file, onlyFile string) []option {
+// (legacy pass 2; never set from a file); their help names the tool's section.
+func configFileOptions(tool string) []option {
+	noFile := " --no-config-file \n" +
+		"                      Do not read any config file. Default: disabled\n"
+	instance := " --instance <name>\n" +
+		"                      Section with these instance is read. e.g in case instance `a` is specified\n" +
+		"                      sections cluster_a, " + tool + "_a is read.\n"
+	file := " --config-file <path>\n" +
+		"                      Read this file after default configuration file.\n"
+	onlyFile := " --only-config-file <path>\n" +
+		"                      Read only this configuration file.\n" +
+		"\n"
 	return []option{
 		{long: names("no-config-file"), arg: noArgument, pass: filesPass, help: noFile,
 			binding: binding{cli: func(p *parser, _ target, _ *mainArg) *Error { p.load.NoConfigFile = true; return nil }}},
@@ -989,7 +925,34 @@ func configFileOptions(noFile, instance, file, onlyFile string) []option {
 
 // agentOptions are the Secret Agent options (legacy pass 3 and the
 // [secret-agent] section; their values are never secrets themselves).
-func agentOptions(header, address, port, timeout, cafile string) []option {
+func agentOptions() []option {
+	header := "[secret-agent]\n" +
+		" Options pertaining to the Aerospike secret agent https://docs.aerospike.com/tools/secret-agent.\n" +
+		" Asbackup and asrestore support getting most config file and command line options\n" +
+		" from the Aerospike secret agent. \n" +
+		" To use a secret as an option, use this format \"secrets:<resource_name>:<secret_name>\" \n" +
+		"    Examples:\n" +
+		"    asrestore -n secrets:resource1:namespace -d testout -h secrets:pass:pass --sa-address 0.0.0.0:3005\n" +
+		"    asbackup -n test -d testout --ca-file secrets:resource2:cacert\n"
+	address := " --sa-address=<host_name>\n" +
+		"                      <host_name> is \"<host>[:<port>]\" \n" +
+		"                      Aerospike Secret agent hostname or IP address.\n" +
+		"                      Default: localhost:3005\n" +
+		"                      Examples:\n" +
+		"                        host1\n" +
+		"                        host1:3005\n" +
+		"                        192.168.1.10:3005\n" +
+		"                        [::]:3005\n"
+	port := " --sa-port=<port>\n" +
+		"                      The port number used to connect to the Aerospike secret agent \n" +
+		"                      Default: 3005 \n"
+	timeout := " --sa-timeout=<ms>\n" +
+		"                      Timeout in milliseconds applied when connecting\n" +
+		"                      to the Aerospike Secret agent and when requesting secrets.\n" +
+		"                      The default timeout is 1000ms.\n"
+	cafile := " --sa-cafile=<tls_cafile>\n" +
+		"                      Path to a trusted CA certificate file.\n" +
+		"                      Used when authenticating with the Aerospike secret agent.\n"
 	return []option{
 		helpText(header),
 		{long: names("sa-address"), arg: requiredArgument, pass: agentPass, sect: agentSection, keys: names("sa-address"), help: address,
