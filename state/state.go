@@ -101,6 +101,9 @@ type S3FailedPart struct {
 
 // S3Upload is the upload state of a backup file being written to S3.
 type S3Upload struct {
+	// PartNumber is the number of the next part to upload (legacy
+	// UploadManager.part_number): the parts before it are in Parts or
+	// Failed.
 	PartNumber  uint32
 	UploadID    string
 	MinPartSize uint64

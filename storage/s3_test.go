@@ -232,7 +232,7 @@ func TestS3ResumeAfterCrash(t *testing.T) {
 	}
 	writeIn(t, w, data[:saved])
 	ent := checkpoint(t, w, path, uint64(saved))
-	if ent.S3.PartNumber != 2 || len(ent.S3.Parts) != 2 || len(ent.S3.Pending) != saved-10<<20 {
+	if ent.S3.PartNumber != 3 || len(ent.S3.Parts) != 2 || len(ent.S3.Pending) != saved-10<<20 {
 		t.Fatalf("upload state: part %d, %d parts, %d pending", ent.S3.PartNumber, len(ent.S3.Parts), len(ent.S3.Pending))
 	}
 	// Round trip through the state codec, as after a real crash.

@@ -128,7 +128,8 @@ func (w *s3Writer) Sync() error {
 func (w *s3Writer) Upload() *state.S3Upload {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	up := &state.S3Upload{PartNumber: uint32(w.partNum), UploadID: w.uploadID, MinPartSize: uint64(w.base),
+	// PartNumber is the number of the next part, as legacy saves it.
+	up := &state.S3Upload{PartNumber: uint32(w.partNum) + 1, UploadID: w.uploadID, MinPartSize: uint64(w.base),
 		Pending: append([]byte(nil), w.buf...)}
 	for n, etag := range w.parts {
 		if n <= w.partNum {
@@ -193,13 +194,14 @@ func (w *s3Writer) Abort() error {
 	return nil
 }
 
-// Reopen implements Store: it continues the saved multipart upload. The
-// parts up to the saved part number are kept (their sizes plus the saved
-// pending bytes must equal the saved file position); parts a crashed run
-// uploaded after its last checkpoint are replaced or left out of the
-// completed object. If the upload was completed after the checkpoint (the
-// file was rotated before the crash), a new upload starts from the first
-// saved bytes of the object.
+// Reopen implements Store: it continues the saved multipart upload, saved
+// in the legacy layout: PartNumber is the next part to upload, the parts
+// before it were uploaded (Parts) or failed and are uploaded again from
+// their saved bytes (Failed). Their sizes plus the saved pending bytes must
+// equal the saved file position; parts a crashed run uploaded after its
+// last checkpoint are replaced or left out of the completed object. If the
+// upload was completed after the checkpoint (the file was rotated before
+// the crash), a new upload starts from the first saved bytes of the object.
 func (s *S3Store) Reopen(ent *state.FileEntry) (Sink, error) {
 	p, err := ParseS3Path(ent.Path)
 	if err != nil {
@@ -209,17 +211,37 @@ func (s *S3Store) Reopen(ent *state.FileEntry) (Sink, error) {
 	if up == nil {
 		return nil, fmt.Errorf("No upload state for S3 file %s in the backup state file", ent.Path)
 	}
+	if up.PartNumber < 1 || up.PartNumber > S3MaxParts+1 {
+		return nil, fmt.Errorf("%s: invalid part number %d in the backup state file", ent.Path, up.PartNumber)
+	}
 	base := int64(up.MinPartSize)
 	if base < S3MinPartSize {
 		base = s.opts.PartSize()
 	}
 	w := &s3Writer{st: s, path: ent.Path, bucket: p.Bucket, key: p.Key, uploadID: up.UploadID, base: base,
 		parts: map[int32]string{}}
+	last := int32(up.PartNumber) - 1 // the last part handed out
+	failed := map[int32][]byte{}
+	for _, f := range up.Failed {
+		if f.PartNumber < 1 || int32(f.PartNumber) > last {
+			return nil, fmt.Errorf("%s: failed part %d beyond part number %d in the backup state file", ent.Path, f.PartNumber, up.PartNumber)
+		}
+		failed[int32(f.PartNumber)] = f.Data
+	}
 	sizes, err := s.listParts(p.Bucket, p.Key, up.UploadID)
 	switch {
 	case err == nil:
 		var done uint64
-		for n := int32(1); n <= int32(up.PartNumber); n++ {
+		for n := int32(1); n <= last; n++ {
+			if data, ok := failed[n]; ok {
+				etag, err := s.uploadPart(p.Bucket, p.Key, up.UploadID, n, data)
+				if err != nil {
+					return nil, &s3Err{prefix: ent.Path + ": ", err: err}
+				}
+				w.parts[n] = etag
+				done += uint64(len(data))
+				continue
+			}
 			ps, ok := sizes[n]
 			if !ok {
 				return nil, fmt.Errorf("%s: part %d of upload %s is missing", ent.Path, n, up.UploadID)
@@ -227,15 +249,7 @@ func (s *S3Store) Reopen(ent *state.FileEntry) (Sink, error) {
 			w.parts[n] = ps.etag
 			done += uint64(ps.size)
 		}
-		w.partNum = int32(up.PartNumber)
-		for _, f := range up.Failed {
-			etag, err := s.uploadPart(p.Bucket, p.Key, up.UploadID, int32(f.PartNumber), f.Data)
-			if err != nil {
-				return nil, &s3Err{prefix: ent.Path + ": ", err: err}
-			}
-			w.parts[int32(f.PartNumber)] = etag
-			done += uint64(len(f.Data))
-		}
+		w.partNum = last
 		if done+uint64(len(up.Pending)) != ent.FilePos {
 			return nil, fmt.Errorf("Expected file pos (%d) did not match file pos (%d) for file (%s) opened in append mode",
 				ent.FilePos, done+uint64(len(up.Pending)), ent.Path)
