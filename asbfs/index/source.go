@@ -198,14 +198,16 @@ func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
 		whole func() io.Reader // the file's bytes from the start
 	)
 	if storage.IsS3Path(path) && opts.Store != nil {
-		// An S3 object: every ReadAt is a ranged download of just the
-		// bytes asked for; a compressed object is read once, in order.
+		// An S3 object: a large ReadAt is a ranged download of just the
+		// bytes asked for, small ones (records) are served from cached
+		// blocks (blockcache.go); a compressed object is read once, in
+		// order.
 		o, err := opts.Store.Open(path)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", path, err)
 		}
 		file = &File{Path: path, ModTime: time.Now(), DiskSize: o.Size(), closers: []io.Closer{o}}
-		ra, size = o, o.Size()
+		ra, size = newCachedObject(o, o.Size()), o.Size()
 		whole = func() io.Reader { return o }
 	} else {
 		f, err := os.Open(path)
