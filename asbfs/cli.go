@@ -25,6 +25,7 @@ import (
 	"asbtools/asbfs/fsnode"
 	"asbtools/asbfs/index"
 	"asbtools/compat"
+	"asbtools/msg"
 	"asbtools/toolenv"
 )
 
@@ -202,7 +203,7 @@ func (f *sharedFlag) Type() string   { return "string" }
 // files, compression, encryption, Secret Agent) through asrestore's option
 // registry, with its checks, messages, secrets and precedence.
 func (a args) indexOptions(logf func(string, ...any)) (index.Options, int, bool) {
-	printAll := func(msgs []compat.Message) {
+	printAll := func(msgs []msg.Line) {
 		for _, m := range msgs {
 			logf("%s", strings.TrimRight(m.Text, "\n"))
 		}
@@ -210,9 +211,9 @@ func (a args) indexOptions(logf func(string, ...any)) (index.Options, int, bool)
 	env := toolenv.Env(toolenv.Options{Diag: func(text string) { logf("%s", strings.TrimRight(text, "\n")) }})
 	shared, err := compat.ParseMount(append([]string{"asbfs"}, a.shared...), env)
 	if err != nil {
-		var ce *compat.Error
+		var ce *msg.Error
 		if errors.As(err, &ce) {
-			printAll(ce.Messages)
+			printAll(ce.Lines)
 		} else {
 			logf("%v", err)
 		}

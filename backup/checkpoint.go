@@ -149,16 +149,7 @@ func (e *engine) saveState(final bool) error {
 // loadFailure is the failure to load a state file (legacy lines of err,
 // then the legacy line naming the file).
 func loadFailure(err error, path string) *msg.Error {
-	var lines []msg.Line
-	var le *state.LoadError
-	if errors.As(err, &le) {
-		for _, m := range le.Msgs {
-			lines = append(lines, msg.Err("%s", m))
-		}
-	} else {
-		lines = msg.Lines(err)
-	}
-	return &msg.Error{Lines: append(lines, msg.Err("Failed to load backup state file %s", path)), Err: err}
+	return msg.Wrap(err, msg.Err("Failed to load backup state file %s", path))
 }
 
 // loadState loads the --continue state and narrows the jobs (legacy A.5).
@@ -303,14 +294,14 @@ func (e *engine) writeState(st *state.State) error {
 	}
 	sk, err := e.store.Create(e.statePath)
 	if err != nil {
-		return fmt.Errorf("Failed to open state file \"%s\", reason: %s", e.statePath, err)
+		return fmt.Errorf("Failed to open state file \"%s\", reason: %w", e.statePath, err)
 	}
 	if _, err := sk.Write(buf.Bytes()); err != nil {
 		_ = sk.Abort()
-		return fmt.Errorf("Error while writing backup state file %s: %s", e.statePath, err)
+		return fmt.Errorf("Error while writing backup state file %s: %w", e.statePath, err)
 	}
 	if err := sk.Close(); err != nil {
-		return fmt.Errorf("Error while writing backup state file %s: %s", e.statePath, err)
+		return fmt.Errorf("Error while writing backup state file %s: %w", e.statePath, err)
 	}
 	return nil
 }
@@ -322,7 +313,7 @@ func (e *engine) readState(path string) (*state.State, error) {
 	}
 	o, err := e.store.Open(path)
 	if err != nil {
-		return nil, &state.LoadError{Msgs: []string{err.Error(), fmt.Sprintf("Unable to open file %s for reading", path)}, Err: err}
+		return nil, &msg.Error{Lines: []msg.Line{msg.Err("%s", err.Error()), msg.Err("Unable to open file %s for reading", path)}, Err: err}
 	}
 	defer o.Close()
 	return state.Read(o)

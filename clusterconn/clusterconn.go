@@ -17,6 +17,7 @@ import (
 	"github.com/aerospike/aerospike-client-go/v7/types"
 
 	"asbtools/compat"
+	"asbtools/msg"
 )
 
 // DefaultTimeout is the legacy connect, login and info timeout.
@@ -129,7 +130,7 @@ func TLSConfig(t *compat.TLSConfig) (*tls.Config, error) {
 	if cert != nil && key != nil {
 		pair, err := tls.X509KeyPair(cert, key)
 		if err != nil {
-			return nil, fmt.Errorf("Failed to load client certificate: %s", strings.TrimSpace(err.Error()))
+			return nil, msg.WithCause(err, "Failed to load client certificate: %s", strings.TrimSpace(err.Error()))
 		}
 		tc.Certificates = []tls.Certificate{pair}
 	}

@@ -1,5 +1,7 @@
 package compat
 
+import "asbtools/msg"
+
 // Backup defaults.
 const (
 	DefaultFileLimit       = 250 << 20
@@ -13,10 +15,10 @@ const (
 // getopt diagnostics). On ActionRun the configuration is valid and its
 // Messages must be printed before running; on ActionHelp/ActionVersion print
 // BackupUsage(args[0]) / VersionText("asbackup") and exit 0; on ActionFail
-// the error is an *Error with the messages to print and the exit code.
+// the error is a *msg.Error with the messages to print and the exit code.
 func ParseBackup(args []string, env Env) (*BackupConfig, Action, error) {
 	c := &BackupConfig{}
-	a, err := parseTool(backupTool, args, env, target{Common: &c.Common, b: c}, func(p *parser) *Error { return p.validateBackup(c) })
+	a, err := parseTool(backupTool, args, env, target{Common: &c.Common, b: c}, func(p *parser) *msg.Error { return p.validateBackup(c) })
 	if a != ActionRun {
 		return nil, a, err
 	}
@@ -33,7 +35,7 @@ func truncate(s string, n int) string {
 
 // validateBackup is legacy backup_config_validate: the checks in their
 // order, then the estimate warnings.
-func (p *parser) validateBackup(c *BackupConfig) *Error {
+func (p *parser) validateBackup(c *BackupConfig) *msg.Error {
 	if c.Cluster.Port < 0 {
 		c.Cluster.Port = DefaultPort
 	}

@@ -1,5 +1,7 @@
 package compat
 
+import "asbtools/msg"
+
 // TOMLText is a configuration value that is neither a string, an integer
 // the legacy reader accepts, nor a boolean (a float, a date, "0x10", ...):
 // every key rejects it as an invalid value. Value is the text as written.
@@ -58,7 +60,7 @@ func NewConfigChecker(tool, instance string, env Env) *ConfigChecker {
 // "asbackup"); Value is a string, int64, bool or TOMLText; Secret marks a
 // value already fetched from the Secret Agent. On failure it returns the lines the legacy tool prints first (pre)
 // and the text of its "Parse error `<text>` in file [...]" line.
-func (c *ConfigChecker) Check(s ConfigSetting) (pre []Message, parseError string, ok bool) {
+func (c *ConfigChecker) Check(s ConfigSetting) (pre []msg.Line, parseError string, ok bool) {
 	sect, _ := c.p.classify(s.Section)
 	switch sect {
 	case noSection:
@@ -71,7 +73,7 @@ func (c *ConfigChecker) Check(s ConfigSetting) (pre []Message, parseError string
 		return nil, "", true
 	}
 	if e.pre != nil {
-		pre = e.pre.Messages
+		pre = e.pre.Lines
 	}
 	return pre, e.text, false
 }

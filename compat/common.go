@@ -3,10 +3,12 @@ package compat
 import (
 	"encoding/pem"
 	"strings"
+
+	"asbtools/msg"
 )
 
 // loadKeyPEM builds a key from PEM text (a key file's content or a secret).
-func (p *parser) loadKeyPEM(k *EncryptionKey) *Error {
+func (p *parser) loadKeyPEM(k *EncryptionKey) *msg.Error {
 	if p.env.ParsePrivateKey != nil {
 		m, err := p.env.ParsePrivateKey(k.PEM)
 		if err != nil {
@@ -28,7 +30,7 @@ func (p *parser) loadKeyPEM(k *EncryptionKey) *Error {
 }
 
 // loadKeyFile implements --encryption-key-file / encryption-key-file.
-func (p *parser) loadKeyFile(value string, secret []byte) (*EncryptionKey, *Error) {
+func (p *parser) loadKeyFile(value string, secret []byte) (*EncryptionKey, *msg.Error) {
 	k := &EncryptionKey{Source: KeyFromSecret, PEM: []byte(cut(string(secret)))}
 	if secret == nil {
 		data, err := p.env.ReadFile(value)
@@ -44,7 +46,7 @@ func (p *parser) loadKeyFile(value string, secret []byte) (*EncryptionKey, *Erro
 }
 
 // loadKeyEnv implements --encryption-key-env / encryption-key-env.
-func (p *parser) loadKeyEnv(name string) (*EncryptionKey, *Error) {
+func (p *parser) loadKeyEnv(name string) (*EncryptionKey, *msg.Error) {
 	v, ok := p.env.LookupEnv(name)
 	if !ok {
 		return nil, errLines(`No environment variable "` + name + `" found` + "\n")

@@ -1,6 +1,10 @@
 package compat
 
-import "time"
+import (
+	"time"
+
+	"asbtools/msg"
+)
 
 // Opt is an optional string option. Set reports whether the option was given
 // (on the command line or in a configuration file), even with an empty value:
@@ -189,7 +193,7 @@ type Common struct {
 
 	// Messages are the non-fatal messages printed while parsing (warnings,
 	// VER lines), in order; print them before running.
-	Messages []Message
+	Messages []msg.Line
 	// Location is the time zone used for dates (TZ); print dates with
 	// FormatDateTime(t, Location).
 	Location *time.Location

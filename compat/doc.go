@@ -9,12 +9,13 @@
 //
 // The parsers do not print anything. ParseBackup and ParseRestore return a
 // typed configuration plus the ordered list of messages the legacy tool
-// prints while parsing (Messages), or an *Error holding the messages to print
-// and the exit code. Print writes such messages through a logging.Logger.
+// prints while parsing (Messages), or a *msg.Error holding the lines to
+// print and the exit code. msg.Print writes such lines through a
+// logging.Logger.
 //
 // Values whose errors the legacy tools report only later (after the "Starting
 // backup" line or while initialising the restore) are kept as raw strings in
 // the configuration and parsed by the engines with the exported Parse*
 // functions (ParseHostList, ParseNodeList, ParsePartitionList, ...), which
-// return *Error values with the exact legacy lines.
+// return *msg.Error values with the exact legacy lines.
 package compat

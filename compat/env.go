@@ -37,11 +37,11 @@ type ConfigSetting struct {
 type Env struct {
 	// LoadConfig reads the configuration files. The returned settings are
 	// applied in order as the lowest-precedence values. An error that is an
-	// *Error is reported with its messages; any other error is reported as
+	// *msg.Error is reported with its messages; any other error is reported as
 	// raw text. Nil: no configuration file is read.
 	LoadConfig func(ConfigLoadOptions) ([]ConfigSetting, error)
 	// ResolveSecret fetches a `secrets:[resource:]key` reference from the
-	// Secret Agent described by sa. An *Error result is reported with its
+	// Secret Agent described by sa. A *msg.Error result is reported with its
 	// messages; other errors as "secret-agent: <text>" ERR lines. If the
 	// error has a method Code() int, it gives the legacy error code. Nil:
 	// every secret reference fails.
@@ -86,6 +86,6 @@ const (
 	ActionHelp
 	// ActionVersion: print VersionText to stdout, exit 0.
 	ActionVersion
-	// ActionFail: print the *Error's messages and exit with its code.
+	// ActionFail: print the *msg.Error's messages and exit with its code.
 	ActionFail
 )

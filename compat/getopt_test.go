@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"asbtools/msg"
 )
 
 // scan runs one getopt pass and returns "code=arg" tokens and diagnostics.
@@ -94,7 +96,7 @@ func TestRestoreDashQuirk(t *testing.T) {
 		t.Fatalf("pass 4 diagnostics: %q", diags)
 	}
 	_, _, err := ParseRestore([]string{"asrestore", "-i", "x", "-u-r"}, Env{})
-	e := err.(*Error)
+	e := err.(*msg.Error)
 	if got := e.Error(); got != "asrestore: invalid option -- '-'\nRun with --help for usage information and flag options" {
 		t.Fatalf("got %q", got)
 	}

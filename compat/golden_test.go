@@ -15,6 +15,7 @@ import (
 
 	"asbtools/compat"
 	"asbtools/logging"
+	"asbtools/msg"
 	"asbtools/toolenv"
 )
 
@@ -217,26 +218,26 @@ func runGolden(c goldenCase, dir string) (code int, stdout, stderr string, start
 	env := goldenEnv(dir, &se)
 	log := logging.New(&se)
 	argv := append([]string{c.tool}, c.args...)
-	finish := func(e *compat.Error, verbose bool) int {
-		compat.Print(e.Messages, log, &so)
+	finish := func(e *msg.Error, verbose bool) int {
+		msg.Print(e.Lines, log, &so)
 		if verbose {
 			log.SetVerbose(true)
-			compat.Print([]compat.Message{compat.ExitMessage(e.Code)}, log, &so)
+			msg.Print([]msg.Line{compat.ExitMessage(e.ExitCode())}, log, &so)
 		}
-		return e.Code
+		return e.ExitCode()
 	}
 	if c.tool == "asbackup" {
 		cfg, action, err := compat.ParseBackup(argv, env)
 		switch action {
 		case compat.ActionHelp, compat.ActionVersion:
-			compat.Print(compat.HelpMessages(c.tool, action, argv[0]), log, &so)
+			msg.Print(compat.HelpMessages(c.tool, action, argv[0]), log, &so)
 			return 0, so.String(), se.String(), false
 		case compat.ActionFail:
-			e := err.(*compat.Error)
+			e := err.(*msg.Error)
 			return finish(e, e.Verbose), so.String(), se.String(), false
 		}
 		log.SetVerbose(cfg.Verbose)
-		compat.Print(cfg.Messages, log, &so)
+		msg.Print(cfg.Messages, log, &so)
 		log.Infof("%s", cfg.StartMessage())
 		if _, e := cfg.PrepareTargets(); e != nil {
 			return finish(e, cfg.Verbose), so.String(), se.String(), false
@@ -246,14 +247,14 @@ func runGolden(c goldenCase, dir string) (code int, stdout, stderr string, start
 	cfg, action, err := compat.ParseRestore(argv, env)
 	switch action {
 	case compat.ActionHelp, compat.ActionVersion:
-		compat.Print(compat.HelpMessages(c.tool, action, argv[0]), log, &so)
+		msg.Print(compat.HelpMessages(c.tool, action, argv[0]), log, &so)
 		return 0, so.String(), se.String(), false
 	case compat.ActionFail:
-		e := err.(*compat.Error)
+		e := err.(*msg.Error)
 		return finish(e, e.Verbose), so.String(), se.String(), false
 	}
 	log.SetVerbose(cfg.Verbose)
-	compat.Print(cfg.Messages, log, &so)
+	msg.Print(cfg.Messages, log, &so)
 	if _, e := cfg.ParseLists(); e != nil {
 		return finish(e, cfg.Verbose), so.String(), se.String(), false
 	}

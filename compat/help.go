@@ -1,6 +1,10 @@
 package compat
 
-import "strings"
+import (
+	"strings"
+
+	"asbtools/msg"
+)
 
 // Version is the tool version string in `git describe` form ("4.5.8" or
 // "4.5.8-3-gabcdef0"); it can be overridden at link time.
@@ -42,7 +46,7 @@ func VersionText(tool string) string {
 }
 
 // HelpMessages returns the stdout message for ActionHelp / ActionVersion.
-func HelpMessages(tool string, action Action, argv0 string) []Message {
+func HelpMessages(tool string, action Action, argv0 string) []msg.Line {
 	var text string
 	switch {
 	case action == ActionVersion:
@@ -52,5 +56,5 @@ func HelpMessages(tool string, action Action, argv0 string) []Message {
 	default:
 		text = BackupUsage(argv0)
 	}
-	return []Message{{Text: text, Stdout: true}}
+	return []msg.Line{{Text: text, Stdout: true}}
 }

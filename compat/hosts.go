@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"asbtools/msg"
 )
 
 // Host is one seed host of a host list.
@@ -134,7 +136,7 @@ func strtolPrefix(s string) (int64, int) {
 }
 
 // HostListError returns the legacy error for an unparsable host list of tool.
-func HostListError(tool, host string) *Error {
+func HostListError(tool, host string) *msg.Error {
 	if tool == "asrestore" {
 		return errLines("Invalid host(s) string " + host)
 	}
@@ -168,7 +170,7 @@ func ParseAuthMode(s string) (AuthMode, bool) {
 }
 
 // AuthModeError returns the legacy error for a bad --auth value of tool.
-func AuthModeError(tool, mode string) *Error {
+func AuthModeError(tool, mode string) *msg.Error {
 	msg := "Invalid authentication mode " + mode + ". Allowed values are INTERNAL / EXTERNAL / EXTERNAL_INSECURE / PKI"
 	if tool == "asrestore" {
 		msg += "\n"
@@ -197,8 +199,8 @@ const ipAddrSize = 64 // legacy IP_ADDR_SIZE
 // "addr:tlsname:port", ',' or ';' separated, items trimmed; numeric IPv4 or
 // bracketed IPv6 only). The error lines are the legacy ones ending with
 // "Error while parsing node list".
-func ParseNodeList(list string) ([]NodeSpec, *Error) {
-	fail := func(lines ...string) ([]NodeSpec, *Error) {
+func ParseNodeList(list string) ([]NodeSpec, *msg.Error) {
+	fail := func(lines ...string) ([]NodeSpec, *msg.Error) {
 		return nil, errLines(append(lines, "Error while parsing node list")...)
 	}
 	clone := strings.ReplaceAll(list, ";", ",")
@@ -295,7 +297,7 @@ func parseDigestFilter(s string) (PartitionFilter, bool) {
 // legacy error lines ending in "Error while parsing partition-list '%s'".
 // (Unlike the legacy tool, digest filters take part in the overlap check
 // with their real partition.)
-func ParsePartitionList(list string) ([]PartitionFilter, *Error) {
+func ParsePartitionList(list string) ([]PartitionFilter, *msg.Error) {
 	final := "Error while parsing partition-list '" + list + "'"
 	if list == "" {
 		return nil, errLines("Empty partition list", final)
@@ -329,7 +331,7 @@ func ParsePartitionList(list string) ([]PartitionFilter, *Error) {
 // ParseAfterDigest parses asbackup's --after-digest: the digest filter plus
 // the range of all later partitions (omitted for partition 4095). Error:
 // "Error while parsing after-digest '%s'".
-func ParseAfterDigest(s string) ([]PartitionFilter, *Error) {
+func ParseAfterDigest(s string) ([]PartitionFilter, *msg.Error) {
 	f, ok := parseDigestFilter(s)
 	if !ok {
 		return nil, errLines("Error while parsing after-digest '" + s + "'")
@@ -343,7 +345,7 @@ func ParseAfterDigest(s string) ([]PartitionFilter, *Error) {
 
 // DecodeFilterExp decodes asbackup's --filter-exp (base64 packed
 // expression). Error: "Invalid base64 encoded string: %s".
-func DecodeFilterExp(s string) ([]byte, *Error) {
+func DecodeFilterExp(s string) ([]byte, *msg.Error) {
 	b, ok := DecodeBase64(s)
 	if !ok {
 		return nil, errLines("Invalid base64 encoded string: " + s)
@@ -356,7 +358,7 @@ const MaxRackID = 1000000
 
 // ParseRackList parses --prefer-racks (comma-separated, trimmed, 0..1000000).
 // Error: "Invalid rack id %s".
-func ParseRackList(s string) ([]int, *Error) {
+func ParseRackList(s string) ([]int, *msg.Error) {
 	var ids []int
 	for _, item := range splitList(s, ',', true) {
 		v, ok := ParseCInt(item)
@@ -370,7 +372,7 @@ func ParseRackList(s string) ([]int, *Error) {
 
 // ParseBinList parses asbackup's --bin-list (comma-separated, trimmed).
 // Error: "Empty bin list" (an empty value).
-func ParseBinList(s string) ([]string, *Error) {
+func ParseBinList(s string) ([]string, *msg.Error) {
 	if s == "" {
 		return nil, errLines("Empty bin list")
 	}

@@ -1,6 +1,10 @@
 package compat
 
-import "asbtools/stream"
+import (
+	"asbtools/stream"
+
+	"asbtools/msg"
+)
 
 // mountOptions are the asrestore options asbfs accepts too: the files it
 // reads ([asrestore] and [secret-agent]), the codec of the backup files,
@@ -43,10 +47,10 @@ func MountFlags() []Flag {
 // the [asrestore], [cluster] and [secret-agent] sections of the
 // configuration files, through asrestore's option registry: the same
 // values, checks, messages, secrets and precedence as asrestore. On success
-// the messages of the result must be printed; a failure is an *Error.
+// the messages of the result must be printed; a failure is a *msg.Error.
 func ParseMount(args []string, env Env) (*Common, error) {
 	c := &RestoreConfig{}
-	a, err := parseTool(restoreTool, args, env, target{Common: &c.Common, r: c}, func(p *parser) *Error {
+	a, err := parseTool(restoreTool, args, env, target{Common: &c.Common, r: c}, func(p *parser) *msg.Error {
 		if (c.Key != nil) != (c.Encrypt != EncryptNone) {
 			return p.out.failLines("Must specify both encryption mode and a private key file/environment variable\n")
 		}

@@ -3,6 +3,8 @@ package compat
 import (
 	"strings"
 	"time"
+
+	"asbtools/msg"
 )
 
 // section is where an option's configuration-file keys are read.
@@ -50,7 +52,7 @@ type option struct {
 // command-line argument (printing the legacy message and failing on a bad
 // one), conf a configuration-file value, def sets the default.
 type binding struct {
-	cli  func(p *parser, x target, a *mainArg) *Error
+	cli  func(p *parser, x target, a *mainArg) *msg.Error
 	conf func(s toolSetting, x target) *settingError
 	def  func(x target)
 }
@@ -89,7 +91,7 @@ func pick[T any](t *toolDef, backup, restore T) T {
 // true or false.
 func flag(field func(target) *bool) binding {
 	return binding{
-		cli:  func(_ *parser, x target, _ *mainArg) *Error { *field(x) = true; return nil },
+		cli:  func(_ *parser, x target, _ *mainArg) *msg.Error { *field(x) = true; return nil },
 		conf: func(s toolSetting, x target) *settingError { return s.boolean(field(x)) },
 	}
 }
@@ -97,7 +99,7 @@ func flag(field func(target) *bool) binding {
 // text is an optional string that remembers whether it was given.
 func text(field func(target) *Opt) binding {
 	return binding{
-		cli:  func(_ *parser, x target, a *mainArg) *Error { field(x).set(a.arg); return nil },
+		cli:  func(_ *parser, x target, a *mainArg) *msg.Error { field(x).set(a.arg); return nil },
 		conf: func(s toolSetting, x target) *settingError { return s.opt(field(x)) },
 	}
 }
@@ -105,7 +107,7 @@ func text(field func(target) *Opt) binding {
 // plain is a string with a default.
 func plain(field func(target) *string, def string) binding {
 	return binding{
-		cli:  func(_ *parser, x target, a *mainArg) *Error { *field(x) = a.arg; return nil },
+		cli:  func(_ *parser, x target, a *mainArg) *msg.Error { *field(x) = a.arg; return nil },
 		conf: func(s toolSetting, x target) *settingError { return s.str(field(x)) },
 		def:  func(x target) { *field(x) = def },
 	}
@@ -115,7 +117,7 @@ func plain(field func(target) *string, def string) binding {
 // a secret.
 func pemFile(fields func(target) (*Opt, *[]byte)) binding {
 	return binding{
-		cli: func(_ *parser, x target, a *mainArg) *Error {
+		cli: func(_ *parser, x target, a *mainArg) *msg.Error {
 			path, content := fields(x)
 			setPEM(path, content, a.arg, a.isSecret())
 			return nil
@@ -140,7 +142,7 @@ func rule[T any](check func(int64) bool, conv func(int64) T) intRule[T] {
 // checked by conf.
 func number[T any](field func(target) *T, def T, what string, cli, conf intRule[T]) binding {
 	return binding{
-		cli: func(p *parser, x target, a *mainArg) *Error {
+		cli: func(p *parser, x target, a *mainArg) *msg.Error {
 			return intOption(p, a, what, cli.check, field(x), cli.conv)
 		},
 		conf: func(s toolSetting, x target) *settingError { return intSetting(s, conf.check, field(x), conf.conv) },
@@ -152,7 +154,7 @@ func number[T any](field func(target) *T, def T, what string, cli, conf intRule[
 // failure ("%s" stands for the argument).
 func choice[T any](field func(target) *T, parse func(string) (T, bool), message string) binding {
 	return binding{
-		cli: func(p *parser, x target, a *mainArg) *Error {
+		cli: func(p *parser, x target, a *mainArg) *msg.Error {
 			m, ok := parse(a.arg)
 			if !ok {
 				return p.out.failLines(strings.Replace(message, "%s", a.arg, 1))
@@ -178,7 +180,7 @@ func choice[T any](field func(target) *T, parse func(string) (T, bool), message 
 // dateTime is --modified-after / --modified-before.
 func dateTime(field func(target) *time.Time) binding {
 	return binding{
-		cli: func(p *parser, x target, a *mainArg) *Error {
+		cli: func(p *parser, x target, a *mainArg) *msg.Error {
 			p.out.ver("Parsing date and time string " + a.arg)
 			t, e := ParseDateTime(a.arg, p.env.Now(), p.env.Location)
 			if e != nil {
@@ -197,7 +199,7 @@ func dateTime(field func(target) *time.Time) binding {
 			if e != nil {
 				// The generic "Invalid date and time string" line is only
 				// printed for the command-line option.
-				e.Messages = e.Messages[:len(e.Messages)-1]
+				e.Lines = e.Lines[:len(e.Lines)-1]
 				return s.badWith(e)
 			}
 			*field(x) = t
@@ -208,9 +210,9 @@ func dateTime(field func(target) *time.Time) binding {
 
 // keySource is --encryption-key-file / --encryption-key-env: the key is
 // loaded at once, and a second key source is an error.
-func keySource(load func(p *parser, value string, secret []byte) (*EncryptionKey, *Error)) binding {
+func keySource(load func(p *parser, value string, secret []byte) (*EncryptionKey, *msg.Error)) binding {
 	return binding{
-		cli: func(p *parser, x target, a *mainArg) *Error {
+		cli: func(p *parser, x target, a *mainArg) *msg.Error {
 			if x.Key != nil {
 				return p.out.failLines(pick(p.tool, "Cannot specify both encryption-key-file and encryption-key-env",
 					"Cannot specify both encryption-key-file and encryption-key-env\n"))

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"asbtools/msg"
 )
 
 const runWithHelp = "Run with --help for usage information and flag options\n"
@@ -51,7 +53,7 @@ func (p *parser) helpPass() Action {
 // 2 (configuration files), 3 (Secret Agent options) and 4 (every option),
 // then the tool's validation. x is the configuration to fill (its defaults
 // are set here).
-func parseTool(tool *toolDef, args []string, env Env, x target, validate func(p *parser) *Error) (Action, error) {
+func parseTool(tool *toolDef, args []string, env Env, x target, validate func(p *parser) *msg.Error) (Action, error) {
 	p := newParser(tool, args, env)
 	if a := p.helpPass(); a != ActionRun {
 		return a, nil
@@ -77,13 +79,13 @@ func parseTool(tool *toolDef, args []string, env Env, x target, validate func(p 
 }
 
 // run calls o's command-line application.
-func (p *parser) run(o *option, a *mainArg) *Error {
+func (p *parser) run(o *option, a *mainArg) *msg.Error {
 	return o.cli(p, p.t, a)
 }
 
 // configPass is legacy pass 2: collect the configuration-file options and
 // load and apply the files.
-func (p *parser) configPass() *Error {
+func (p *parser) configPass() *msg.Error {
 	g := newGetopt(p.args, p.tool.shorts, p.tool.longs, nil)
 	for code := g.next(); code != optEnd; code = g.next() {
 		if o := p.tool.byCode[code]; o != nil && o.pass == filesPass {
@@ -107,7 +109,7 @@ func (p *parser) configPass() *Error {
 	}
 	settings, err := p.env.LoadConfig(p.load)
 	if err != nil {
-		var ce *Error
+		var ce *msg.Error
 		if errors.As(err, &ce) {
 			return p.out.fail(ce)
 		}
@@ -123,7 +125,7 @@ func (p *parser) configPass() *Error {
 
 // saPass is legacy pass 3: getopt diagnostics are printed, the --sa-*
 // options are applied, then the address/port split.
-func (p *parser) saPass() *Error {
+func (p *parser) saPass() *msg.Error {
 	g := newGetopt(p.args, p.tool.pass3Shorts, p.tool.longs, p.out.raw)
 	p.saExplicitPort = false
 	for code := g.next(); code != optEnd; code = g.next() {
@@ -187,7 +189,7 @@ func (a *mainArg) isSecret() bool { return a.secret != nil }
 
 // mainPass is legacy pass 4: every option in argv order, secrets resolved
 // first, applied through the registry.
-func (p *parser) mainPass() *Error {
+func (p *parser) mainPass() *msg.Error {
 	g := newGetopt(p.args, p.tool.shorts, p.tool.longs, p.out.raw)
 	for {
 		code := g.next()
@@ -227,7 +229,7 @@ func (p *parser) mainPass() *Error {
 // intOption parses a's argument as a C integer (ParseCInt) and stores
 // conv(v) in *dst if check accepts it; otherwise it fails with the legacy
 // "Invalid <what> value <arg>" line.
-func intOption[T any](p *parser, a *mainArg, what string, check func(int64) bool, dst *T, conv func(int64) T) *Error {
+func intOption[T any](p *parser, a *mainArg, what string, check func(int64) bool, dst *T, conv func(int64) T) *msg.Error {
 	v, ok := ParseCInt(a.arg)
 	if !storeInt(v, ok, check, dst, conv) {
 		return p.out.failLines("Invalid " + what + " value " + a.arg)
@@ -238,7 +240,7 @@ func intOption[T any](p *parser, a *mainArg, what string, check func(int64) bool
 // optionalValue implements the optional argument of -P/--password and
 // --tls-keyfile-password: an attached value, else the next argument if it
 // does not start with '-', else PromptSentinel.
-func (p *parser) optionalValue(a *mainArg) (string, *Error) {
+func (p *parser) optionalValue(a *mainArg) (string, *msg.Error) {
 	if a.hasArg {
 		return a.arg, nil
 	}
@@ -264,7 +266,7 @@ type codeError interface{ Code() int }
 
 // fetchSecret resolves one secret reference; the error lines never contain
 // the secret value.
-func (p *parser) fetchSecret(sa SecretAgentConfig, ref string) ([]byte, *Error) {
+func (p *parser) fetchSecret(sa SecretAgentConfig, ref string) ([]byte, *msg.Error) {
 	if ref == secretPrefix {
 		return nil, errLines("secret-agent: ERR: empty secret key", "secret agent request failed err code: 1")
 	}
@@ -278,7 +280,7 @@ func (p *parser) fetchSecret(sa SecretAgentConfig, ref string) ([]byte, *Error) 
 		}
 		return val, nil
 	}
-	var ce *Error
+	var ce *msg.Error
 	if errors.As(err, &ce) {
 		return nil, ce
 	}

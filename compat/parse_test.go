@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"asbtools/logging"
+	"asbtools/msg"
 )
 
 // testEnv returns an Env with the given settings as the only configuration,
@@ -240,7 +241,7 @@ func TestTLSKeyPasswordSources(t *testing.T) {
 		pw, _, err := cfg.ReadTLSKeyPassword(nil, env)
 		got := pw
 		if err != nil {
-			got = err.(*Error).Messages[0].Text
+			got = err.(*msg.Error).Lines[0].Text
 		}
 		if got != want {
 			t.Errorf("%q: got %q want %q", in, got, want)
@@ -420,7 +421,7 @@ func TestConfigLoadOptions(t *testing.T) {
 		return nil, errors.New("Parse error `line 1: invalid key` in file [0:x]")
 	}
 	_, _, err := ParseRestore([]string{"asrestore", "-i", "x"}, env)
-	if e := err.(*Error); e.Messages[0].Level != logging.Raw || e.Messages[0].Text != "Parse error `line 1: invalid key` in file [0:x]\n" {
+	if e := err.(*msg.Error); e.Lines[0].Level != logging.Raw || e.Lines[0].Text != "Parse error `line 1: invalid key` in file [0:x]\n" {
 		t.Errorf("%+v", e)
 	}
 }
@@ -480,7 +481,7 @@ func TestRestoreParse(t *testing.T) {
 	}
 	for want, args := range errs {
 		_, _, err := ParseRestore(append([]string{"asrestore"}, args...), env)
-		if err == nil || err.Error() != strings.TrimSuffix(want, "\n") && err.(*Error).Messages[0].Text != want {
+		if err == nil || err.Error() != strings.TrimSuffix(want, "\n") && err.(*msg.Error).Lines[0].Text != want {
 			t.Errorf("%q: %v", args, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"asbtools/logging"
+	"asbtools/msg"
 )
 
 // joinSetNames joins set names like the legacy str_vector_tostring: comma
@@ -105,13 +106,13 @@ type BackupTargets struct {
 // node list, filter expression, host list, auth mode, rack ids). Call it
 // after logging StartMessage; on failure print the error and exit 1 without
 // the final summary.
-func (c *BackupConfig) PrepareTargets() (*BackupTargets, *Error) {
+func (c *BackupConfig) PrepareTargets() (*BackupTargets, *msg.Error) {
 	t := &BackupTargets{SeedText: c.Cluster.Host, SeedPort: c.Cluster.Port}
 	tlsName := ""
 	if c.Cluster.TLS.Name.Set {
 		tlsName = c.Cluster.TLS.Name.Value
 	}
-	var e *Error
+	var e *msg.Error
 	switch {
 	case c.PartitionList.Set:
 		if t.Partitions, e = ParsePartitionList(c.PartitionList.Value); e != nil {
@@ -169,11 +170,11 @@ type RestoreLists struct {
 // ParseLists parses the namespace, bin and set lists in the order of the
 // legacy restore initialisation; errors end with "Failed to initialize
 // restore status".
-func (c *RestoreConfig) ParseLists() (*RestoreLists, *Error) {
+func (c *RestoreConfig) ParseLists() (*RestoreLists, *msg.Error) {
 	l := &RestoreLists{}
-	var e *Error
-	fail := func(e *Error) (*RestoreLists, *Error) {
-		e.Messages = append(e.Messages, errLines("Failed to initialize restore status").Messages...)
+	var e *msg.Error
+	fail := func(e *msg.Error) (*RestoreLists, *msg.Error) {
+		e.Lines = append(e.Lines, errLines("Failed to initialize restore status").Lines...)
 		return nil, e
 	}
 	if c.Namespace.Set {
@@ -195,7 +196,7 @@ func (c *RestoreConfig) ParseLists() (*RestoreLists, *Error) {
 }
 
 // Seeds parses asrestore's host list (error "Invalid host(s) string %s").
-func (c *RestoreConfig) Seeds() ([]Host, *Error) {
+func (c *RestoreConfig) Seeds() ([]Host, *msg.Error) {
 	name := ""
 	if c.Cluster.TLS.Name.Set {
 		name = c.Cluster.TLS.Name.Value
@@ -235,6 +236,6 @@ func (c *RestoreConfig) StartMessage() string {
 
 // ExitMessage is the VER line both tools log last ("Exiting with status
 // code N"); it is only shown in verbose mode.
-func ExitMessage(code int) Message {
-	return Message{Level: logging.Verbose, Text: "Exiting with status code " + itoa(int64(code))}
+func ExitMessage(code int) msg.Line {
+	return msg.Line{Level: logging.Verbose, Text: "Exiting with status code " + itoa(int64(code))}
 }

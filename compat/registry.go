@@ -3,6 +3,8 @@ package compat
 import (
 	"math"
 	"time"
+
+	"asbtools/msg"
 )
 
 // The option registries of the two tools. Every option is declared once, in
@@ -30,7 +32,7 @@ func backupRegistry(t *toolDef) []option {
 			{long: names("namespace"), short: 'n', arg: requiredArgument, sect: toolSection, keys: names("namespace"), help: "  -n, --namespace <namespace>\n" +
 				"                      The namespace to be backed up. Required.\n",
 				binding: binding{
-					cli: func(_ *parser, x target, a *mainArg) *Error { x.b.Namespace = truncate(a.arg, 31); return nil },
+					cli: func(_ *parser, x target, a *mainArg) *msg.Error { x.b.Namespace = truncate(a.arg, 31); return nil },
 					conf: func(s toolSetting, x target) *settingError {
 						var ns string
 						if e := s.str(&ns); e != nil {
@@ -44,7 +46,7 @@ func backupRegistry(t *toolDef) []option {
 				"                      The set(s) to be backed up. Default: all sets.\n" +
 				"                      If multiple sets are being backed up, filter-exp cannot be used\n",
 				binding: binding{
-					cli: func(p *parser, x target, a *mainArg) *Error {
+					cli: func(p *parser, x target, a *mainArg) *msg.Error {
 						sets, e := ParseSetList(x.b.Sets, a.arg)
 						if e != nil {
 							return p.out.fail(e)
@@ -385,7 +387,7 @@ func restoreRegistry(t *toolDef) []option {
 					"threads", rule(inRange(1, maxRestoreThreads), toInt), rule(inRange(1, maxRestoreThreads), toInt))},
 			{long: names("threads"), arg: requiredArgument, help: "  -t, --threads\n" +
 				"                      The number of restore threads. DEPRECATED: use 'parallel' now. Default: 20.\n",
-				binding: binding{cli: func(p *parser, x target, a *mainArg) *Error {
+				binding: binding{cli: func(p *parser, x target, a *mainArg) *msg.Error {
 					p.out.err("WARNING: '--threads' option is deprecated, use `--parallel` instead")
 					return intOption(p, a, "threads", inRange(1, maxRestoreThreads), &x.r.Parallel, toInt)
 				}}},
@@ -482,7 +484,7 @@ func restoreRegistry(t *toolDef) []option {
 					"retry delay", rule(atLeast(0), us), rule(nonNegative32, func(v int64) time.Duration { return us(uint32Cast(v)) }))},
 			{long: names("sleep-between-retries", "retry-delay"), arg: requiredArgument, sect: toolSection, keys: names("sleep-between-retries", "retry-delay"),
 				binding: binding{
-					cli: func(p *parser, _ target, _ *mainArg) *Error {
+					cli: func(p *parser, _ target, _ *mainArg) *msg.Error {
 						p.out.err("Warning: `--sleep-between-retries` and `--retry-delay` are deprecated and has no effect, use `--retry-scale-factor` to configure the amount to back off when retrying transactions.")
 						return nil
 					},
@@ -665,7 +667,7 @@ func clusterOptions(t *toolDef) []option {
 			"                      User will be prompted on command line if -P specified and no\n" +
 			"      \t               password is given.\n",
 			binding: binding{
-				cli: func(p *parser, x target, a *mainArg) *Error {
+				cli: func(p *parser, x target, a *mainArg) *msg.Error {
 					v, e := p.optionalValue(a)
 					if e != nil {
 						return e
@@ -728,7 +730,7 @@ func clusterOptions(t *toolDef) []option {
 			"                      User will be prompted on command line if --tls-keyfile-password\n" +
 			"                      specified and no password is given.\n",
 			binding: binding{
-				cli: func(p *parser, x target, a *mainArg) *Error {
+				cli: func(p *parser, x target, a *mainArg) *msg.Error {
 					v, e := p.optionalValue(a)
 					if e != nil {
 						return e
@@ -762,7 +764,7 @@ func clusterOptions(t *toolDef) []option {
 				"                      867EC87482B2\n"+
 				"                      /C=US/ST=CA/O=Acme/OU=Engineering/CN=TestChainCA\n"),
 			binding: binding{
-				cli: func(p *parser, x target, a *mainArg) *Error {
+				cli: func(p *parser, x target, a *mainArg) *msg.Error {
 					x.Cluster.TLS.CertBlacklist.set(a.arg)
 					blacklistWarning(p, "Warning: --"+blacklist+" is deprecated and will be removed in the next release. Use a crl instead")
 					return nil
@@ -794,7 +796,7 @@ func clusterOptions(t *toolDef) []option {
 func verboseOption(t *toolDef, help string) option {
 	return option{long: names("verbose"), short: 'v', arg: noArgument, sect: toolSection, keys: names("verbose"), help: help,
 		binding: binding{
-			cli: func(p *parser, x target, _ *mainArg) *Error { x.Verbose, p.out.verbose = true, true; return nil },
+			cli: func(p *parser, x target, _ *mainArg) *msg.Error { x.Verbose, p.out.verbose = true, true; return nil },
 			conf: func(s toolSetting, x target) *settingError {
 				if e := s.boolean(&x.Verbose); e != nil {
 					return e
@@ -819,14 +821,14 @@ func encryptOption(t *toolDef, help string) option {
 
 func keyFileOption(help string) option {
 	return option{long: names("encryption-key-file"), arg: requiredArgument, sect: toolSection, keys: names("encryption-key-file"), help: help,
-		binding: keySource(func(p *parser, value string, secret []byte) (*EncryptionKey, *Error) {
+		binding: keySource(func(p *parser, value string, secret []byte) (*EncryptionKey, *msg.Error) {
 			return p.loadKeyFile(value, secret)
 		})}
 }
 
 func keyEnvOption(help string) option {
 	return option{long: names("encryption-key-env"), arg: requiredArgument, sect: toolSection, keys: names("encryption-key-env"), help: help,
-		binding: keySource(func(p *parser, value string, _ []byte) (*EncryptionKey, *Error) { return p.loadKeyEnv(value) })}
+		binding: keySource(func(p *parser, value string, _ []byte) (*EncryptionKey, *msg.Error) { return p.loadKeyEnv(value) })}
 }
 
 func machineOption(help string) option {
@@ -858,7 +860,7 @@ func s3MaxAsyncDownloads(help string) option {
 func s3LogLevel(help string) option {
 	return option{long: names("s3-log-level"), arg: requiredArgument, sect: toolSection, keys: names("s3-log-level"), help: help,
 		binding: binding{
-			cli: func(p *parser, x target, a *mainArg) *Error {
+			cli: func(p *parser, x target, a *mainArg) *msg.Error {
 				l, ok := ParseS3LogLevel(a.arg)
 				if !ok {
 					return p.out.failLines(`Invalid S3 log level "` + a.arg + `"`)
@@ -908,13 +910,13 @@ func configFileOptions(tool string) []option {
 		"\n"
 	return []option{
 		{long: names("no-config-file"), arg: noArgument, pass: filesPass, help: noFile,
-			binding: binding{cli: func(p *parser, _ target, _ *mainArg) *Error { p.load.NoConfigFile = true; return nil }}},
+			binding: binding{cli: func(p *parser, _ target, _ *mainArg) *msg.Error { p.load.NoConfigFile = true; return nil }}},
 		{long: names("instance"), arg: requiredArgument, pass: filesPass, help: instance,
-			binding: binding{cli: func(p *parser, _ target, a *mainArg) *Error { p.load.Instance = a.arg; return nil }}},
+			binding: binding{cli: func(p *parser, _ target, a *mainArg) *msg.Error { p.load.Instance = a.arg; return nil }}},
 		{long: names("config-file"), arg: requiredArgument, pass: filesPass, help: file,
-			binding: binding{cli: func(p *parser, _ target, a *mainArg) *Error { p.load.ConfigFile = a.arg; return nil }}},
+			binding: binding{cli: func(p *parser, _ target, a *mainArg) *msg.Error { p.load.ConfigFile = a.arg; return nil }}},
 		{long: names("only-config-file"), arg: requiredArgument, pass: filesPass, help: onlyFile,
-			binding: binding{cli: func(p *parser, _ target, a *mainArg) *Error {
+			binding: binding{cli: func(p *parser, _ target, a *mainArg) *msg.Error {
 				// The last file option names the file; any --only-config-file
 				// makes it the only one (legacy behaviour).
 				p.load.ConfigFile, p.load.OnlyConfigFile = a.arg, true
@@ -957,12 +959,12 @@ func agentOptions() []option {
 		helpText(header),
 		{long: names("sa-address"), arg: requiredArgument, pass: agentPass, sect: agentSection, keys: names("sa-address"), help: address,
 			binding: binding{
-				cli:  func(p *parser, _ target, a *mainArg) *Error { p.sa.Address = a.arg; return nil },
+				cli:  func(p *parser, _ target, a *mainArg) *msg.Error { p.sa.Address = a.arg; return nil },
 				conf: func(s toolSetting, _ target) *settingError { return s.str(&s.p.sa.Address) },
 			}},
 		{long: names("sa-port"), arg: requiredArgument, pass: agentPass, sect: agentSection, keys: names("sa-port"), help: port,
 			binding: binding{
-				cli: func(p *parser, _ target, a *mainArg) *Error {
+				cli: func(p *parser, _ target, a *mainArg) *msg.Error {
 					p.sa.Port, p.saExplicitPort = a.arg, true
 					return nil
 				},
@@ -970,7 +972,7 @@ func agentOptions() []option {
 			}},
 		{long: names("sa-timeout"), arg: requiredArgument, pass: agentPass, sect: agentSection, keys: names("sa-timeout"), help: timeout,
 			binding: binding{
-				cli: func(p *parser, _ target, a *mainArg) *Error {
+				cli: func(p *parser, _ target, a *mainArg) *msg.Error {
 					v, ok := ParseCInt(a.arg)
 					if !ok || v < 0 || v > math.MaxInt32 {
 						return p.out.failLines("Invalid secret agent timeout value " + a.arg)
@@ -989,7 +991,7 @@ func agentOptions() []option {
 			}},
 		{long: names("sa-cafile"), arg: requiredArgument, pass: agentPass, sect: agentSection, keys: names("sa-cafile"), help: cafile,
 			binding: binding{
-				cli: func(p *parser, _ target, a *mainArg) *Error {
+				cli: func(p *parser, _ target, a *mainArg) *msg.Error {
 					data, err := p.env.ReadFile(a.arg)
 					if err != nil {
 						return p.out.failLines("failed to open "+a.arg, "Invalid secret agent cafile "+a.arg)

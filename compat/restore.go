@@ -3,6 +3,8 @@ package compat
 import (
 	"math"
 	"time"
+
+	"asbtools/msg"
 )
 
 // Restore defaults.
@@ -20,7 +22,7 @@ const (
 // see ParseBackup for the meaning of the results.
 func ParseRestore(args []string, env Env) (*RestoreConfig, Action, error) {
 	c := &RestoreConfig{}
-	a, err := parseTool(restoreTool, args, env, target{Common: &c.Common, r: c}, func(p *parser) *Error { return p.validateRestore(c) })
+	a, err := parseTool(restoreTool, args, env, target{Common: &c.Common, r: c}, func(p *parser) *msg.Error { return p.validateRestore(c) })
 	if a != ActionRun {
 		return nil, a, err
 	}
@@ -28,7 +30,7 @@ func ParseRestore(args []string, env Env) (*RestoreConfig, Action, error) {
 }
 
 // validateRestore is legacy restore_config_validate.
-func (p *parser) validateRestore(c *RestoreConfig) *Error {
+func (p *parser) validateRestore(c *RestoreConfig) *msg.Error {
 	fail := p.out.failLines
 	if !c.Directory.Set && !c.InputFile.Set && !c.DirectoryList.Set {
 		return fail("Invalid options: please specify a directory (-d option), directory list (--directory-list option), or an input file (-i option).")
@@ -63,10 +65,10 @@ func (p *parser) validateRestore(c *RestoreConfig) *Error {
 
 // ParseNiceList parses asrestore's --nice "<MiB/s>,<TPS>" value into bytes
 // per second and records per second, with the legacy error lines.
-func ParseNiceList(s string) (bandwidth, tps int64, err *Error) {
+func ParseNiceList(s string) (bandwidth, tps int64, err *msg.Error) {
 	items, e := ParseRestoreList("nice", 10, s)
 	if e != nil {
-		e.Messages = append(e.Messages, errLines("Error while parsing nice list").Messages...)
+		e.Lines = append(e.Lines, errLines("Error while parsing nice list").Lines...)
 		return 0, 0, e
 	}
 	if len(items) != 2 {
@@ -87,7 +89,7 @@ func ParseNiceList(s string) (bandwidth, tps int64, err *Error) {
 // ParseRestoreList is the legacy restore list parser (namespace, bin, set and
 // nice lists): comma-separated, items trimmed, each 1..size-1 bytes long.
 // Errors: "Empty <which> list", "Item with invalid length in <which> list <s>".
-func ParseRestoreList(which string, size int, s string) ([]string, *Error) {
+func ParseRestoreList(which string, size int, s string) ([]string, *msg.Error) {
 	if s == "" {
 		return nil, errLines("Empty " + which + " list")
 	}
@@ -104,10 +106,10 @@ func ParseRestoreList(which string, size int, s string) ([]string, *Error) {
 // "src,dst" (rename). The error lines are the legacy ones, ending with
 // "Error while parsing namespace list" where the legacy tool prints it; the
 // caller adds "Failed to initialize restore status".
-func ParseNamespaceList(s string) (src, dst string, err *Error) {
+func ParseNamespaceList(s string) (src, dst string, err *msg.Error) {
 	items, e := ParseRestoreList("namespace", 32, s)
 	if e != nil {
-		e.Messages = append(e.Messages, errLines("Error while parsing namespace list").Messages...)
+		e.Lines = append(e.Lines, errLines("Error while parsing namespace list").Lines...)
 		return "", "", e
 	}
 	if len(items) > 2 {
@@ -121,20 +123,20 @@ func ParseNamespaceList(s string) (src, dst string, err *Error) {
 
 // ParseRestoreBinList parses asrestore's --bin-list (items 1..15 bytes),
 // with the legacy lines ending in "Error while parsing bin list".
-func ParseRestoreBinList(s string) ([]string, *Error) {
+func ParseRestoreBinList(s string) ([]string, *msg.Error) {
 	items, e := ParseRestoreList("bin", 16, s)
 	if e != nil {
-		e.Messages = append(e.Messages, errLines("Error while parsing bin list").Messages...)
+		e.Lines = append(e.Lines, errLines("Error while parsing bin list").Lines...)
 	}
 	return items, e
 }
 
 // ParseRestoreSetList parses asrestore's --set-list (items 1..63 bytes),
 // with the legacy lines ending in "Error while parsing set list".
-func ParseRestoreSetList(s string) ([]string, *Error) {
+func ParseRestoreSetList(s string) ([]string, *msg.Error) {
 	items, e := ParseRestoreList("set", 64, s)
 	if e != nil {
-		e.Messages = append(e.Messages, errLines("Error while parsing set list").Messages...)
+		e.Lines = append(e.Lines, errLines("Error while parsing set list").Lines...)
 	}
 	return items, e
 }
@@ -142,7 +144,7 @@ func ParseRestoreSetList(s string) ([]string, *Error) {
 // ParseStdinSize interprets an --input-file value: "-" is stdin of unknown
 // size, "-:<n>" stdin of n bytes (0..2^50, error "Invalid stdin input size
 // %s"); anything else is a path (isStdin false).
-func ParseStdinSize(input string) (size int64, isStdin bool, err *Error) {
+func ParseStdinSize(input string) (size int64, isStdin bool, err *msg.Error) {
 	if input == "-" {
 		return 0, true, nil
 	}

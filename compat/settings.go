@@ -2,6 +2,7 @@ package compat
 
 import (
 	"asbtools/logging"
+	"asbtools/msg"
 	"fmt"
 	"math"
 	"strings"
@@ -46,30 +47,30 @@ func fileRef(s ConfigSetting) string { return fmt.Sprintf("[%d:%s]", s.Level, s.
 // configuration reader reports it: lines printed first (pre), then the
 // "Parse error `<text>` in file [level:path]" line whose text is text.
 type settingError struct {
-	pre  *Error
+	pre  *msg.Error
 	text string
 }
 
 // full returns the failure with its parse-error line.
-func (e *settingError) full(s ConfigSetting) *Error {
+func (e *settingError) full(s ConfigSetting) *msg.Error {
 	return join(e.pre, rawError("Parse error `"+e.text+"` in file "+fileRef(s)+"\n"))
 }
 
 // after puts first's lines before the failure's own.
-func (e *settingError) after(first *Error) *settingError {
+func (e *settingError) after(first *msg.Error) *settingError {
 	return &settingError{pre: join(first, e.pre), text: e.text}
 }
 
-func rawError(text string) *Error {
-	return &Error{Code: 1, Messages: []Message{{Level: logging.Raw, Text: text}}}
+func rawError(text string) *msg.Error {
+	return &msg.Error{Code: 1, Lines: []msg.Line{{Level: logging.Raw, Text: text}}}
 }
 
 // join concatenates the messages of several errors.
-func join(es ...*Error) *Error {
-	out := &Error{Code: 1}
+func join(es ...*msg.Error) *msg.Error {
+	out := &msg.Error{Code: 1}
 	for _, e := range es {
 		if e != nil {
-			out.Messages = append(out.Messages, e.Messages...)
+			out.Lines = append(out.Lines, e.Lines...)
 		}
 	}
 	return out
@@ -79,7 +80,7 @@ func join(es ...*Error) *Error {
 // registry: [secret-agent] keys as they are, [cluster] and tool keys after
 // secret resolution with the Secret Agent configuration read so far. Other
 // sections are ignored.
-func (p *parser) applySettings(settings []ConfigSetting) *Error {
+func (p *parser) applySettings(settings []ConfigSetting) *msg.Error {
 	var saGroup string // file+section of the current [secret-agent] group
 	endSA := func() {
 		if saGroup != "" {
@@ -193,7 +194,7 @@ func (t toolSetting) bad() *settingError {
 }
 
 // badWith prefixes the invalid-value failure with ERR lines.
-func (t toolSetting) badWith(e *Error) *settingError { return t.bad().after(e) }
+func (t toolSetting) badWith(e *msg.Error) *settingError { return t.bad().after(e) }
 
 // unknown is the failure for a key the section does not have.
 func (t toolSetting) unknown() *settingError {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"asbtools/msg"
 )
 
 // ParseCInt parses s like the legacy tools' better_atoi: C strtol(s, &end, 10)
@@ -283,7 +285,7 @@ func scanFields(s string, format string) ([]int, bool) {
 // mktime (2020-13-45 is 2021-02-14), with the daylight-saving flag in effect
 // at now (the legacy quirk). Errors carry the legacy lines, including the
 // final "Invalid date and time string %s".
-func ParseDateTime(s string, now time.Time, loc *time.Location) (time.Time, *Error) {
+func ParseDateTime(s string, now time.Time, loc *time.Location) (time.Time, *msg.Error) {
 	if loc == nil {
 		loc = time.Local
 	}
@@ -351,7 +353,7 @@ const maxSetName = 63
 
 // ParseSetList parses an asbackup set list ("s1,'a,b',\"c\"") and appends the
 // names to dst, with the legacy error lines.
-func ParseSetList(dst []string, s string) ([]string, *Error) {
+func ParseSetList(dst []string, s string) ([]string, *msg.Error) {
 	i := 0
 	for {
 		if i < len(s) && (s[i] == '\'' || s[i] == '"') {

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"asbtools/msg"
 )
 
 func TestParseCInt(t *testing.T) {
@@ -108,9 +110,9 @@ func TestParseDateTimeDSTQuirk(t *testing.T) {
 	}
 }
 
-func joinLines(l []string) string { return (&Error{Messages: linesToMessages(l)}).Error() }
+func joinLines(l []string) string { return (&msg.Error{Lines: linesToMessages(l)}).Error() }
 
-func linesToMessages(l []string) []Message { return errLines(l...).Messages }
+func linesToMessages(l []string) []msg.Line { return errLines(l...).Lines }
 
 func TestParseSetList(t *testing.T) {
 	tests := []struct {
@@ -306,7 +308,7 @@ func TestSmallLists(t *testing.T) {
 	if m, ok := ParseAuthMode("external_insecure"); !ok || m != AuthExternalInsecure {
 		t.Error("auth")
 	}
-	if e := AuthModeError("asrestore", "x"); e.Messages[0].Text != "Invalid authentication mode x. Allowed values are INTERNAL / EXTERNAL / EXTERNAL_INSECURE / PKI\n" {
+	if e := AuthModeError("asrestore", "x"); e.Lines[0].Text != "Invalid authentication mode x. Allowed values are INTERNAL / EXTERNAL / EXTERNAL_INSECURE / PKI\n" {
 		t.Error(e)
 	}
 }

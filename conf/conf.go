@@ -41,6 +41,9 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2/unstable"
+
+	"asbtools/logging"
+	"asbtools/msg"
 )
 
 // Setting is one configuration value taken from a file.
@@ -95,36 +98,19 @@ type Line struct {
 	Log  bool
 }
 
-// Error is a fatal configuration error. Lines are exactly what the legacy
-// tool prints for it, in order; the tool then exits with ExitCode.
-type Error struct {
-	Lines []Line
-}
-
-// ExitCode is always 1.
-func (e *Error) ExitCode() int { return 1 }
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	for _, l := range e.Lines {
-		t := l.Text
+// failure is a fatal configuration error: a *msg.Error whose lines are
+// exactly what the legacy tool prints for it, in order (log lines as ERR
+// lines, raw text as logging.Raw lines); the tool then exits with 1.
+func failure(lines []Line) *msg.Error {
+	e := &msg.Error{Code: 1, Lines: make([]msg.Line, 0, len(lines))}
+	for _, l := range lines {
+		level := logging.Raw
 		if l.Log {
-			t = strings.TrimSuffix(t, "\n") + "\n"
+			level = logging.Error
 		}
-		b.WriteString(t)
+		e.Lines = append(e.Lines, msg.Line{Level: level, Text: l.Text})
 	}
-	return strings.TrimRight(b.String(), "\n")
-}
-
-// Stderr renders the raw (non-log) part of the error as legacy writes it.
-func (e *Error) Stderr() string {
-	var b strings.Builder
-	for _, l := range e.Lines {
-		if !l.Log {
-			b.WriteString(l.Text)
-		}
-	}
-	return b.String()
+	return e
 }
 
 // DefaultEtcFile is the system-wide configuration file.
@@ -144,7 +130,7 @@ func DefaultHomeFile() string {
 }
 
 // Load reads the configuration files selected by opts and returns their
-// settings in application order. A failure is an *Error.
+// settings in application order. A failure is a *msg.Error.
 func Load(opts LoadOptions) ([]Setting, error) {
 	if opts.Tool != "asbackup" && opts.Tool != "asrestore" {
 		return nil, fmt.Errorf("conf: unknown tool %q", opts.Tool)
@@ -152,9 +138,9 @@ func Load(opts LoadOptions) ([]Setting, error) {
 	if opts.NoConfigFile {
 		if opts.OnlyConfigFile {
 			if opts.Tool == "asbackup" {
-				return nil, &Error{Lines: []Line{{Text: "--no-config-file and only-config-file are mutually exclusive option. Please enable only one.", Log: true}}}
+				return nil, failure([]Line{{Text: "--no-config-file and only-config-file are mutually exclusive option. Please enable only one.", Log: true}})
 			}
-			return nil, &Error{Lines: []Line{{Text: "--no-config-file and --only-config-file are mutually exclusive option. Please enable only one.\n"}}}
+			return nil, failure([]Line{{Text: "--no-config-file and --only-config-file are mutually exclusive option. Please enable only one.\n"}})
 		}
 		return nil, nil
 	}
@@ -177,7 +163,7 @@ func Load(opts LoadOptions) ([]Setting, error) {
 	}
 	for _, f := range files {
 		if lines, ok := l.file(f, 0); !ok {
-			return nil, &Error{Lines: lines}
+			return nil, failure(lines)
 		}
 	}
 	return l.out, nil

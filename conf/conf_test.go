@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"asbtools/logging"
+	"asbtools/msg"
 	"asbtools/secretagent/satest"
 )
 
@@ -23,7 +25,7 @@ func write(t *testing.T, dir, name, body string) string {
 }
 
 // only loads a single file as --only-config-file.
-func only(t *testing.T, tool, path, instance string) ([]Setting, *Error, []Line) {
+func only(t *testing.T, tool, path, instance string) ([]Setting, *msg.Error, []Line) {
 	t.Helper()
 	var diag []Line
 	s, err := Load(LoadOptions{Tool: tool, ConfigFile: path, OnlyConfigFile: true, Instance: instance,
@@ -31,9 +33,9 @@ func only(t *testing.T, tool, path, instance string) ([]Setting, *Error, []Line)
 	if err == nil {
 		return s, nil, diag
 	}
-	ce, ok := err.(*Error)
+	ce, ok := err.(*msg.Error)
 	if !ok {
-		t.Fatalf("not *Error: %v", err)
+		t.Fatalf("not *msg.Error: %v", err)
 	}
 	return nil, ce, diag
 }
@@ -185,7 +187,7 @@ sa-timeout = 7
 	// Messages name the instance section even when the plain one is used.
 	g := write(t, d, "b.conf", "[asbackup]\nbogus = 1\n")
 	_, e, _ = only(t, "asbackup", g, "zz")
-	if e == nil || e.Stderr() != "Unknown parameter `bogus` in `asbackup_zz` section\nParse error `` in file [0:"+g+"]\n" {
+	if e == nil || msg.Raw(e.Lines) != "Unknown parameter `bogus` in `asbackup_zz` section\nParse error `` in file [0:"+g+"]\n" {
 		t.Errorf("got %v", e)
 	}
 	// asrestore reads [asrestore], not [asbackup].
@@ -237,8 +239,8 @@ func TestErrorMessages(t *testing.T) {
 			t.Errorf("%q: no error", c.body)
 			continue
 		}
-		if e.Stderr() != want {
-			t.Errorf("%q:\n got %q\nwant %q", c.body, e.Stderr(), want)
+		if msg.Raw(e.Lines) != want {
+			t.Errorf("%q:\n got %q\nwant %q", c.body, msg.Raw(e.Lines), want)
 		}
 	}
 }
@@ -247,12 +249,12 @@ func TestErrLogLines(t *testing.T) {
 	d := t.TempDir()
 	f := write(t, d, "a.conf", "[asbackup]\nset = \"'abc\"\n")
 	_, e, _ := only(t, "asbackup", f, "")
-	if e == nil || len(e.Lines) != 2 || !e.Lines[0].Log || e.Lines[0].Text != "Missing terminating ' in set name" {
+	if e == nil || len(e.Lines) != 2 || e.Lines[0].Level != logging.Error || e.Lines[0].Text != "Missing terminating ' in set name" {
 		t.Fatalf("set list: %+v", e)
 	}
 	f = write(t, d, "b.conf", "[asbackup]\ns3-log-level = \"loud\"\n")
 	_, e, _ = only(t, "asbackup", f, "")
-	if e == nil || e.Lines[0].Text != `Invalid S3 log level "loud"` || !e.Lines[0].Log {
+	if e == nil || e.Lines[0].Text != `Invalid S3 log level "loud"` || e.Lines[0].Level != logging.Error {
 		t.Fatalf("s3: %+v", e)
 	}
 	f = write(t, d, "c.conf", "[asbackup]\nencryption-key-file = \"/nonexistent.pem\"\n")
@@ -317,8 +319,8 @@ func TestEncryptionKeySources(t *testing.T) {
 		t.Fatalf("%v %s", err, values(s))
 	}
 	_, err = Load(LoadOptions{Tool: "asbackup", EtcFile: a, HomeFile: b})
-	e, ok := err.(*Error)
-	if !ok || e.Stderr() != "Cannot specify both encryption-key-file and encryption-key-env\nParse error `` in file [0:"+b+"]\n" {
+	e, ok := err.(*msg.Error)
+	if !ok || msg.Raw(e.Lines) != "Cannot specify both encryption-key-file and encryption-key-env\nParse error `` in file [0:"+b+"]\n" {
 		t.Fatalf("second key: %v", err)
 	}
 	bad := write(t, d, "bad.pem", "not a key\n")
@@ -353,7 +355,7 @@ func TestIncludes(t *testing.T) {
 	inc := write(t, d, "inc.conf", "[asbackup]\nparallel = \"x\"\n")
 	top2 := write(t, d, "top2.conf", "[include]\nfile = \""+inc+"\"\nfile2 = 1\n")
 	_, e, _ = only(t, "asbackup", top2, "")
-	if e == nil || e.Stderr() != "Parse error `Invalid parameter value for `parallel` in `asbackup` section\n` in file [1:"+inc+"]\nParse error `` in file [0:"+top2+"]\n" {
+	if e == nil || msg.Raw(e.Lines) != "Parse error `Invalid parameter value for `parallel` in `asbackup` section\n` in file [1:"+inc+"]\nParse error `` in file [0:"+top2+"]\n" {
 		t.Errorf("file include: %v", e)
 	}
 	// A missing include file is skipped.
@@ -370,8 +372,8 @@ func TestIncludes(t *testing.T) {
 	for lvl := 3; lvl >= 0; lvl-- {
 		want += "Parse error `` in file [" + itoa(int64(lvl)) + ":" + filepath.Join(d, "n"+itoa(int64(lvl))+".conf") + "]\n"
 	}
-	if e == nil || e.Stderr() != want {
-		t.Errorf("nesting:\n got %q\nwant %q", e.Stderr(), want)
+	if e == nil || msg.Raw(e.Lines) != want {
+		t.Errorf("nesting:\n got %q\nwant %q", msg.Raw(e.Lines), want)
 	}
 }
 
@@ -448,14 +450,14 @@ namespace = "secrets:cfg:ns"
 	}
 	var logs []string
 	for _, l := range e.Lines {
-		if l.Log {
+		if l.Level == logging.Error {
 			logs = append(logs, l.Text)
 		}
 	}
 	want := []string{"secret-agent: ERR: response: secret not found", "secret-agent: ERR: unable to fetch secret",
 		"secret agent request failed err code: 1", "failed requesting secret: secrets:cfg:nope"}
-	if strings.Join(logs, "|") != strings.Join(want, "|") || e.Stderr() != "Parse error `` in file [0:"+g+"]\n" {
-		t.Errorf("got %q / %q", logs, e.Stderr())
+	if strings.Join(logs, "|") != strings.Join(want, "|") || msg.Raw(e.Lines) != "Parse error `` in file [0:"+g+"]\n" {
+		t.Errorf("got %q / %q", logs, msg.Raw(e.Lines))
 	}
 	if strings.Contains(e.Error(), "secretns") || strings.Contains(e.Error(), "hunter2") {
 		t.Error("secret leaked")

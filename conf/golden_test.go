@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"asbtools/logging"
+	"asbtools/msg"
 )
 
 // goldenCase runs Load like the legacy tool would for a cases.tsv row and
@@ -43,11 +46,11 @@ func TestGoldenConfigCases(t *testing.T) {
 	}
 	for _, c := range fails {
 		_, err := Load(c.opts)
-		ce, ok := err.(*Error)
+		ce, ok := err.(*msg.Error)
 		if !ok {
-			t.Fatalf("%s: want *Error, got %v", c.id, err)
+			t.Fatalf("%s: want *msg.Error, got %v", c.id, err)
 		}
-		if got, want := ce.Stderr(), read(c.id+".stderr"); got != want {
+		if got, want := msg.Raw(ce.Lines), read(c.id+".stderr"); got != want {
 			t.Errorf("%s: stderr\n got %q\nwant %q", c.id, got, want)
 		}
 		if ce.ExitCode() != 1 {
@@ -57,8 +60,8 @@ func TestGoldenConfigCases(t *testing.T) {
 
 	// asbackup reports the mutual exclusion as an ERR log line.
 	_, err = Load(LoadOptions{Tool: "asbackup", ConfigFile: "files/empty.toml", OnlyConfigFile: true, NoConfigFile: true})
-	ce := err.(*Error)
-	if len(ce.Lines) != 1 || !ce.Lines[0].Log || ce.Lines[0].Text != "--no-config-file and only-config-file are mutually exclusive option. Please enable only one." {
+	ce := err.(*msg.Error)
+	if len(ce.Lines) != 1 || ce.Lines[0].Level != logging.Error || ce.Lines[0].Text != "--no-config-file and only-config-file are mutually exclusive option. Please enable only one." {
 		t.Errorf("asbackup exclusion: %+v", ce.Lines)
 	}
 
@@ -102,12 +105,12 @@ func TestGoldenFilesSpecMessages(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := Load(LoadOptions{Tool: c.tool, ConfigFile: c.file, OnlyConfigFile: true, Instance: c.instance})
-		ce, ok := err.(*Error)
+		ce, ok := err.(*msg.Error)
 		if !ok {
-			t.Fatalf("%s: want *Error, got %v", c.file, err)
+			t.Fatalf("%s: want *msg.Error, got %v", c.file, err)
 		}
-		if ce.Stderr() != c.stderr {
-			t.Errorf("%s:\n got %q\nwant %q", c.file, ce.Stderr(), c.stderr)
+		if msg.Raw(ce.Lines) != c.stderr {
+			t.Errorf("%s:\n got %q\nwant %q", c.file, msg.Raw(ce.Lines), c.stderr)
 		}
 	}
 	s, err := Load(LoadOptions{Tool: "asbackup", ConfigFile: "files/instance.toml", OnlyConfigFile: true, Instance: "inst1"})

@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -8,6 +9,7 @@ import (
 
 	"asbtools/compat"
 	"asbtools/logging"
+	"asbtools/msg"
 	"asbtools/secretagent"
 	"asbtools/stream"
 )
@@ -162,9 +164,10 @@ func (l *loader) resolve(ref string) (string, []Line) {
 		s, err = c.ResolveString(ref)
 	}
 	if err != nil {
-		if se, ok := err.(*secretagent.Error); ok {
-			for _, m := range se.LogLines() {
-				lines = append(lines, Line{Text: m, Log: true})
+		var se *msg.Error
+		if errors.As(err, &se) {
+			for _, m := range se.Lines {
+				lines = append(lines, Line{Text: m.Text, Log: true})
 			}
 		} else {
 			lines = append(lines, Line{Text: "secret-agent: " + err.Error(), Log: true})

@@ -240,7 +240,7 @@ func ParseUDFGet(resp string) ([]byte, error) {
 	}
 	b, err := base64.StdEncoding.DecodeString(v)
 	if err != nil {
-		return nil, fmt.Errorf("invalid base64 UDF content: %v", err)
+		return nil, fmt.Errorf("invalid base64 UDF content: %w", err)
 	}
 	return b, nil
 }

@@ -14,8 +14,9 @@ import (
 	"asbtools/logging"
 )
 
-// Line is one message: a log line of the given level, or, with Stdout set,
-// raw text for standard output (printed as it is, no newline added).
+// Line is one message: a log line of the given level (logging.Raw: text
+// written to the log's writer as it is, no prefix and no newline added), or,
+// with Stdout set, raw text for standard output (printed as it is).
 type Line struct {
 	Level  logging.Level
 	Text   string
@@ -48,11 +49,17 @@ func sprintf(format string, a []any) string {
 
 // Error is a failure the legacy tool reports with Lines and ends with the
 // exit code Code (0 means 1, the legacy tools' only failure code). Err is
-// the cause, if any.
+// the cause, if any. It is the one error type that carries legacy lines:
+// command-line and configuration-file failures, Secret Agent failures,
+// input listing failures and engine failures are all Errors.
 type Error struct {
 	Lines []Line
 	Code  int
 	Err   error
+	// Verbose reports that verbose output was enabled when the failure
+	// happened (set by the command-line parser: the legacy tools then end
+	// with the VER line "Exiting with status code 1").
+	Verbose bool
 }
 
 // Error returns the lines' texts, one per line.
@@ -124,7 +131,20 @@ func ExitCode(err error) int {
 	return 1
 }
 
-// Print writes lines to log (log lines) and stdout (raw lines).
+// Raw returns the text of the logging.Raw lines (not Stdout), concatenated
+// as they are printed.
+func Raw(lines []Line) string {
+	var b strings.Builder
+	for _, l := range lines {
+		if !l.Stdout && l.Level == logging.Raw {
+			b.WriteString(l.Text)
+		}
+	}
+	return b.String()
+}
+
+// Print writes lines to log (log lines, VER lines only if log is verbose,
+// logging.Raw text to the logger's writer) and stdout (Stdout lines).
 func Print(lines []Line, log *logging.Logger, stdout io.Writer) {
 	for _, l := range lines {
 		if l.Stdout {
@@ -134,3 +154,19 @@ func Print(lines []Line, log *logging.Logger, stdout io.Writer) {
 		log.Log(l.Level, l.Text)
 	}
 }
+
+// WithCause returns an error whose text is format applied to a and whose
+// cause is err (errors.Is and errors.As see through it): for legacy texts
+// that render their cause in their own way (strerror, an errno suffix), so
+// that %w, which prints the cause's own text, cannot be used.
+func WithCause(err error, format string, a ...any) error {
+	return &causeError{text: fmt.Sprintf(format, a...), err: err}
+}
+
+type causeError struct {
+	text string
+	err  error
+}
+
+func (e *causeError) Error() string { return e.text }
+func (e *causeError) Unwrap() error { return e.err }

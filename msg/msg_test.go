@@ -48,3 +48,15 @@ func TestPrint(t *testing.T) {
 		t.Errorf("log:\n%s", got)
 	}
 }
+
+func TestWithCause(t *testing.T) {
+	cause := fs.ErrNotExist
+	err := WithCause(cause, "Failed to open %s, reason: %s", "f", "No such file or directory")
+	if err.Error() != "Failed to open f, reason: No such file or directory" || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%q, cause seen: %v", err, errors.Is(err, fs.ErrNotExist))
+	}
+	// As a run's failure it is one ERR line with its own text.
+	if l := Lines(err); len(l) != 1 || l[0] != Err("%s", err.Error()) {
+		t.Fatalf("lines %+v", l)
+	}
+}

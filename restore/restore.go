@@ -431,19 +431,9 @@ func (r *run) restoreAll(parent context.Context) bool {
 	return !r.failed.Load()
 }
 
-// inputFailure is a failure to list input files: the lines of a
-// *storage.InputError (or the error's text), then more.
-func inputFailure(err error, more ...msg.Line) *msg.Error {
-	var lines []msg.Line
-	if ie, ok := err.(*storage.InputError); ok {
-		for _, l := range ie.Lines {
-			lines = append(lines, msg.Err("%s", l))
-		}
-	} else {
-		lines = msg.Lines(err)
-	}
-	return &msg.Error{Lines: append(lines, more...), Err: err}
-}
+// inputFailure is a failure to list input files: the lines of err (see
+// msg.Lines), then more.
+func inputFailure(err error, more ...msg.Line) *msg.Error { return msg.Wrap(err, more...) }
 
 func (r *run) open(path string, isStdin bool) (*source, error) {
 	ns, check := r.cfg.SourceNamespace, r.cfg.TargetNamespace != ""

@@ -33,6 +33,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"asbtools/msg"
 )
 
 // Defaults used by the legacy tools.
@@ -138,32 +140,37 @@ func unixPath(addr string) string {
 	return strings.TrimPrefix(addr, "unix:")
 }
 
-// Error is a failed secret request. Lines are the client messages in the
-// order the legacy tool logs them (each logged as an ERR line prefixed with
-// "secret-agent: "); Code is the legacy error code. Error texts never contain
-// a secret value.
-type Error struct {
+// A failed secret request is a *msg.Error whose ERR lines are those the
+// legacy tool logs for it: every client line prefixed with
+// "secret-agent: ", then "secret agent request failed err code: <n>". Its
+// cause is a *RequestError (wrapping the transport error, if any). Error
+// texts never contain a secret value.
+
+// RequestError is the cause of a failed secret request: the legacy error
+// code and client lines, and the transport error behind them, if any.
+type RequestError struct {
 	Code  int
 	Lines []string
+	Err   error
 }
 
-func (e *Error) Error() string {
-	return "secret agent: " + strings.Join(e.Lines, "; ")
-}
+func (e *RequestError) Error() string { return "secret agent: " + strings.Join(e.Lines, "; ") }
 
-// LogLines returns the ERR log messages the legacy tool prints for this
-// failure: every client line prefixed with "secret-agent: ", then
-// "secret agent request failed err code: <n>".
-func (e *Error) LogLines() []string {
-	out := make([]string, 0, len(e.Lines)+1)
-	for _, l := range e.Lines {
-		out = append(out, "secret-agent: "+l)
+// Unwrap returns the transport error.
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// fail returns the failure of a request with the legacy code and client
+// lines; cause is the transport error, if any.
+func fail(code int, lines ...string) *msg.Error { return failWith(nil, code, lines...) }
+
+func failWith(cause error, code int, lines ...string) *msg.Error {
+	e := &msg.Error{Code: 1, Err: &RequestError{Code: code, Lines: lines, Err: cause},
+		Lines: make([]msg.Line, 0, len(lines)+1)}
+	for _, l := range lines {
+		e.Lines = append(e.Lines, msg.Err("secret-agent: %s", l))
 	}
-	return append(out, fmt.Sprintf("secret agent request failed err code: %d", e.Code))
-}
-
-func fail(code int, lines ...string) *Error {
-	return &Error{Code: code, Lines: lines}
+	e.Lines = append(e.Lines, msg.Err("secret agent request failed err code: %d", code))
+	return e
 }
 
 // IsRef reports whether s is a secret reference (exact, case-sensitive
@@ -204,7 +211,7 @@ func NewClient(cfg Config) (*Client, error) {
 		if pem == nil {
 			var err error
 			if pem, err = os.ReadFile(cfg.CAFile); err != nil {
-				return nil, fail(CodeBadConfig, "ERR: failed to open "+cfg.CAFile)
+				return nil, failWith(err, CodeBadConfig, "ERR: failed to open "+cfg.CAFile)
 			}
 		}
 		pool := x509.NewCertPool()
@@ -233,7 +240,7 @@ func (c *Client) ResolveString(ref string) (string, error) {
 }
 
 // Resolve fetches and base64-decodes the secret named by ref. Errors are
-// *Error values.
+// *msg.Error values.
 func (c *Client) Resolve(ref string) ([]byte, error) {
 	resource, key, err := ParseRef(ref)
 	if err != nil {
@@ -288,7 +295,7 @@ func (c *Client) deadline() time.Time {
 	return time.Now().Add(c.cfg.Timeout)
 }
 
-func (c *Client) dial() (net.Conn, *Error) {
+func (c *Client) dial() (net.Conn, *msg.Error) {
 	d := net.Dialer{}
 	if c.cfg.Timeout > 0 {
 		d.Timeout = c.cfg.Timeout
@@ -363,15 +370,15 @@ func leadingInt(s string) int64 {
 // connectError turns a failed connection into the legacy lines; fd is the
 // descriptor number the legacy client reports (-1 where it has none: the
 // legacy client knows no Unix domain sockets).
-func connectError(err error, fd int) *Error {
+func connectError(err error, fd int) *msg.Error {
 	if isTimeout(err) {
-		return fail(CodeTimeout, "ERR: socket poll timed out", "ERR: failed to create socket")
+		return failWith(err, CodeTimeout, "ERR: socket poll timed out", "ERR: failed to create socket")
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		return fail(CodeConnection, fmt.Sprintf("ERR: connect failed: %d, errno: %d", fd, int(errno)), "ERR: failed to create socket")
+		return failWith(err, CodeConnection, fmt.Sprintf("ERR: connect failed: %d, errno: %d", fd, int(errno)), "ERR: failed to create socket")
 	}
-	return fail(CodeConnection, "ERR: connect failed: "+err.Error(), "ERR: failed to create socket")
+	return failWith(err, CodeConnection, "ERR: connect failed: "+err.Error(), "ERR: failed to create socket")
 }
 
 func isTimeout(err error) bool {
@@ -380,28 +387,30 @@ func isTimeout(err error) bool {
 }
 
 // ioError turns a transport error during the exchange into the legacy lines.
-func ioError(what string, err error) *Error {
+func ioError(what string, err error) *msg.Error {
 	if isTimeout(err) {
-		return fail(CodeTimeout, "ERR: socket poll timed out", "ERR: empty secret json response")
+		return failWith(err, CodeTimeout, "ERR: socket poll timed out", "ERR: empty secret json response")
 	}
 	var errno syscall.Errno
-	msg := "ERR: " + what
+	line := "ERR: " + what
 	if errors.As(err, &errno) {
-		msg += fmt.Sprintf(", errno: %d", int(errno))
+		line += fmt.Sprintf(", errno: %d", int(errno))
 	} else if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		msg += ": connection closed by agent"
+		line += ": connection closed by agent"
 	} else {
-		msg += ": " + err.Error()
+		line += ": " + err.Error()
 	}
-	return fail(CodeConnection, msg, "ERR: empty secret json response")
+	return failWith(err, CodeConnection, line, "ERR: empty secret json response")
 }
 
-func (c *Client) exchange(body []byte) ([]byte, *Error) {
+func (c *Client) exchange(body []byte) ([]byte, *msg.Error) {
 	conn, ferr := c.dial()
 	if ferr != nil {
 		return nil, ferr
 	}
-	defer conn.Close()
+	// The exchange's outcome is known before the close; a failing close
+	// of the connection changes nothing.
+	defer func() { _ = conn.Close() }()
 	if c.roots != nil {
 		tc := tls.Client(conn, &tls.Config{
 			// Verification is done in VerifyPeerCertificate: the chain must
@@ -413,9 +422,9 @@ func (c *Client) exchange(body []byte) ([]byte, *Error) {
 		_ = tc.SetDeadline(c.deadline())
 		if err := tc.Handshake(); err != nil {
 			if isTimeout(err) {
-				return nil, fail(CodeTimeout, "ERR: socket poll timed out", "ERR: failed to wrap socket for tls")
+				return nil, failWith(err, CodeTimeout, "ERR: socket poll timed out", "ERR: failed to wrap socket for tls")
 			}
-			return nil, fail(CodeConnection, "ERR: TLS handshake failed: "+err.Error(), "ERR: failed to wrap socket for tls")
+			return nil, failWith(err, CodeConnection, "ERR: TLS handshake failed: "+err.Error(), "ERR: failed to wrap socket for tls")
 		}
 		conn = tc
 	}
@@ -485,9 +494,9 @@ func decodeResponse(resp []byte) ([]byte, error) {
 		return nil, fail(CodeBadRequest, "ERR: failed to parse response JSON ("+reason+")", tail)
 	}
 	if raw, ok := m["Error"]; ok {
-		var msg string
-		if json.Unmarshal(raw, &msg) == nil {
-			return nil, fail(CodeBadRequest, "ERR: response: "+msg, tail)
+		var text string
+		if json.Unmarshal(raw, &text) == nil {
+			return nil, fail(CodeBadRequest, "ERR: response: "+text, tail)
 		}
 	}
 	raw, ok := m["SecretValue"]

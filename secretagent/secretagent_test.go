@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"asbtools/msg"
 	"asbtools/secretagent"
 	"asbtools/secretagent/satest"
 )
@@ -99,14 +100,20 @@ func TestResolveTCP(t *testing.T) {
 
 func checkErr(t *testing.T, err error, code int, first string) {
 	t.Helper()
-	var se *secretagent.Error
-	if !errors.As(err, &se) {
-		t.Fatalf("want *Error, got %v", err)
+	var me *msg.Error
+	var se *secretagent.RequestError
+	if !errors.As(err, &me) || !errors.As(err, &se) {
+		t.Fatalf("want *msg.Error caused by *RequestError, got %v", err)
 	}
 	if se.Code != code || se.Lines[0] != first {
 		t.Errorf("got code %d lines %q, want %d %q", se.Code, se.Lines, code, first)
 	}
-	if strings.Contains(err.Error(), secretValue) {
+	// The legacy ERR lines: every client line prefixed, then the code.
+	want := "secret-agent: " + strings.Join(se.Lines, "\nsecret-agent: ") + fmt.Sprintf("\nsecret agent request failed err code: %d", code)
+	if me.Error() != want || me.ExitCode() != 1 {
+		t.Errorf("lines %q (exit %d), want %q", me.Error(), me.ExitCode(), want)
+	}
+	if strings.Contains(err.Error(), secretValue) || strings.Contains(se.Error(), secretValue) {
 		t.Errorf("secret in error: %v", err)
 	}
 }
@@ -190,7 +197,7 @@ func TestTLS(t *testing.T) {
 	}
 	c, _ = secretagent.NewClient(secretagent.Config{Address: host, Port: port, Timeout: 2 * time.Second, CAFile: wrong})
 	_, err = c.Resolve("secrets:res:ns")
-	var se *secretagent.Error
+	var se *secretagent.RequestError
 	if !errors.As(err, &se) || se.Code != secretagent.CodeConnection || !strings.Contains(se.Lines[0], "not signed by the configured CA") {
 		t.Fatalf("wrong CA accepted or unclear: %v", err)
 	}

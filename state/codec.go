@@ -75,7 +75,7 @@ func (d *decoder) ioErr() error {
 }
 
 // Read parses a legacy .state file and applies the legacy load-time checks
-// (Validate). Errors are *LoadError values carrying the legacy ERR lines.
+// (Validate). Errors are *msg.Error values carrying the legacy ERR lines.
 // Unlike legacy, Read does not reopen the saved backup files; see OpenAppend.
 func Read(r io.Reader) (*State, error) {
 	d := &decoder{r: bufio.NewReaderSize(r, 64<<10)}

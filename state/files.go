@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"asbtools/msg"
 )
 
 // Strerror returns the C library wording of err's errno ("No such file or
@@ -55,7 +57,7 @@ func Save(path string, s *State) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("Failed to open state file \"%s\", reason: %s", path, Strerror(err))
+		return msg.WithCause(err, "Failed to open state file \"%s\", reason: %s", path, Strerror(err))
 	}
 	name := tmp.Name()
 	fail := func(err error) error {
@@ -63,7 +65,7 @@ func Save(path string, s *State) error {
 		// cannot change the outcome, which is err.
 		_ = tmp.Close()
 		_ = os.Remove(name)
-		return fmt.Errorf("Error while writing backup state file %s: %s", path, Strerror(err))
+		return msg.WithCause(err, "Error while writing backup state file %s: %s", path, Strerror(err))
 	}
 	if _, err := s.WriteTo(tmp); err != nil {
 		return fail(err)
@@ -76,15 +78,15 @@ func Save(path string, s *State) error {
 	}
 	if err := tmp.Close(); err != nil {
 		_ = os.Remove(name)
-		return fmt.Errorf("Error while closing backup state file %s: %s", path, Strerror(err))
+		return msg.WithCause(err, "Error while closing backup state file %s: %s", path, Strerror(err))
 	}
 	if err := os.Rename(name, path); err != nil {
 		_ = os.Remove(name)
-		return fmt.Errorf("Error while writing backup state file %s: %s", path, Strerror(err))
+		return msg.WithCause(err, "Error while writing backup state file %s: %s", path, Strerror(err))
 	}
 	// Sync the directory so that the rename itself is durable.
 	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("Error while writing backup state file %s: %s", path, Strerror(err))
+		return msg.WithCause(err, "Error while writing backup state file %s: %s", path, Strerror(err))
 	}
 	return nil
 }
@@ -109,7 +111,7 @@ func syncDir(dir string) error {
 // OpenAppend reopens the local backup file of a saved entry in append mode,
 // as legacy does while loading a state, and checks that its size equals the
 // saved FilePos. For the path "-" (stdout) it returns a nil file and requires
-// FilePos to be 0. Errors are *LoadError values with the legacy lines; the
+// FilePos to be 0. Errors are *msg.Error values with the legacy lines; the
 // caller adds `Failed to load backup state file <path>`.
 func OpenAppend(e *FileEntry) (*os.File, error) {
 	if e.IsS3() {

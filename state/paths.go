@@ -2,9 +2,10 @@ package state
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"strings"
+
+	"asbtools/msg"
 )
 
 // IgnoredDstWarning is the INF line logged when --state-file-dst is given in
@@ -92,11 +93,11 @@ func CheckStateFileDst(path string) error {
 		return nil
 	}
 	if !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("Failed to open state file \"%s\", reason: %s", path, Strerror(err))
+		return msg.WithCause(err, "Failed to open state file \"%s\", reason: %s", path, Strerror(err))
 	}
 	f, err = os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("Failed to open state file \"%s\", reason: %s", path, Strerror(err))
+		return msg.WithCause(err, "Failed to open state file \"%s\", reason: %s", path, Strerror(err))
 	}
 	f.Close()
 	return nil

@@ -7,7 +7,8 @@ package state
 import (
 	"encoding/binary"
 	"fmt"
-	"strings"
+
+	"asbtools/msg"
 )
 
 // NumPartitions is the number of partitions of a namespace.
@@ -187,20 +188,20 @@ func (s *State) StatusWords() [statusWords]uint64 {
 	return w
 }
 
-// LoadError is a failure to load a state file. Msgs are the ERR lines legacy
-// logs for it, in order; the caller adds the final
-// `Failed to load backup state file <path>` line.
-type LoadError struct {
-	Msgs []string
-	Err  error
+// loadErr is a failure to load a state file: a *msg.Error whose ERR lines
+// are those legacy logs for it, in order (the caller adds the final
+// `Failed to load backup state file <path>` line), caused by err (the
+// underlying I/O error, if any).
+func loadErr(err error, msgs ...string) *msg.Error {
+	e := &msg.Error{Lines: make([]msg.Line, 0, len(msgs))}
+	if err != nil {
+		e.Err = err
+	}
+	for _, m := range msgs {
+		e.Lines = append(e.Lines, msg.Err("%s", m))
+	}
+	return e
 }
-
-func (e *LoadError) Error() string { return strings.Join(e.Msgs, "\n") }
-
-// Unwrap returns the underlying I/O error, if any.
-func (e *LoadError) Unwrap() error { return e.Err }
-
-func loadErr(err error, msgs ...string) *LoadError { return &LoadError{Msgs: msgs, Err: err} }
 
 // Validate applies the legacy load-time checks to the partition table:
 // statuses 0–4 only, zero digests for None/NotStarted/CompleteEmpty, and

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"asbtools/logging"
+	"asbtools/msg"
 )
 
 // digestFor returns a digest belonging to partition p.
@@ -184,11 +187,11 @@ func TestRoundTripAllEntryKinds(t *testing.T) {
 	if got.Partitions != s.Partitions || got.ByteTotal != s.ByteTotal {
 		t.Fatal("partitions/counters")
 	}
-	// Every truncation point fails cleanly with a LoadError.
+	// Every truncation point fails cleanly with the legacy lines.
 	for n := 0; n < len(raw); n += 1 + n/64 {
 		if _, err := Read(bytes.NewReader(raw[:n])); err == nil {
 			t.Fatalf("truncated at %d accepted", n)
-		} else if _, ok := err.(*LoadError); !ok {
+		} else if me, ok := err.(*msg.Error); !ok || len(me.Lines) == 0 {
 			t.Fatalf("truncated at %d: %T %v", n, err, err)
 		}
 	}
@@ -197,12 +200,19 @@ func TestRoundTripAllEntryKinds(t *testing.T) {
 func expectLoadErr(t *testing.T, raw []byte, want ...string) {
 	t.Helper()
 	_, err := Read(bytes.NewReader(raw))
-	var le *LoadError
+	var le *msg.Error
 	if !errors.As(err, &le) {
 		t.Fatalf("want %q, got %v", want, err)
 	}
-	if strings.Join(le.Msgs, "|") != strings.Join(want, "|") {
-		t.Fatalf("got %q, want %q", le.Msgs, want)
+	var got []string
+	for _, l := range le.Lines {
+		if l.Level != logging.Error {
+			t.Fatalf("not an ERR line: %+v", l)
+		}
+		got = append(got, l.Text)
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"asbtools/msg"
 )
 
 // InputFile is one backup file chosen for a restore.
@@ -19,18 +21,12 @@ type InputFile struct {
 	Size int64
 }
 
-// InputError is a failure to list a restore directory. Lines are the ERR
-// messages of the legacy tool, without the caller's trailing
-// "Error while getting backup files ..." line.
-type InputError struct {
-	Lines []string
-	Err   error
+// inputError is a failure to list a restore directory: a *msg.Error with
+// the legacy tool's ERR line (without the caller's trailing "Error while
+// getting backup files ..." line), caused by err.
+func inputError(err error, line string) *msg.Error {
+	return &msg.Error{Lines: []msg.Line{msg.Err("%s", line)}, Err: err}
 }
-
-func (e *InputError) Error() string { return strings.Join(e.Lines, "; ") }
-
-// Unwrap returns the underlying cause.
-func (e *InputError) Unwrap() error { return e.Err }
 
 // IsBackupFileName reports whether a directory entry is picked up by a
 // restore: its name ends in ".asb" (case-sensitive) and is longer than the
@@ -47,11 +43,13 @@ func ListInputDirectory(dir string) (files []InputFile, total int64, err error) 
 	f, err := os.Open(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, 0, &InputError{Lines: []string{"Directory " + dir + " does not exist"}, Err: err}
+			return nil, 0, inputError(err, "Directory "+dir+" does not exist")
 		}
-		return nil, 0, &InputError{Lines: []string{fmt.Sprintf("Error while opening directory %s (%s)", dir, errText(err))}, Err: err}
+		return nil, 0, inputError(err, fmt.Sprintf("Error while opening directory %s (%s)", dir, errText(err)))
 	}
-	defer f.Close()
+	// A read-only directory handle: once listed, a failing close changes
+	// nothing.
+	defer func() { _ = f.Close() }()
 	for {
 		names, rerr := f.Readdirnames(256)
 		for _, name := range names {
@@ -61,7 +59,7 @@ func ListInputDirectory(dir string) (files []InputFile, total int64, err error) 
 			path := dir + "/" + name
 			st, serr := os.Stat(path)
 			if serr != nil {
-				return nil, 0, &InputError{Lines: []string{fmt.Sprintf("Failed to get stats of file %s (%s)", path, errText(serr))}, Err: serr}
+				return nil, 0, inputError(serr, fmt.Sprintf("Failed to get stats of file %s (%s)", path, errText(serr)))
 			}
 			files = append(files, InputFile{Path: path, Size: st.Size()})
 			total += st.Size()
@@ -70,7 +68,7 @@ func ListInputDirectory(dir string) (files []InputFile, total int64, err error) 
 			if errors.Is(rerr, io.EOF) {
 				break
 			}
-			return nil, 0, &InputError{Lines: []string{fmt.Sprintf("Error while opening directory %s (%s)", dir, errText(rerr))}, Err: rerr}
+			return nil, 0, inputError(rerr, fmt.Sprintf("Error while opening directory %s (%s)", dir, errText(rerr)))
 		}
 		if len(names) == 0 {
 			break

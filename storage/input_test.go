@@ -2,10 +2,13 @@ package storage
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"asbtools/msg"
 )
 
 func TestListInputDirectory(t *testing.T) {
@@ -44,8 +47,8 @@ func TestListInputDirectory(t *testing.T) {
 
 func TestListInputDirectoryMissing(t *testing.T) {
 	_, _, err := ListInputDirectory("/nonexistent/dir")
-	var ie *InputError
-	if !errors.As(err, &ie) || len(ie.Lines) != 1 || ie.Lines[0] != "Directory /nonexistent/dir does not exist" {
+	var ie *msg.Error
+	if !errors.As(err, &ie) || len(ie.Lines) != 1 || ie.Lines[0] != msg.Err("Directory /nonexistent/dir does not exist") || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("err = %v", err)
 	}
 }

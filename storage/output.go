@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"asbtools/asb"
+	"asbtools/msg"
 	"asbtools/state"
 	"asbtools/stream"
 )
@@ -54,10 +55,10 @@ func PrepareDirectory(dir string, log Logf) error {
 	case err != nil && errors.Is(err, os.ErrNotExist):
 		log(true, "Directory "+dir+" does not exist, creating")
 		if err := os.Mkdir(dir, 0o775); err != nil {
-			return fmt.Errorf("Error while creating directory %s%s", dir, Errno(err))
+			return msg.WithCause(err, "Error while creating directory %s%s", dir, Errno(err))
 		}
 	case err != nil:
-		return fmt.Errorf("Error while opening directory %s%s", dir, Errno(err))
+		return msg.WithCause(err, "Error while opening directory %s%s", dir, Errno(err))
 	}
 	log(true, "Directory "+dir+" prepared for backup")
 	return nil
@@ -67,7 +68,7 @@ func PrepareDirectory(dir string, log Logf) error {
 func BackupEntries(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("Error while opening directory %s for scanning/clearing%s", dir, Errno(err))
+		return nil, msg.WithCause(err, "Error while opening directory %s for scanning/clearing%s", dir, Errno(err))
 	}
 	var out []string
 	for _, e := range ents {
@@ -93,7 +94,7 @@ func ClearDirectory(dir string, remove bool) error {
 			return fmt.Errorf("Directory %s seems to contain an existing backup; use -r to clear directory", dir)
 		}
 		if err := os.Remove(p); err != nil {
-			return fmt.Errorf("Error while removing existing backup file %s%s", p, Errno(err))
+			return msg.WithCause(err, "Error while removing existing backup file %s%s", p, Errno(err))
 		}
 	}
 	return nil
@@ -110,13 +111,13 @@ func PrepareOutputFile(path string, remove bool) error {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
-		return fmt.Errorf("Error while checking output file %s%s", path, Errno(err))
+		return msg.WithCause(err, "Error while checking output file %s%s", path, Errno(err))
 	}
 	if !remove {
 		return fmt.Errorf("Output file %s already exists; use -r to remove", path)
 	}
 	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("Error while deleting local file %s%s", path, Errno(err))
+		return msg.WithCause(err, "Error while deleting local file %s%s", path, Errno(err))
 	}
 	return nil
 }
@@ -130,14 +131,14 @@ func RemoveArtifacts(file, dir string, log Logf) error {
 	if file != "" {
 		log(true, "Deleting output file "+file)
 		if err := os.Remove(file); err != nil {
-			return fmt.Errorf("Error while deleting local file %s%s", file, Errno(err))
+			return msg.WithCause(err, "Error while deleting local file %s%s", file, Errno(err))
 		}
 		return nil
 	}
 	log(true, "Deleting backup directory "+dir)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("Error while opening local directory %s for deleting%s", dir, Errno(err))
+		return msg.WithCause(err, "Error while opening local directory %s for deleting%s", dir, Errno(err))
 	}
 	empty := true
 	for _, e := range ents {
@@ -147,7 +148,7 @@ func RemoveArtifacts(file, dir string, log Logf) error {
 		}
 		p := dir + "/" + e.Name()
 		if err := os.Remove(p); err != nil {
-			return fmt.Errorf("Error while deleting local file %s%s", p, Errno(err))
+			return msg.WithCause(err, "Error while deleting local file %s%s", p, Errno(err))
 		}
 	}
 	if empty {

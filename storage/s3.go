@@ -195,7 +195,7 @@ func NewS3Store(opts S3Options) (*S3Store, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(context.Background(), lopts...)
 	if err != nil {
-		return nil, fmt.Errorf("Failed to load the AWS configuration: %v", err)
+		return nil, fmt.Errorf("Failed to load the AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
 		// An endpoint override without a region: any region signs.
@@ -534,7 +534,7 @@ func (s *S3Store) FreeSpace(string) (uint64, bool) { return 0, false }
 func (s *S3Store) ListInput(dir string) ([]InputFile, int64, error) {
 	p, err := ParseS3Path(dir)
 	if err != nil {
-		return nil, 0, &InputError{Lines: []string{err.Error()}, Err: err}
+		return nil, 0, inputError(err, err.Error())
 	}
 	var files []InputFile
 	var total int64
@@ -546,7 +546,7 @@ func (s *S3Store) ListInput(dir string) ([]InputFile, int64, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, 0, &InputError{Lines: []string{err.Error()}, Err: err}
+		return nil, 0, inputError(err, err.Error())
 	}
 	return files, total, nil
 }

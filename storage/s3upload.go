@@ -98,6 +98,8 @@ func (w *s3Writer) dispatch() {
 		w.mu.Lock()
 		if err != nil {
 			if w.err == nil {
+				// The cause is not wrapped: the backup engine takes a wrapped
+				// errno for a failed local write (the legacy disk-full lines).
 				w.err = fmt.Errorf("Failed to upload part %d of %s: %s", num, w.path, S3ErrorText(err))
 			}
 		} else {

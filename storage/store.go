@@ -207,7 +207,7 @@ func (r *Router) FreeSpace(dir string) (uint64, bool) {
 func (r *Router) ListInput(dir string) ([]InputFile, int64, error) {
 	s, err := r.pick(dir)
 	if err != nil {
-		return nil, 0, &InputError{Lines: []string{err.Error()}, Err: err}
+		return nil, 0, inputError(err, err.Error())
 	}
 	return s.ListInput(dir)
 }

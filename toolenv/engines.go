@@ -13,16 +13,6 @@ import (
 	"asbtools/restore"
 )
 
-// compatError converts a command-line failure into a msg.Error with the
-// same lines and exit code.
-func compatError(ce *compat.Error) *msg.Error {
-	e := &msg.Error{Code: ce.Code, Err: ce}
-	for _, m := range ce.Messages {
-		e.Lines = append(e.Lines, msg.Line{Level: m.Level, Text: m.Text, Stdout: m.Stdout})
-	}
-	return e
-}
-
 func option(o compat.Opt) backup.Option { return backup.Option{Value: o.Value, Set: o.Set} }
 
 // BackupConfig turns a parsed asbackup command line into the engine's
@@ -56,7 +46,7 @@ func BackupConfig(c *compat.BackupConfig, password string) (backup.Config, func(
 	if c.BinList.Set {
 		bins, e := compat.ParseBinList(c.BinList.Value)
 		if e != nil {
-			cfg.BinListErr = compatError(e)
+			cfg.BinListErr = e
 		}
 		cfg.Bins = bins
 	}
@@ -70,7 +60,7 @@ func BackupConfig(c *compat.BackupConfig, password string) (backup.Config, func(
 func backupTargets(c *compat.BackupConfig, password string, cfg *backup.Config) (func() (*as.Client, error), error) {
 	t, e := c.PrepareTargets()
 	if e != nil {
-		return nil, compatError(e)
+		return nil, e
 	}
 	for _, p := range t.Partitions {
 		cfg.Partitions = append(cfg.Partitions, backup.PartitionRange{Begin: p.Begin, Count: p.Count, Digest: p.Digest})
@@ -80,7 +70,7 @@ func backupTargets(c *compat.BackupConfig, password string, cfg *backup.Config) 
 	}
 	cfg.FilterExpBytes, cfg.RackIDs = t.FilterExp, t.RackIDs
 	if len(t.Seeds) == 0 {
-		return nil, compatError(compat.HostListError("asbackup", t.SeedText))
+		return nil, compat.HostListError("asbackup", t.SeedText)
 	}
 	// The client's rack awareness stays off (the engine reads the racks).
 	cp, err := clusterconn.ClientPolicy(&c.Cluster, clusterconn.Settings{
@@ -124,7 +114,7 @@ func RestoreConfig(c *compat.RestoreConfig, prompt compat.PromptFunc) (restore.C
 		Stream: c.Codec.Settings(),
 	}
 	if lists, e := c.ParseLists(); e != nil {
-		cfg.ListsErr = compatError(e)
+		cfg.ListsErr = e
 	} else {
 		cfg.SourceNamespace, cfg.TargetNamespace = lists.SourceNamespace, lists.TargetNamespace
 		cfg.Bins, cfg.Sets = lists.Bins, lists.Sets
@@ -137,7 +127,7 @@ func RestoreConfig(c *compat.RestoreConfig, prompt compat.PromptFunc) (restore.C
 		}
 		cfg.InputSize, cfg.InputStdin = size, isStdin
 		if e != nil {
-			cfg.InputErr = compatError(e)
+			cfg.InputErr = e
 		}
 	}
 	return cfg, func(connections int) (*as.Client, error) { return restoreConnect(c, prompt, connections) }
@@ -149,13 +139,14 @@ func restoreConnect(c *compat.RestoreConfig, prompt compat.PromptFunc, connectio
 	errLine := func(text string) error { return msg.New(msg.Err("%s", text)) }
 	seeds, e := c.Seeds()
 	if e != nil {
-		return nil, errLine(e.Error())
+		// The legacy tool logs the parser's lines as one ERR message.
+		return nil, &msg.Error{Lines: []msg.Line{msg.Err("%s", e.Error())}, Err: e}
 	}
 	set := clusterconn.Settings{Timeout: c.Timeout, ConnectionQueueSize: max(connections, 16)}
 	if c.Cluster.AuthMode.Set {
 		m, ok := compat.ParseAuthMode(c.Cluster.AuthMode.Value)
 		if !ok {
-			return nil, errLine(compat.AuthModeError("asrestore", c.Cluster.AuthMode.Value).Messages[0].Text)
+			return nil, errLine(compat.AuthModeError("asrestore", c.Cluster.AuthMode.Value).Lines[0].Text)
 		}
 		set.Auth = m
 	}

@@ -6,6 +6,7 @@ import (
 
 	"asbtools/compat"
 	"asbtools/logging"
+	"asbtools/msg"
 )
 
 // Parse runs a tool's command-line parser (compat.ParseBackup or
@@ -18,7 +19,7 @@ import (
 // args is the full argv.
 func Parse[C any](tool string, args []string, log *logging.Logger,
 	parse func([]string, compat.Env) (C, compat.Action, error),
-	messages func(C) (verbose bool, msgs []compat.Message)) (cfg C, code int, ok bool) {
+	messages func(C) (verbose bool, msgs []msg.Line)) (cfg C, code int, ok bool) {
 	argv0 := tool
 	if len(args) > 0 {
 		argv0 = args[0]
@@ -26,10 +27,10 @@ func Parse[C any](tool string, args []string, log *logging.Logger,
 	cfg, action, err := parse(args, Env(Options{}))
 	switch action {
 	case compat.ActionHelp, compat.ActionVersion:
-		compat.Print(compat.HelpMessages(tool, action, argv0), log, os.Stdout)
+		msg.Print(compat.HelpMessages(tool, action, argv0), log, os.Stdout)
 		return cfg, 0, false
 	case compat.ActionFail:
-		var ce *compat.Error
+		var ce *msg.Error
 		if !errors.As(err, &ce) {
 			log.Errorf("%s", err.Error())
 			return cfg, 1, false
@@ -37,19 +38,19 @@ func Parse[C any](tool string, args []string, log *logging.Logger,
 		if ce.Verbose {
 			log.SetVerbose(true)
 		}
-		compat.Print(ce.Messages, log, os.Stdout)
-		return cfg, Exit(log, ce.Verbose, ce.Code), false
+		msg.Print(ce.Lines, log, os.Stdout)
+		return cfg, Exit(log, ce.Verbose, ce.ExitCode()), false
 	}
 	verbose, msgs := messages(cfg)
 	log.SetVerbose(verbose)
-	compat.Print(msgs, log, os.Stdout)
+	msg.Print(msgs, log, os.Stdout)
 	return cfg, 0, true
 }
 
 // Exit returns code after printing the legacy exit line when verbose.
 func Exit(log *logging.Logger, verbose bool, code int) int {
 	if verbose {
-		compat.Print([]compat.Message{compat.ExitMessage(code)}, log, os.Stdout)
+		msg.Print([]msg.Line{compat.ExitMessage(code)}, log, os.Stdout)
 	}
 	return code
 }

@@ -6,7 +6,6 @@
 package toolenv
 
 import (
-	"errors"
 	"io"
 	"os"
 	"strings"
@@ -43,8 +42,7 @@ func Env(o Options) compat.Env {
 }
 
 // LoadConfig reads the configuration files with conf.Load and converts the
-// result for compat. A *conf.Error becomes a *compat.Error with the same
-// lines (raw text stays raw, log lines become ERR lines).
+// result for compat. A failure is conf's *msg.Error with the legacy lines.
 func (o Options) LoadConfig(lo compat.ConfigLoadOptions) ([]compat.ConfigSetting, error) {
 	w := o.Stderr
 	if w == nil {
@@ -72,18 +70,6 @@ func (o Options) LoadConfig(lo compat.ConfigLoadOptions) ([]compat.ConfigSetting
 		},
 	})
 	if err != nil {
-		var ce *conf.Error
-		if errors.As(err, &ce) {
-			e := &compat.Error{Code: ce.ExitCode()}
-			for _, l := range ce.Lines {
-				m := compat.Message{Level: logging.Raw, Text: l.Text}
-				if l.Log {
-					m.Level = logging.Error
-				}
-				e.Messages = append(e.Messages, m)
-			}
-			return nil, e
-		}
 		return nil, err
 	}
 	out := make([]compat.ConfigSetting, 0, len(settings))
@@ -96,7 +82,7 @@ func (o Options) LoadConfig(lo compat.ConfigLoadOptions) ([]compat.ConfigSetting
 
 // ResolveSecret fetches one `secrets:` reference from the agent described by
 // sa (already split into host and port by compat). Failures are
-// *compat.Error values carrying the legacy ERR lines, which never contain a
+// *msg.Error values carrying the legacy ERR lines, which never contain a
 // secret value.
 func ResolveSecret(sa compat.SecretAgentConfig, ref string) ([]byte, error) {
 	cfg := secretagent.Config{Address: sa.Address, Port: sa.Port, Timeout: sa.Timeout}
@@ -109,14 +95,6 @@ func ResolveSecret(sa compat.SecretAgentConfig, ref string) ([]byte, error) {
 		if v, err = client.Resolve(ref); err == nil {
 			return v, nil
 		}
-	}
-	var se *secretagent.Error
-	if errors.As(err, &se) {
-		e := &compat.Error{Code: 1}
-		for _, l := range se.LogLines() {
-			e.Messages = append(e.Messages, compat.Message{Level: logging.Error, Text: l})
-		}
-		return nil, e
 	}
 	return nil, err
 }

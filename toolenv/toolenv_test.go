@@ -11,6 +11,7 @@ import (
 
 	"asbtools/compat"
 	"asbtools/logging"
+	"asbtools/msg"
 	"asbtools/secretagent/satest"
 )
 
@@ -90,12 +91,12 @@ func TestLoadConfigDiagnosticsAndErrors(t *testing.T) {
 	// A fatal error keeps raw lines raw and log lines as ERR lines.
 	bad := write(t, dir, "secret.conf", "[secret-agent]\nsa-address = \"127.0.0.1:1\"\n[asbackup]\nnamespace = \"secrets:x\"\n")
 	_, err := o.LoadConfig(compat.ConfigLoadOptions{Tool: "asbackup", ConfigFile: bad, OnlyConfigFile: true})
-	ce, ok := err.(*compat.Error)
-	if !ok || ce.Code != 1 {
-		t.Fatalf("want *compat.Error, got %T %v", err, err)
+	ce, ok := err.(*msg.Error)
+	if !ok || ce.ExitCode() != 1 {
+		t.Fatalf("want *msg.Error, got %T %v", err, err)
 	}
 	var lines []string
-	for _, m := range ce.Messages {
+	for _, m := range ce.Lines {
 		tag := "RAW"
 		if m.Level == logging.Error {
 			tag = "ERR"
@@ -132,9 +133,9 @@ func TestResolveSecret(t *testing.T) {
 		t.Fatalf("got %q, %v", v, err)
 	}
 	_, err = ResolveSecret(sa, "secrets:r:missing")
-	ce, ok := err.(*compat.Error)
-	if !ok || len(ce.Messages) != 3 || ce.Messages[0].Text != "secret-agent: ERR: response: secret not found" ||
-		ce.Messages[2].Text != "secret agent request failed err code: 1" {
+	ce, ok := err.(*msg.Error)
+	if !ok || len(ce.Lines) != 3 || ce.Lines[0].Text != "secret-agent: ERR: response: secret not found" ||
+		ce.Lines[2].Text != "secret agent request failed err code: 1" {
 		t.Fatalf("unknown secret: %T %v", err, err)
 	}
 	// TLS uses the CA content read at parse time, not the file.

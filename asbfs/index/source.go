@@ -142,7 +142,7 @@ func locateS3(path string, opts *Options, backups *[]*Backup) error {
 	}
 	files, _, err := opts.Store.ListInput(path)
 	if err != nil {
-		return fmt.Errorf("backup %s: %v", path, err)
+		return fmt.Errorf("backup %s: %w", path, err)
 	}
 	now := time.Now()
 	if len(files) > 0 {
@@ -156,7 +156,7 @@ func locateS3(path string, opts *Options, backups *[]*Backup) error {
 	}
 	o, err := opts.Store.Open(path)
 	if err != nil {
-		return fmt.Errorf("backup %s: %v", path, err)
+		return fmt.Errorf("backup %s: %w", path, err)
 	}
 	o.Close()
 	*backups = []*Backup{{Path: path, paths: []string{path}, ModTime: now}}
@@ -204,7 +204,7 @@ func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
 		// order.
 		o, err := opts.Store.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		file = &File{Path: path, ModTime: time.Now(), DiskSize: o.Size(), closers: []io.Closer{o}}
 		ra, size = newCachedObject(o, o.Size()), o.Size()
@@ -228,7 +228,7 @@ func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
 		d, err := stream.NewDecryptReaderAt(ra, size, opts.Cipher, opts.Key)
 		if err != nil {
 			file.close()
-			return nil, fmt.Errorf("%s: %v", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		ra, size = d, d.Size()
 	}
@@ -270,7 +270,7 @@ func spill(src io.Reader, _ int64, path string, opts *Options, problems *[]Probl
 	file.closers = append(file.closers, tmp)
 	rd, err := stream.NewReader(src, stream.Options{Compress: true, Cipher: opts.Cipher, Key: opts.Key})
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %v", path, err)
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	defer rd.Close()
 	var w io.Writer = tmp

@@ -19,6 +19,7 @@ import (
 	"asbtools/internal/memtrim"
 	"asbtools/legacy"
 	"asbtools/logging"
+	"asbtools/msg"
 	"asbtools/storage"
 	"asbtools/toolenv"
 )
@@ -42,7 +43,7 @@ func main() {
 func run(args []string) int {
 	log := logging.New(os.Stderr)
 	cfg, code, ok := toolenv.Parse("asbackup", args, log, compat.ParseBackup,
-		func(c *compat.BackupConfig) (bool, []compat.Message) { return c.Verbose, c.Messages })
+		func(c *compat.BackupConfig) (bool, []msg.Line) { return c.Verbose, c.Messages })
 	if !ok {
 		return code
 	}

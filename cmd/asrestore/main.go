@@ -12,6 +12,7 @@ import (
 	"asbtools/compat"
 	"asbtools/legacy"
 	"asbtools/logging"
+	"asbtools/msg"
 	"asbtools/restore"
 	"asbtools/toolenv"
 )
@@ -23,7 +24,7 @@ func main() {
 func run(args []string) int {
 	log := logging.New(os.Stderr)
 	cfg, code, ok := toolenv.Parse("asrestore", args, log, compat.ParseRestore,
-		func(c *compat.RestoreConfig) (bool, []compat.Message) { return c.Verbose, c.Messages })
+		func(c *compat.RestoreConfig) (bool, []msg.Line) { return c.Verbose, c.Messages })
 	if !ok {
 		return code
 	}

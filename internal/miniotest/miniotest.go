@@ -115,7 +115,7 @@ func Binary() (string, error) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("building %s@%s: %v\n%s", Module, Version, err, out.Bytes())
+		return "", fmt.Errorf("building %s@%s: %w\n%s", Module, Version, err, out.Bytes())
 	}
 	if err := os.Rename(filepath.Join(tmp, "minio"), bin); err != nil {
 		return "", err

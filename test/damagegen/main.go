@@ -693,7 +693,7 @@ func recordOne(dir, legacy, name, variant string, extra ...string) error {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		return fmt.Errorf("%s: %v", name, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: timed out", name)
@@ -732,7 +732,7 @@ func recordRestore(dir, legacy, name string) error {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		return fmt.Errorf("%s: %v", name, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: timed out", name)
@@ -775,7 +775,7 @@ func recordDir(dir, legacy, name string) error {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		return fmt.Errorf("%s: %v", name, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	if so.Len() > 0 {
 		return fmt.Errorf("%s: unexpected stdout %q", name, so.String())

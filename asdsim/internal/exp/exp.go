@@ -223,7 +223,7 @@ func (c *compiler) call(op int64, in []any) (node, error) {
 		}
 		re, err := regexp.Compile(src)
 		if err != nil {
-			return nil, fmt.Errorf("regex: %v", err)
+			return nil, fmt.Errorf("regex: %w", err)
 		}
 		sub, err := c.compile(in[2])
 		if err != nil {
