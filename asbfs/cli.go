@@ -271,7 +271,8 @@ func (a args) serve(opts index.Options, cfg fsnode.Config, ready *os.File, logf 
 		logf("%v", err)
 		return 1
 	}
-	defer tree.Close()
+	// The backup is read-only: releasing it at exit cannot lose data.
+	defer func() { _ = tree.Close() }()
 	problems := 0
 	for _, b := range tree.Backups {
 		problems += len(b.Problems)
@@ -379,8 +380,11 @@ func runParent(argv []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "asbfs: --daemon: %v\n", err)
 		return 1
 	}
-	w.Close()
-	devnull.Close()
+	// The child holds its own copies of both descriptors; the parent's
+	// copies are released (a failing close of a pipe end or of /dev/null
+	// loses nothing).
+	_ = w.Close()
+	_ = devnull.Close()
 	ok := false
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -391,7 +395,9 @@ func runParent(argv []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, sc.Text())
 	}
 	if ok {
-		cmd.Process.Release()
+		// The mounted child runs on its own; Release only frees the
+		// parent's handle on it.
+		_ = cmd.Process.Release()
 		return 0
 	}
 	if err := cmd.Wait(); err != nil {

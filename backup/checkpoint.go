@@ -315,6 +315,7 @@ func (e *engine) readState(path string) (*state.State, error) {
 	if err != nil {
 		return nil, &msg.Error{Lines: []msg.Line{msg.Err("%s", err.Error()), msg.Err("Unable to open file %s for reading", path)}, Err: err}
 	}
-	defer o.Close()
+	// Read-only: the state is complete once Read returns.
+	defer func() { _ = o.Close() }()
 	return state.Read(o)
 }

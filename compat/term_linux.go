@@ -17,7 +17,9 @@ func TerminalPrompt(prompt string) (string, error) {
 	if err != nil {
 		return ReadPasswordLine(prompt, os.Stdin, os.Stderr)
 	}
-	defer tty.Close()
+	// The terminal is only used for the prompt; closing it cannot lose
+	// anything the caller needs.
+	defer func() { _ = tty.Close() }()
 	fd := tty.Fd()
 	var old syscall.Termios
 	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TCGETS, uintptr(unsafe.Pointer(&old))); e != 0 {

@@ -246,9 +246,13 @@ func (b *Backup) Progress(p backup.Progress) {
 	if b.mach != nil {
 		recs := p.Records - b.machPrev
 		b.machPrev = p.Records
-		fmt.Fprintf(b.mach, "PROGRESS:%d\n", pct)
+		if _, err := fmt.Fprintf(b.mach, "PROGRESS:%d\n", pct); err != nil {
+			b.Log.Errorf("Error while writing machine-readable progress%s", storage.Errno(err))
+		}
 		if recs > 0 && ms > 0 {
-			fmt.Fprintf(b.mach, "REMAINING:%s\n", FormatETA(int64((n-p.Records)*ms/recs/1000)))
+			if _, err := fmt.Fprintf(b.mach, "REMAINING:%s\n", FormatETA(int64((n-p.Records)*ms/recs/1000))); err != nil {
+				b.Log.Errorf("Error while writing machine-readable remaining time%s", storage.Errno(err))
+			}
 		}
 	}
 }
@@ -294,7 +298,13 @@ func (b *Backup) Finish(verbose bool, sum backup.Summary, err error) int {
 		b.info("Backed up %d record(s), %d secondary index(es), %d UDF file(s), %d byte(s) in total (~%d B/rec)",
 			sum.Records, sum.Indexes, sum.UDFs, sum.Bytes, per)
 		if b.mach != nil {
-			fmt.Fprintf(b.mach, "SUMMARY:%d:%d:%d:%d:%d\n", sum.Records, sum.Indexes, sum.UDFs, sum.Bytes, per)
+			if _, werr := fmt.Fprintf(b.mach, "SUMMARY:%d:%d:%d:%d:%d\n", sum.Records, sum.Indexes, sum.UDFs, sum.Bytes, per); werr != nil {
+				// Legacy reports it and fails the run.
+				b.Log.Errorf("Error while writing machine-readable summary%s", storage.Errno(werr))
+				if err == nil {
+					err = &msg.Error{Err: werr}
+				}
+			}
 		}
 	}
 	if b.mach != nil {

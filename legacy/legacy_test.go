@@ -127,3 +127,51 @@ func TestRestoreProgress(t *testing.T) {
 		t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestMachineWriteFailures: a --machine file that cannot be written to
+// (/dev/full) gives the legacy ERR lines for every progress, remaining-time
+// and summary line; a backup then fails (exit 1), a restore does not.
+func TestMachineWriteFailures(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Fatalf("/dev/full: %v", err)
+	}
+	var buf bytes.Buffer
+	b := NewBackup(logging.New(&buf), "start", "/dev/full")
+	if err := b.Begin(); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1000, 0)
+	b.Progress(backup.Progress{Expected: 1000, Time: t0, First: true})
+	b.Progress(backup.Progress{Records: 20, Bytes: 2048, Expected: 1000, Time: t0.Add(time.Second)})
+	if code := b.Finish(false, backup.Summary{Records: 20, Bytes: 2048, Done: true}, nil); code != 1 {
+		t.Errorf("backup exit code %d, want 1", code)
+	}
+	const enospc = " (error 28: No space left on device)"
+	want := []string{
+		"INF 2% complete (~2 KiB/s, ~20 rec/s, ~102 B/rec)", "INF ~49s remaining",
+		"ERR Error while writing machine-readable progress" + enospc,
+		"ERR Error while writing machine-readable remaining time" + enospc,
+		"INF Backed up 20 record(s), 0 secondary index(es), 0 UDF file(s), 2048 byte(s) in total (~102 B/rec)",
+		"ERR Error while writing machine-readable summary" + enospc,
+	}
+	if got := messages(&buf); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("backup lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	buf.Reset()
+	r := NewRestore(logging.New(&buf), "start", "/dev/full")
+	if err := r.Begin(); err != nil {
+		t.Fatal(err)
+	}
+	r.Progress(restore.Progress{Estimated: 10000, Time: t0, First: true})
+	r.Progress(restore.Progress{Counts: restore.Summary{Records: 10, Bytes: 1024, Inserted: 10},
+		Estimated: 10000, Time: t0.Add(time.Second), Last: true})
+	if code := r.Finish(false, nil); code != 0 {
+		t.Errorf("restore exit code %d, want 0", code)
+	}
+	for _, w := range []string{"progress", "remaining time", "summary"} {
+		if !strings.Contains(buf.String(), "[ERR] ") || !strings.Contains(buf.String(), "Error while writing machine-readable "+w+enospc) {
+			t.Errorf("restore: no %s failure in\n%s", w, buf.String())
+		}
+	}
+}

@@ -227,7 +227,9 @@ func (r *Restore) Progress(p restore.Progress) {
 	r.iter++
 	if r.mach != nil {
 		if percent >= 0 {
-			fmt.Fprintf(r.mach, "PROGRESS:%d\n", percent)
+			if _, err := fmt.Fprintf(r.mach, "PROGRESS:%d\n", percent); err != nil {
+				log.Errorf("Error while writing machine-readable progress%s", storage.Errno(err))
+			}
 		}
 		bytes := s.Bytes - r.machPrevBytes
 		if bytes != 0 && est != 0 && ms != 0 {
@@ -235,12 +237,17 @@ func (r *Restore) Progress(p restore.Progress) {
 			if s.Bytes < est {
 				eta = int64((est - s.Bytes) * ms / bytes / 1000)
 			}
-			fmt.Fprintf(r.mach, "REMAINING:%s\n", FormatETA(eta))
+			if _, err := fmt.Fprintf(r.mach, "REMAINING:%s\n", FormatETA(eta)); err != nil {
+				log.Errorf("Error while writing machine-readable remaining time%s", storage.Errno(err))
+			}
 		}
 		r.machPrevBytes = s.Bytes
 		if p.Last {
-			fmt.Fprintf(r.mach, "SUMMARY:%d:%d:%d:%d:%d:%d :%d:%d:%d\n", s.UDFs, s.Indexes, s.Records,
-				s.Expired, s.Skipped, s.ErrIgnored, s.Inserted, s.Existed, s.Fresher)
+			// Legacy reports a failure and goes on (the exit code stays).
+			if _, err := fmt.Fprintf(r.mach, "SUMMARY:%d:%d:%d:%d:%d:%d :%d:%d:%d\n", s.UDFs, s.Indexes, s.Records,
+				s.Expired, s.Skipped, s.ErrIgnored, s.Inserted, s.Existed, s.Fresher); err != nil {
+				log.Errorf("Error while writing machine-readable summary%s", storage.Errno(err))
+			}
 		}
 	}
 }

@@ -290,8 +290,11 @@ func (r *run) connect() error {
 func batchIndexThreads(reply string) int {
 	for _, kv := range strings.Split(reply, ";") {
 		if v, ok := strings.CutPrefix(kv, "batch-index-threads="); ok {
+			// The leading decimal number, 0 if there is none.
 			n := 0
-			fmt.Sscanf(v, "%d", &n)
+			if _, err := fmt.Sscanf(v, "%d", &n); err != nil {
+				return 0
+			}
 			return n
 		}
 	}

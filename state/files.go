@@ -46,7 +46,8 @@ func Load(path string) (*State, error) {
 			fmt.Sprintf("Failed to open file %s in \"r\" mode %s", path, errnoText(err)),
 			fmt.Sprintf("Unable to open file %s for reading", path))
 	}
-	defer f.Close()
+	// Read-only: the state is complete once Read returns.
+	defer func() { _ = f.Close() }()
 	return Read(f)
 }
 
@@ -129,11 +130,11 @@ func OpenAppend(e *FileEntry) (*os.File, error) {
 	}
 	pos, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
-		f.Close()
+		_ = f.Close() // nothing was written: the seek error is the one to report
 		return nil, loadErr(err, fmt.Sprintf("Unable to read file pos from file %s", errnoText(err)), deserializeIO)
 	}
 	if uint64(pos) != e.FilePos {
-		f.Close()
+		_ = f.Close() // nothing was written: the position is the error to report
 		return nil, loadErr(nil, fmt.Sprintf("Expected file pos (%d) did not match file pos (%d) for file (%s) opened in append mode", e.FilePos, pos, e.Path), deserializeIO)
 	}
 	return f, nil

@@ -88,8 +88,10 @@ func StatePath(in PathInput, isDir func(string) bool) (path string, mustCheck bo
 func CheckStateFileDst(path string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
-		f.Close()
-		os.Remove(path)
+		// An empty probe, written to by nobody. As legacy, a failure to
+		// remove it is not an error: the state overwrites it later.
+		_ = f.Close()
+		_ = os.Remove(path)
 		return nil
 	}
 	if !errors.Is(err, os.ErrExist) {
@@ -99,7 +101,7 @@ func CheckStateFileDst(path string) error {
 	if err != nil {
 		return msg.WithCause(err, "Failed to open state file \"%s\", reason: %s", path, Strerror(err))
 	}
-	f.Close()
+	_ = f.Close() // opened only to check the permission; nothing was written
 	return nil
 }
 
@@ -150,7 +152,7 @@ func localDir(p string) bool {
 	if err != nil {
 		return false
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened only to stat it
 	st, err := f.Stat()
 	return err == nil && st.IsDir()
 }

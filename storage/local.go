@@ -101,11 +101,11 @@ func (Local) Open(path string) (Object, error) {
 	}
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
+		_ = f.Close() // read-only, never read: the stat error is the one to report
 		return nil, err
 	}
 	if st.IsDir() {
-		f.Close()
+		_ = f.Close() // read-only, never read
 		return nil, ErrIsDirectory
 	}
 	return &localObject{File: f, size: st.Size()}, nil

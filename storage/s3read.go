@@ -104,7 +104,9 @@ func (s *S3Store) getRange(bucket, key string, off int64, buf []byte) (int, erro
 			continue
 		}
 		n, err := io.ReadFull(res.Body, buf[got:])
-		res.Body.Close()
+		// The bytes that count were read (and err says how many); closing
+		// the response body only returns the connection to the pool.
+		_ = res.Body.Close()
 		if n > 0 {
 			attempt = -1 // progress: a fresh series of retries
 		}

@@ -43,7 +43,8 @@ func KeyMaterialFromPEMFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, &KeyError{Msg: fmt.Sprintf("Could not open private key file \"%s\"", path), Err: err}
 	}
-	defer f.Close()
+	// Read-only: the key is complete once read.
+	defer func() { _ = f.Close() }()
 	// A key file is small; anything beyond 1 MiB is not a PEM key. A read
 	// error (e.g. the path is a directory) is reported as a parse failure
 	// like legacy does, with the read error as its cause.

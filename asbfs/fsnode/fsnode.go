@@ -127,7 +127,9 @@ func Mount(dir string, t *index.Tree, cfg Config) (*fuse.Server, error) {
 	}
 	go srv.Serve()
 	if err := srv.WaitMount(); err != nil {
-		srv.Unmount()
+		if uerr := srv.Unmount(); uerr != nil {
+			return nil, fmt.Errorf("%w (unmounting: %v)", err, uerr)
+		}
 		return nil, err
 	}
 	return srv, nil
@@ -170,13 +172,16 @@ type node struct {
 // view is one way of showing the records of a set: as JSON or as one-record
 // .asb files (raw), with node IDs base..base+Len()-1.
 type view struct {
-	base  uint64
-	set   *index.Set
-	ns    *index.Namespace
-	raw   bool
-	hdr   []byte // raw: the .asb header every record file starts with
-	mtime time.Time
-	plus  bool // listings carry attributes
+	base uint64
+	set  *index.Set
+	ns   *index.Namespace
+	raw  bool
+	hdr  []byte // raw: the .asb header every record file starts with
+	// hdrErr is set when that header could not be written: the view's
+	// files then fail to open with EIO.
+	hdrErr error
+	mtime  time.Time
+	plus   bool // listings carry attributes
 }
 
 // FS is the raw FUSE file system of an indexed backup.
@@ -252,7 +257,7 @@ func (b *builder) blob(parent uint64, name string, data []byte, mt time.Time) {
 func (b *builder) view(ns *index.Namespace, s *index.Set, raw bool, mt time.Time) *view {
 	v := &view{base: b.next, set: s, ns: ns, raw: raw, mtime: mt, plus: b.plusMax > 0 && s.Len() <= b.plusMax}
 	if raw {
-		v.hdr = rawHeader(ns, s)
+		v.hdr, v.hdrErr = rawHeader(ns, s)
 	}
 	b.next += uint64(s.Len())
 	b.f.views = append(b.f.views, v)
@@ -323,7 +328,7 @@ func setTime(s *index.Set, mt time.Time) time.Time {
 
 // rawHeader returns the header of the .asb files of a raw view: the
 // version of the set's files and the namespace.
-func rawHeader(ns *index.Namespace, s *index.Set) []byte {
+func rawHeader(ns *index.Namespace, s *index.Set) ([]byte, error) {
 	v := asb.Version31
 	if s.Len() > 0 {
 		if f := s.Info(0).File; f != nil && f.Version() != 0 {
@@ -332,9 +337,13 @@ func rawHeader(ns *index.Namespace, s *index.Set) []byte {
 	}
 	var buf strings.Builder
 	w := asb.NewWriter(&buf)
-	w.WriteHeader(&asb.Header{Version: v, Meta: []asb.Meta{asb.NamespaceMeta(ns.Name)}})
-	w.Flush()
-	return []byte(buf.String())
+	if err := w.WriteHeader(&asb.Header{Version: v, Meta: []asb.Meta{asb.NamespaceMeta(ns.Name)}}); err != nil {
+		return nil, fmt.Errorf("%s: raw header: %w", ns.Name, err)
+	}
+	if err := w.Flush(); err != nil {
+		return nil, fmt.Errorf("%s: raw header: %w", ns.Name, err)
+	}
+	return []byte(buf.String()), nil
 }
 
 type byName struct{ n *node }
@@ -621,6 +630,10 @@ func (f *FS) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fu
 		case kBlob:
 			return fuse.OK
 		case kStream:
+			if n.view.hdrErr != nil {
+				f.logf("%v", n.view.hdrErr)
+				return fuse.EIO
+			}
 			out.Fh = f.addHandle(newStream(n.view))
 			return fuse.OK
 		}
@@ -632,7 +645,9 @@ func (f *FS) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fu
 	}
 	var data []byte
 	var err error
-	if v.raw {
+	if v.raw && v.hdrErr != nil {
+		err = v.hdrErr
+	} else if v.raw {
 		var raw []byte
 		raw, err = v.set.Raw(i)
 		data = append(append(make([]byte, 0, len(v.hdr)+len(raw)), v.hdr...), raw...)

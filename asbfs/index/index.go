@@ -272,7 +272,9 @@ func Open(path string, opts Options) (*Tree, error) {
 		}
 	}
 	if usable == 0 && firstErr != nil {
-		t.Close()
+		// Nothing usable was opened: the error to report is the first
+		// one, not that of releasing the read-only files.
+		_ = t.Close()
 		return nil, firstErr
 	}
 	return t, nil

@@ -158,7 +158,10 @@ func locateS3(path string, opts *Options, backups *[]*Backup) error {
 	if err != nil {
 		return fmt.Errorf("backup %s: %w", path, err)
 	}
-	o.Close()
+	// The object was only opened to see that it exists.
+	if err := o.Close(); err != nil {
+		return fmt.Errorf("backup %s: %w", path, err)
+	}
 	*backups = []*Backup{{Path: path, paths: []string{path}, ModTime: now}}
 	return nil
 }
@@ -216,7 +219,7 @@ func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
 		}
 		st, err := f.Stat()
 		if err != nil {
-			f.Close()
+			_ = f.Close() // read-only, never used: the stat error is the one to report
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		file = &File{Path: path, ModTime: st.ModTime(), DiskSize: st.Size(), closers: []io.Closer{f}}
@@ -227,7 +230,7 @@ func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
 	if opts.Cipher != stream.None {
 		d, err := stream.NewDecryptReaderAt(ra, size, opts.Cipher, opts.Key)
 		if err != nil {
-			file.close()
+			_ = file.close() // read-only: the decryption error is the one to report
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		ra, size = d, d.Size()
@@ -237,7 +240,7 @@ func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
 		var magic [4]byte
 		n, err := ra.ReadAt(magic[:], 0)
 		if err != nil && err != io.EOF {
-			file.close()
+			_ = file.close() // read-only: the read error is the one to report
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		compressed = n == 4 && bytes.Equal(magic[:], zstdMagic)
@@ -246,13 +249,13 @@ func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
 		file.Compressed = true
 		sra, ssize, err := spill(whole(), srcSize, path, opts, problems, file)
 		if err != nil {
-			file.close()
+			_ = file.close() // the spill error is the one to report
 			return nil, err
 		}
 		ra, size = sra, ssize
 	}
 	if size >= maxFileSize {
-		file.close()
+		_ = file.close() // read-only: the size is the error to report
 		return nil, fmt.Errorf("%s: %d bytes of text, more than asbfs can index in one file (1 TiB)", path, size)
 	}
 	file.ra, file.Size = ra, size
@@ -266,13 +269,18 @@ func spill(src io.Reader, _ int64, path string, opts *Options, problems *[]Probl
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: cannot create spill file for decompression: %w", path, err)
 	}
-	os.Remove(tmp.Name())
 	file.closers = append(file.closers, tmp)
+	// Unlinked at once, the spill file disappears with the process.
+	if err := os.Remove(tmp.Name()); err != nil {
+		return nil, 0, fmt.Errorf("%s: cannot unlink spill file: %w", path, err)
+	}
 	rd, err := stream.NewReader(src, stream.Options{Compress: true, Cipher: opts.Cipher, Key: opts.Key})
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
-	defer rd.Close()
+	// Closing the decompressor releases its buffers; the data read is
+	// checked by the copy below.
+	defer func() { _ = rd.Close() }()
 	var w io.Writer = tmp
 	var sw *stream.Writer
 	var key []byte

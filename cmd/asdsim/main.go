@@ -147,7 +147,7 @@ func loadFile(srv *asdsim.Server, ns, path string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: loaded once Load returns
 	c, err := asbload.Load(srv, ns, f, path)
 	if err != nil {
 		return err

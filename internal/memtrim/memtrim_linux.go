@@ -26,7 +26,7 @@ func Release() {
 	if err != nil {
 		return
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	var regions []region
 	var cur region
 	candidate := false
