@@ -291,6 +291,7 @@ func TestRestoreWriteRetries(t *testing.T) {
 	if sum.Inserted != 200 || sum.Retries == 0 || srv.Count("test", "s") != 200 {
 		t.Errorf("summary %+v, server %d", sum, srv.Count("test", "s"))
 	}
+	accounted(t, sum)
 }
 
 // TestRestorePermanentWriteError: a permanent write error fails the
@@ -302,12 +303,16 @@ func TestRestorePermanentWriteError(t *testing.T) {
 	writeBackup(t, dir, 50, 1, 1, nil)
 	srv.Faults().FailNextWrites(1, asdsim.ResultRecordTooBig)
 	rec := &recorder{}
-	_, err := run(t, context.Background(), srv, rec, "-d", dir)
+	sum, err := run(t, context.Background(), srv, rec, "-d", dir)
 	if !errors.Is(err, restore.ErrFailed) || len(msg.Lines(err)) != 0 {
 		t.Fatalf("Run: %v", err)
 	}
 	if f := rec.with("Failed "); len(f) == 0 || f[0] != "Failed Error while storing record - code 13" {
 		t.Errorf("failures %q", f)
+	}
+	accounted(t, sum)
+	if sum.Inserted != uint64(srv.Count("test", "s")) || sum.ErrIgnored != 1 {
+		t.Errorf("summary %+v, server %d", sum, srv.Count("test", "s"))
 	}
 }
 
@@ -344,6 +349,7 @@ func TestRestoreCancel(t *testing.T) {
 			if sum.Records >= 12000 {
 				t.Errorf("every record was read: %+v", sum)
 			}
+			accounted(t, sum)
 		})
 	}
 }
@@ -369,5 +375,67 @@ func TestValidate(t *testing.T) {
 	}
 	if f := rec.with("Failed "); len(f) != 1 || !strings.Contains(f[0], "Error while parsing backup file "+filepath.Join(dir, "test_00001.asb")+" (line 3)") {
 		t.Errorf("failures %q", f)
+	}
+}
+
+// accounted checks that every record read was counted once: expired,
+// skipped, ignored, inserted, existed, fresher or failed (written, refused
+// or dropped because the restore stopped).
+func accounted(t *testing.T, sum restore.Summary) {
+	t.Helper()
+	if got := sum.Expired + sum.Skipped + sum.ErrIgnored + sum.Inserted + sum.Existed + sum.Fresher + sum.Failed; got != sum.Records {
+		t.Errorf("%d records read, %d accounted for: %+v", sum.Records, got, sum)
+	}
+}
+
+// cancelOnRetry records events and cancels the restore at the first
+// progress tick that counts a retry.
+type cancelOnRetry struct {
+	*recorder
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (c *cancelOnRetry) Progress(p restore.Progress) {
+	c.recorder.Progress(p)
+	if p.Counts.Retries > 0 {
+		c.once.Do(c.cancel)
+	}
+}
+
+// TestRestoreCancelDuringRetries: every write fails transiently and the
+// back-off before the second retry is an hour; cancelling the restore ends
+// the writers' back-off at once (with batch writes and with single
+// writes): the interrupt is reported, nothing is written and every record
+// read is counted as failed, and the exhausted-retries line is not
+// reported.
+func TestRestoreCancelDuringRetries(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeBackup(t, dir, 600, 2, 1, nil)
+	for _, mode := range []string{"batch", "single"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, asdsim.Config{})
+			srv.Faults().FailNextWrites(1<<30, asdsim.ResultKeyBusy)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			rec := &cancelOnRetry{recorder: &recorder{}, cancel: cancel}
+			args := []string{"-d", dir, "--no-indexes", "--no-udfs", "--retry-scale-factor", "3600000000", "--max-retries", "10"}
+			if mode == "single" {
+				args = append(args, "--disable-batch-writes")
+			}
+			sum, err := run(t, ctx, srv, rec, args...)
+			if !errors.Is(err, restore.ErrFailed) {
+				t.Fatalf("Run: %v, want ErrFailed\n%q", err, rec.events)
+			}
+			if len(rec.with("Interrupted")) != 1 || len(rec.with("Failed ")) != 0 {
+				t.Errorf("events %q", rec.events)
+			}
+			if sum.Inserted != 0 || sum.Retries == 0 || sum.Failed != sum.Records || srv.Count("test", "s") != 0 {
+				t.Errorf("summary %+v, server %d", sum, srv.Count("test", "s"))
+			}
+			accounted(t, sum)
+		})
 	}
 }

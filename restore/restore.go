@@ -170,7 +170,7 @@ func (r *run) main(parent context.Context) error {
 		return initFailure(err)
 	}
 	if !cfg.Validate {
-		if err := r.connect(); err != nil {
+		if err := r.connect(parent); err != nil {
 			return err
 		}
 		defer r.client.Close()
@@ -225,8 +225,8 @@ func (r *run) main(parent context.Context) error {
 }
 
 // connect opens the cluster connection, checks the server and starts the
-// writers.
-func (r *run) connect() error {
+// writers, which stop when parent (the caller's context) is cancelled.
+func (r *run) connect(parent context.Context) error {
 	cfg := r.cfg
 	maxBatches := int(max(1, min(cfg.MaxAsyncBatches, 1024)))
 	if r.env.Connect == nil {
@@ -279,7 +279,7 @@ func (r *run) connect() error {
 	if batchWrites {
 		writerCount = min(maxBatches, writersPerNode*max(1, len(client.GetNodes())))
 	}
-	r.w = newWriters(writerConfig{client: client, batchWrites: batchWrites, unique: cfg.Unique, replace: cfg.Replace,
+	r.w = newWriters(parent, writerConfig{client: client, batchWrites: batchWrites, unique: cfg.Unique, replace: cfg.Replace,
 		noGeneration: cfg.NoGeneration, ignoreErrors: cfg.IgnoreRecordError, maxRetries: cfg.MaxRetries,
 		scale: cfg.RetryScaleFactor, socketTimeout: cfg.SocketTimeout, totalTimeout: total},
 		writerCount, &r.c, r.rep, r.abort)

@@ -1,12 +1,14 @@
 package restore
 
 import (
+	"context"
+	"errors"
 	"math"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	as "github.com/aerospike/aerospike-client-go/v7"
+	"golang.org/x/sync/errgroup"
 
 	"asbtools/asb"
 	"asbtools/clusterconn"
@@ -173,7 +175,12 @@ type writerConfig struct {
 	totalTimeout  time.Duration
 }
 
-// writers is the pool of goroutines that write batches.
+// writers is the pool of goroutines that write batches. They run under an
+// errgroup whose context is cancelled when the caller cancels the restore
+// (the legacy interrupt) or when a write fails: the writers then drop the
+// batches still queued and end their retry back-offs (a write in flight
+// completes). A reader's failure does not stop them: as with the legacy
+// tool, the batches already handed over are written.
 type writers struct {
 	cfg    writerConfig
 	policy as.BatchWritePolicy
@@ -181,16 +188,22 @@ type writers struct {
 	rep    Reporter
 	queue  chan *batch
 	free   chan *batch
-	wg     sync.WaitGroup
+	g      *errgroup.Group
+	ctx    context.Context
+	// cancel stops the writers at once when one fails.
+	cancel context.CancelFunc
 
-	stopped atomic.Bool
-	failed  atomic.Bool
 	// exhausted is set by the first writer that runs out of retries:
 	// like the legacy tool, only that one reports it (the others stop
 	// silently).
 	exhausted atomic.Bool
-	onStop    func()
+	// onStop stops the restore (its readers) when a write fails.
+	onStop func()
 }
+
+// errWriteFailed ends a writer whose write failed (the failure was
+// reported); it cancels the other writers.
+var errWriteFailed = errors.New("restore: write failed")
 
 // writersPerNode is the number of concurrent batch writes per cluster node
 // (at most --max-async-batches in all): enough to keep a node's ingest
@@ -202,15 +215,20 @@ const writersPerNode = 8
 // to keep the writers busy, small enough to bound memory.
 const queueDepth = 4
 
-func newWriters(cfg writerConfig, n int, c *Counters, rep Reporter, onStop func()) *writers {
+// newWriters starts n writers; cancelling ctx stops them.
+func newWriters(ctx context.Context, cfg writerConfig, n int, c *Counters, rep Reporter, onStop func()) *writers {
 	w := &writers{cfg: cfg, policy: basePolicy(cfg.unique, cfg.replace, cfg.noGeneration), c: c, rep: rep,
 		queue: make(chan *batch, min(n, queueDepth)), free: make(chan *batch, n+queueDepth+4), onStop: onStop}
+	ctx, w.cancel = context.WithCancel(ctx)
+	w.g, w.ctx = errgroup.WithContext(ctx)
 	for i := 0; i < n; i++ {
-		w.wg.Add(1)
-		go w.loop()
+		w.g.Go(w.loop)
 	}
 	return w
 }
+
+// stopped reports whether the writers stop (cancelled or failed).
+func (w *writers) stopped() bool { return w.ctx.Err() != nil }
 
 // failf reports a write failure at once (the restore stops).
 func (w *writers) failf(format string, a ...any) { w.rep.Failed(msg.New(msg.Err(format, a...))) }
@@ -236,46 +254,65 @@ func (w *writers) put(b *batch) {
 	}
 }
 
-// submit queues a batch for writing (blocks while all writers are busy).
+// submit queues a batch for writing (blocks while all writers are busy);
+// once the writers stop, its records are dropped.
 func (w *writers) submit(b *batch) {
-	if len(b.items) == 0 || w.stopped.Load() {
+	if len(b.items) == 0 || w.stopped() {
 		w.dropped(len(b.items))
 		w.put(b)
 		return
 	}
-	w.queue <- b
-}
-
-// close waits for every queued batch to be written; it reports whether
-// every write succeeded.
-func (w *writers) close() bool {
-	close(w.queue)
-	w.wg.Wait()
-	return !w.failed.Load()
-}
-
-func (w *writers) abort() {
-	w.failed.Store(true)
-	if !w.stopped.Swap(true) && w.onStop != nil {
-		w.onStop()
+	select {
+	case w.queue <- b:
+	case <-w.ctx.Done():
+		w.dropped(len(b.items))
+		w.put(b)
 	}
 }
 
-func (w *writers) loop() {
-	defer w.wg.Done()
+// close waits for every queued batch to be written (or dropped, once the
+// writers stopped); it reports whether every write succeeded.
+func (w *writers) close() bool {
+	close(w.queue)
+	err := w.g.Wait()
+	w.cancel()
+	// Writers that failed left at once: what they left queued is dropped.
+	for b := range w.queue {
+		w.dropped(len(b.items))
+		w.put(b)
+	}
+	return err == nil
+}
+
+// fail stops the restore after a write failure that was reported, and
+// returns the error that ends the writer (and cancels the others).
+func (w *writers) fail() error {
+	w.cancel()
+	if w.onStop != nil {
+		w.onStop()
+	}
+	return errWriteFailed
+}
+
+func (w *writers) loop() error {
 	var s wstate
 	for b := range w.queue {
+		var err error
 		switch {
-		case w.stopped.Load():
+		case w.stopped():
 			w.dropped(len(b.items))
 		case w.cfg.batchWrites:
-			w.writeBatch(&s, b)
+			err = w.writeBatch(&s, b)
 		default:
-			w.writeSingles(&s, b)
+			err = w.writeSingles(&s, b)
 		}
 		s.release()
 		w.put(b)
+		if err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // maxRetryDelay caps the back-off so that the shift cannot overflow.
@@ -306,19 +343,17 @@ func (r *retryStatus) next(scale time.Duration, maxRetries int64) (time.Duration
 	return scale << uint(shift), true
 }
 
-// sleep waits d, returning early (false) when the restore stops.
+// sleep waits d, returning early (false) when the writers stop.
 func (w *writers) sleep(d time.Duration) bool {
 	if d > 0 {
-		deadline := time.Now().Add(d)
-		for !w.stopped.Load() {
-			left := time.Until(deadline)
-			if left <= 0 {
-				break
-			}
-			time.Sleep(min(left, 50*time.Millisecond))
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-w.ctx.Done():
 		}
 	}
-	return !w.stopped.Load()
+	return !w.stopped()
 }
 
 // key builds the client key of one queued record.
@@ -472,13 +507,12 @@ func rowStatus(br *as.BatchRecord) int {
 // transaction fails transiently, or some of whose records fail
 // transiently, is retried (those records only) with the legacy back-off;
 // every retry maps the keys to nodes with the client's current partition
-// map.
-func (w *writers) writeBatch(s *wstate, b *batch) {
+// map. A failure (reported) is errWriteFailed.
+func (w *writers) writeBatch(s *wstate, b *batch) error {
 	if err := w.prepare(s, b); err != nil {
 		w.transactionError(clusterconn.ErrorStatus(err))
 		w.dropped(len(b.items))
-		w.abort()
-		return
+		return w.fail()
 	}
 	s.bws = grow(s.bws, len(b.items))
 	s.pending = s.pending[:0]
@@ -497,9 +531,9 @@ func (w *writers) writeBatch(s *wstate, b *batch) {
 	bp.ConcurrentNodes = 0
 	var rs retryStatus
 	for {
-		if w.stopped.Load() {
+		if w.stopped() {
 			w.dropped(len(s.pending))
-			return
+			return nil
 		}
 		s.recs = s.recs[:0]
 		for _, i := range s.pending {
@@ -511,8 +545,7 @@ func (w *writers) writeBatch(s *wstate, b *batch) {
 			// Permanent error of the whole transaction.
 			w.transactionError(txn)
 			w.dropped(len(s.pending))
-			w.abort()
-			return
+			return w.fail()
 		}
 		// Records with a result are counted; records that failed
 		// transiently (or got no answer because their node's
@@ -535,16 +568,15 @@ func (w *writers) writeBatch(s *wstate, b *batch) {
 		s.pending = next
 		if !ok {
 			w.dropped(len(s.pending))
-			w.abort()
-			return
+			return w.fail()
 		}
 		if len(s.pending) == 0 {
-			return
+			return nil
 		}
 		w.c.Retries.Add(1)
 		delay, again := rs.next(w.cfg.scale, w.cfg.maxRetries)
 		if !again {
-			if !w.stopped.Load() && w.exhausted.CompareAndSwap(false, true) {
+			if !w.stopped() && w.exhausted.CompareAndSwap(false, true) {
 				if txn == 0 || txn == clusterconn.StatusBatchFailed {
 					// Only some records failed: the legacy line of a
 					// record error.
@@ -553,24 +585,23 @@ func (w *writers) writeBatch(s *wstate, b *batch) {
 				w.failf("Max batch-write retries exceeded (%d)", rs.attempts)
 			}
 			w.dropped(len(s.pending))
-			w.abort()
-			return
+			return w.fail()
 		}
 		if !w.sleep(delay) {
 			w.dropped(len(s.pending))
-			return
+			return nil
 		}
 	}
 }
 
 // writeSingles writes the records of b one by one (without batch writes),
 // retrying each record that fails transiently with the legacy back-off.
-func (w *writers) writeSingles(s *wstate, b *batch) {
+// A failure (reported) is errWriteFailed.
+func (w *writers) writeSingles(s *wstate, b *batch) error {
 	if err := w.prepare(s, b); err != nil {
 		w.transactionError(clusterconn.ErrorStatus(err))
 		w.dropped(len(b.items))
-		w.abort()
-		return
+		return w.fail()
 	}
 	wp := as.NewWritePolicy(0, 0)
 	wp.MaxRetries = 0
@@ -584,9 +615,9 @@ func (w *writers) writeSingles(s *wstate, b *batch) {
 		key, ops := s.keys[i], s.ops(b, i)
 		var rs retryStatus
 		for {
-			if w.stopped.Load() {
+			if w.stopped() {
 				w.dropped(len(b.items) - i)
-				return
+				return nil
 			}
 			_, err := w.cfg.client.Operate(wp, key, ops...)
 			code := clusterconn.ErrorStatus(err)
@@ -595,30 +626,28 @@ func (w *writers) writeSingles(s *wstate, b *batch) {
 				w.c.Retries.Add(1)
 				delay, again := rs.next(w.cfg.scale, w.cfg.maxRetries)
 				if !again {
-					if !w.stopped.Load() && w.exhausted.CompareAndSwap(false, true) {
+					if !w.stopped() && w.exhausted.CompareAndSwap(false, true) {
 						w.failf("Max key-put retries exceeded (%d)", rs.attempts)
 					}
 					w.dropped(len(b.items) - i)
-					w.abort()
-					return
+					return w.fail()
 				}
 				if !w.sleep(delay) {
 					w.dropped(len(b.items) - i)
-					return
+					return nil
 				}
 				continue
 			case outPermanent, outBatchDisabled:
 				w.transactionError(code)
 				w.dropped(len(b.items) - i)
-				w.abort()
-				return
+				return w.fail()
 			}
 			if !w.account(retriedOutcome(code, rs.attempts > 0)) {
 				w.dropped(len(b.items) - i - 1)
-				w.abort()
-				return
+				return w.fail()
 			}
 			break
 		}
 	}
+	return nil
 }
