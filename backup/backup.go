@@ -49,6 +49,11 @@ type job struct {
 	acquired func()
 }
 
+// engine is one backup run. Its state is split into parts that each own
+// their locking: the job plan (fixed before the workers start), the
+// outputs and their rotation (out), the counters (count), the stop
+// lifecycle (life), the start-up ordering of the jobs (gates) and the
+// checkpoint state (cp).
 type engine struct {
 	cfg  *Config
 	deps Deps
@@ -58,61 +63,95 @@ type engine struct {
 	sp      scanSpec
 	version infocmd.Version
 	streamO stream.Options
+	// indexes are the secondary indexes to back up; firstVer is the
+	// version of the first file (3.2 with expression indexes).
+	indexes  []infocmd.SIndex
+	firstVer asb.Version
 
+	plan  plan
+	out   outputs
+	count counters
+	life  lifecycle
+	gates gates
+	cp    checkpointState
+
+	throttle *throttle
+	// racks is the --prefer-racks state (nil without the option).
+	racks *rackTable
+
+	// sum is the result of the run.
+	sum Summary
+}
+
+// plan is the jobs of the run, fixed before the workers start (no
+// locking).
+type plan struct {
 	jobs    []*job
 	threads int
 	// filters are the partition filters the jobs were made from.
 	filters []PartitionRange
 	perJob  uint64 // max records per job, 0 = none
+}
 
-	// outputs
+// outputs are the backup files of the run: the single file (-o), the
+// directory-mode files and their rotation (-d), or the discarding output of
+// an estimate (-e).
+type outputs struct {
 	store  storage.Store
 	single *storage.File // -o and -e
 	dir    *storage.Dir
 	estW   *countWriter
 
-	statePath string
-	loaded    *state.State
-	resumed   bool
-
-	indexes    []infocmd.SIndex
-	indexCount uint32
-	udfCount   uint32
-	firstVer   asb.Version
-
-	// counters
-	recTotal    atomic.Uint64
-	byteTotal   atomic.Uint64
-	recEstimate uint64
-
-	// writeMu serialises writes to the single output file.
-	writeMu sync.Mutex
-	// ckpt is held shared while a record is written and its partition
-	// digest updated, and exclusively while a checkpoint is taken.
-	ckpt sync.RWMutex
+	// writeMu serialises writes to the single output file; singleFail
+	// follows that file once a write to it failed (under writeMu).
+	writeMu    sync.Mutex
+	singleFail *writeFailure
 
 	// openFiles are the directory-mode files currently held by jobs.
 	openMu    sync.Mutex
 	openFiles map[*storage.File]struct{}
+}
 
-	oneShot     chan struct{}
-	oneShotDone atomic.Bool
-	// singleFail follows the single output file once a write to it failed
-	// (under writeMu).
-	singleFail *writeFailure
-	// firstStored is closed once the first record has been handed to a
-	// backup file (the first checkpoint is timed from it).
-	firstStored     chan struct{}
-	firstStoredOnce sync.Once
-	// firstWave is closed once every worker holds the file of its first
-	// job (directory mode). Job 0 waits for it before the other jobs may
-	// scan, so no job releases a file into the reuse queue while another
-	// is still picking its first one: every worker starts on a file of its
-	// own, as with the legacy tool.
-	firstWave   chan struct{}
-	firstWaveWG sync.WaitGroup
-	aborted     atomic.Bool
-	started     atomic.Bool
+// track records a directory-mode file a job holds; untrack forgets it.
+func (o *outputs) track(f *storage.File) {
+	o.openMu.Lock()
+	o.openFiles[f] = struct{}{}
+	o.openMu.Unlock()
+}
+
+func (o *outputs) untrack(f *storage.File) {
+	o.openMu.Lock()
+	delete(o.openFiles, f)
+	o.openMu.Unlock()
+}
+
+// held returns the directory-mode files held by jobs.
+func (o *outputs) held() []*storage.File {
+	o.openMu.Lock()
+	defer o.openMu.Unlock()
+	files := make([]*storage.File, 0, len(o.openFiles))
+	for f := range o.openFiles {
+		files = append(files, f)
+	}
+	return files
+}
+
+// counters are the run's totals (atomics, or set before or after the
+// workers run).
+type counters struct {
+	records  atomic.Uint64
+	bytes    atomic.Uint64
+	estimate uint64 // records expected
+	indexes  uint32
+	udfs     uint32
+	// samples and header are the encoded record sizes and the header size
+	// of an estimate run (under out.writeMu).
+	samples []uint64
+	header  uint64
+}
+
+// lifecycle is the stop state of the run.
+type lifecycle struct {
 	// ctx is the run's context, cancelled by stop: when the caller's
 	// context is cancelled (SIGINT/SIGTERM) or when a job fails.
 	ctx    context.Context
@@ -124,18 +163,92 @@ type engine struct {
 	// the caller's context is cancelled; the first goroutine that notices
 	// reports the interrupt and stops the run.
 	callerStopped func() bool
+	// aborted: the backup cannot be continued (no state is saved);
+	// started: the jobs may run (the state file line is reported on a
+	// stop).
+	aborted atomic.Bool
+	started atomic.Bool
+}
 
-	throttle *throttle
-	// racks is the --prefer-racks state (nil without the option).
-	racks *rackTable
+// gates order the start of the jobs: the one-shot work (first-file meta
+// line, indexes, UDFs) before any scan, the first file of every worker
+// before the other jobs scan, and the first stored record before the first
+// checkpoint.
+type gates struct {
+	// oneShot is closed once job 0 did the one-shot work (or a resumed
+	// run needs none); oneShotDone tells without blocking.
+	oneShot     chan struct{}
+	oneShotDone atomic.Bool
+	// firstStored is closed once the first record has been handed to a
+	// backup file (the first checkpoint is timed from it).
+	firstStored     chan struct{}
+	firstStoredOnce sync.Once
+	// firstWave is closed once every worker holds the file of its first
+	// job (directory mode). Job 0 waits for it before the other jobs may
+	// scan, so no job releases a file into the reuse queue while another
+	// is still picking its first one: every worker starts on a file of its
+	// own, as with the legacy tool.
+	firstWave   chan struct{}
+	firstWaveWG sync.WaitGroup
+}
 
-	checkpointed bool
+// openOneShot marks the one-shot work done and lets the jobs scan.
+func (g *gates) openOneShot() {
+	g.oneShotDone.Store(true)
+	close(g.oneShot)
+}
 
-	samples []uint64
-	header  uint64
+// waitOneShot waits for the one-shot work or for done.
+func (g *gates) waitOneShot(done <-chan struct{}) {
+	select {
+	case <-g.oneShot:
+	case <-done:
+	}
+}
 
-	// sum is the result of the run.
-	sum Summary
+// stored notes that a record was stored.
+func (g *gates) stored() {
+	g.firstStoredOnce.Do(func() {
+		if g.firstStored != nil {
+			close(g.firstStored)
+		}
+	})
+}
+
+// startFirstWave arms the first-wave gate for n workers.
+func (g *gates) startFirstWave(n int) {
+	g.firstWave = make(chan struct{})
+	g.firstWaveWG.Add(n)
+	go func() { g.firstWaveWG.Wait(); close(g.firstWave) }()
+}
+
+// arrived notes that one worker holds its first file.
+func (g *gates) arrived() { g.firstWaveWG.Done() }
+
+// waitFirstWave waits until every worker holds its first file, or done.
+func (g *gates) waitFirstWave(done <-chan struct{}) {
+	if g.firstWave == nil {
+		return
+	}
+	select {
+	case <-g.firstWave:
+	case <-done:
+	}
+}
+
+// checkpointState is the .state of the run: where it goes, the state a
+// --continue run loaded, and the lock that pauses the writers while a
+// checkpoint is taken.
+type checkpointState struct {
+	// mu is held shared while a record is written and its partition
+	// digest updated, and exclusively while a checkpoint is taken.
+	mu   sync.RWMutex
+	path string
+	// loaded is the state of a --continue run (resumed: its files are
+	// reopened); written is set once this run wrote a state file.
+	loaded  *state.State
+	resumed bool
+	written bool
 }
 
 // Run runs a backup. Cancelling ctx interrupts it as SIGINT does with the
@@ -147,18 +260,18 @@ func Run(ctx context.Context, cfg Config, deps Deps) (sum Summary, err error) {
 		deps.Clock = time.Now
 	}
 	e := &engine{cfg: &cfg, deps: deps, rep: deps.Reporter,
-		oneShot: make(chan struct{}), firstStored: make(chan struct{}),
-		openFiles: map[*storage.File]struct{}{}, store: deps.Store}
+		gates: gates{oneShot: make(chan struct{}), firstStored: make(chan struct{})},
+		out:   outputs{openFiles: map[*storage.File]struct{}{}, store: deps.Store}}
 	if e.rep == nil {
 		e.rep = NopReporter{}
 	}
-	if e.store == nil {
-		e.store = storage.Local{}
+	if e.out.store == nil {
+		e.out.store = storage.Local{}
 	}
 	// The caller's cancellation reaches the run through execute, which
 	// reports it first.
-	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	defer e.cancel()
+	e.life.ctx, e.life.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	defer e.life.cancel()
 	err = e.run(ctx)
 	return e.sum, err
 }
@@ -166,23 +279,23 @@ func Run(ctx context.Context, cfg Config, deps Deps) (sum Summary, err error) {
 // stop stops the run (idempotent); once the backup has started, the
 // legacy tool reports the state file it will write.
 func (e *engine) stop() {
-	e.stopEvent.Do(func() {
+	e.life.stopEvent.Do(func() {
 		// An aborted backup keeps no state (legacy says nothing either).
-		if e.started.Load() && e.statePath != "" && !e.aborted.Load() {
-			e.rep.StateFileCreated(e.statePath)
+		if e.life.started.Load() && e.cp.path != "" && !e.life.aborted.Load() {
+			e.rep.StateFileCreated(e.cp.path)
 		}
 	})
-	e.cancel()
+	e.life.cancel()
 }
 
 // isStopped reports whether the run stopped; a cancelled caller context is
 // reported and stops it here, so that a worker that checks sees the stop at
 // once.
 func (e *engine) isStopped() bool {
-	if e.ctx.Err() != nil {
+	if e.life.ctx.Err() != nil {
 		return true
 	}
-	return e.callerStopped != nil && e.callerStopped()
+	return e.life.callerStopped != nil && e.life.callerStopped()
 }
 
 func (e *engine) run(parent context.Context) error {
@@ -192,7 +305,7 @@ func (e *engine) run(parent context.Context) error {
 		if c.OutputFile.Set {
 			file = c.OutputFile.Value
 		}
-		if err := e.store.RemoveArtifacts(file, dir, e.rep.StorageMessage); err != nil {
+		if err := e.out.store.RemoveArtifacts(file, dir, e.rep.StorageMessage); err != nil {
 			return msg.Wrap(err)
 		}
 		return nil
@@ -275,8 +388,8 @@ func (e *engine) init() error {
 	if err := e.checkBuild(clNodes); err != nil {
 		return err
 	}
-	if c.MaxRecords > 0 && e.recEstimate > uint64(c.MaxRecords) {
-		e.recEstimate = uint64(c.MaxRecords)
+	if c.MaxRecords > 0 && e.count.estimate > uint64(c.MaxRecords) {
+		e.count.estimate = uint64(c.MaxRecords)
 	}
 	e.makeJobs(filters)
 	return nil
@@ -405,8 +518,8 @@ func (e *engine) countObjects(nodes []*as.Node) error {
 		e.rep.ReplicationZero()
 		rf = 1
 	}
-	e.recEstimate = total / uint64(rf)
-	e.rep.RecordsSelected(c.Namespace, c.Sets, e.recEstimate)
+	e.count.estimate = total / uint64(rf)
+	e.rep.RecordsSelected(c.Namespace, c.Sets, e.count.estimate)
 	return nil
 }
 
@@ -476,7 +589,7 @@ func buildFilter(c *Config) (*as.Expression, string) {
 // makeJobs splits the filters into jobs (legacy §8.3).
 func (e *engine) makeJobs(filters []PartitionRange) {
 	c := e.cfg
-	e.filters = append([]PartitionRange(nil), filters...)
+	e.plan.filters = append([]PartitionRange(nil), filters...)
 	n := c.Parallel
 	if len(filters) <= 1 {
 		r := PartitionRange{Begin: 0, Count: state.NumPartitions}
@@ -504,7 +617,7 @@ func (e *engine) makeJobs(filters []PartitionRange) {
 	if n < 1 {
 		n = 1
 	}
-	e.threads = n
+	e.plan.threads = n
 	for i, f := range filters {
 		j := &job{index: i, filter: f}
 		switch {
@@ -523,6 +636,6 @@ func (e *engine) makeJobs(filters []PartitionRange) {
 			}
 			j.parts = append(j.parts, ps)
 		}
-		e.jobs = append(e.jobs, j)
+		e.plan.jobs = append(e.plan.jobs, j)
 	}
 }

@@ -14,10 +14,10 @@ import (
 )
 
 // snapshot builds the partition table and counters of the current progress
-// (legacy A.4). Callers hold e.ckpt exclusively or run after the workers.
+// (legacy A.4). Callers hold e.cp.mu exclusively or run after the workers.
 func (e *engine) snapshot() *state.State {
 	st := &state.State{}
-	for _, j := range e.jobs {
+	for _, j := range e.plan.jobs {
 		for _, p := range j.parts {
 			ps := &st.Partitions[p.id]
 			switch {
@@ -32,11 +32,11 @@ func (e *engine) snapshot() *state.State {
 			}
 		}
 	}
-	st.IndexCount, st.UDFCount = e.indexCount, e.udfCount
-	st.RecTotal, st.ByteTotal = e.recTotal.Load(), e.byteTotal.Load()
-	if e.dir != nil {
-		st.FileCount = e.dir.Created()
-		st.ByteCommitted, st.RecCommitted = e.dir.Committed()
+	st.IndexCount, st.UDFCount = e.count.indexes, e.count.udfs
+	st.RecTotal, st.ByteTotal = e.count.records.Load(), e.count.bytes.Load()
+	if e.out.dir != nil {
+		st.FileCount = e.out.dir.Created()
+		st.ByteCommitted, st.RecCommitted = e.out.dir.Committed()
 	}
 	return st
 }
@@ -44,19 +44,13 @@ func (e *engine) snapshot() *state.State {
 // openOutputFiles returns every backup file still open: the single file or
 // the directory-mode files held by jobs and those in the reuse queue.
 func (e *engine) openOutputFiles() []*storage.File {
-	if e.single != nil {
-		return []*storage.File{e.single}
+	if e.out.single != nil {
+		return []*storage.File{e.out.single}
 	}
-	if e.dir == nil {
+	if e.out.dir == nil {
 		return nil
 	}
-	files := e.dir.Queued()
-	e.openMu.Lock()
-	for f := range e.openFiles {
-		files = append(files, f)
-	}
-	e.openMu.Unlock()
-	return files
+	return append(e.out.dir.Queued(), e.out.held()...)
 }
 
 // legacyZstdBufSize is the capacity legacy records for the text buffer of a
@@ -100,13 +94,13 @@ func (e *engine) fileEntry(f *storage.File, recs uint64) state.FileEntry {
 // checkpoint (final false) pauses the writers while it runs, so the state
 // describes exactly the bytes in the files.
 func (e *engine) saveState(final bool) error {
-	if e.statePath == "" {
+	if e.cp.path == "" {
 		return errors.New("no state path")
 	}
-	e.ckpt.Lock()
-	defer e.ckpt.Unlock()
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
+	e.cp.mu.Lock()
+	defer e.cp.mu.Unlock()
+	e.out.writeMu.Lock()
+	defer e.out.writeMu.Unlock()
 	files := e.openOutputFiles()
 	for _, f := range files {
 		before := f.Size()
@@ -114,13 +108,13 @@ func (e *engine) saveState(final bool) error {
 			return err
 		}
 		if d := f.Size() - before; d > 0 {
-			e.byteTotal.Add(d)
+			e.count.bytes.Add(d)
 		}
 	}
 	st := e.snapshot()
 	for _, f := range files {
 		recs := f.Records
-		if e.single != nil {
+		if e.out.single != nil {
 			recs = 0
 		}
 		st.Files = append(st.Files, e.fileEntry(f, recs))
@@ -131,17 +125,17 @@ func (e *engine) saveState(final bool) error {
 	if err := e.writeState(st); err != nil {
 		return err
 	}
-	e.checkpointed = true
+	e.cp.written = true
 	if final {
 		// The files stay resumable: local files are closed, S3 uploads
 		// are left open (not completed) for --continue.
 		for _, f := range files {
 			_ = f.Detach()
 		}
-		if e.dir != nil {
-			e.dir.Drain()
+		if e.out.dir != nil {
+			e.out.dir.Drain()
 		}
-		e.single = nil
+		e.out.single = nil
 	}
 	return nil
 }
@@ -165,8 +159,8 @@ func (e *engine) loadState() error {
 			return loadFailure(err, path)
 		}
 	}
-	filters := make([]state.Filter, len(e.jobs))
-	for i, j := range e.jobs {
+	filters := make([]state.Filter, len(e.plan.jobs))
+	for i, j := range e.plan.jobs {
 		filters[i] = state.Filter{Begin: j.filter.Begin, Count: j.filter.Count}
 		if j.filter.Digest != nil {
 			var d [20]byte
@@ -178,7 +172,7 @@ func (e *engine) loadState() error {
 	if err != nil {
 		return msg.Wrap(err)
 	}
-	for i, j := range e.jobs {
+	for i, j := range e.plan.jobs {
 		for k, pr := range res[i] {
 			p := j.parts[k]
 			p.hasDig, p.digest = false, [20]byte{}
@@ -194,9 +188,9 @@ func (e *engine) loadState() error {
 			}
 		}
 	}
-	e.recTotal.Store(st.RecTotal)
-	e.byteTotal.Store(st.ByteTotal)
-	e.indexCount, e.udfCount = st.IndexCount, st.UDFCount
+	e.count.records.Store(st.RecTotal)
+	e.count.bytes.Store(st.ByteTotal)
+	e.count.indexes, e.count.udfs = st.IndexCount, st.UDFCount
 	if c.MaxRecords > 0 {
 		rem, err := state.CheckMaxRecords(st, uint64(c.MaxRecords))
 		if err != nil {
@@ -209,8 +203,8 @@ func (e *engine) loadState() error {
 			return msg.Wrap(err)
 		}
 	}
-	e.loaded = st
-	e.resumed = true
+	e.cp.loaded = st
+	e.cp.resumed = true
 	return nil
 }
 
@@ -218,7 +212,7 @@ func (e *engine) loadState() error {
 // position (bytes written after an in-run checkpoint, before a crash) is cut
 // back to it: those bytes are not covered by the state and are written again.
 func (e *engine) reopen(ent *state.FileEntry) (*storage.File, error) {
-	sk, err := e.store.Reopen(ent)
+	sk, err := e.out.store.Reopen(ent)
 	if err != nil {
 		return nil, loadFailure(err, e.cfg.Continue.Value)
 	}
@@ -244,7 +238,7 @@ func (e *engine) reopen(ent *state.FileEntry) (*storage.File, error) {
 		}
 	}
 	// Bytes of the pending buffers handed to the file count like any other.
-	e.byteTotal.Add(sf.Size() - ent.ByteCount)
+	e.count.bytes.Add(sf.Size() - ent.ByteCount)
 	return sf, nil
 }
 
@@ -254,12 +248,12 @@ func (e *engine) reopen(ent *state.FileEntry) (*storage.File, error) {
 func (e *engine) checkResumeDir() error {
 	c := e.cfg
 	dir := c.Directory.Value
-	names, err := e.store.BackupEntries(dir)
+	names, err := e.out.store.BackupEntries(dir)
 	if err != nil {
 		return msg.Wrap(err)
 	}
 	saved := map[string]bool{}
-	for _, f := range e.loaded.Files {
+	for _, f := range e.cp.loaded.Files {
 		saved[f.Path] = true
 	}
 	var keep []string
@@ -268,40 +262,40 @@ func (e *engine) checkResumeDir() error {
 		p := dir + "/" + n
 		if !saved[p] && strings.HasPrefix(n, pre) && strings.HasSuffix(n, ".asb") {
 			idx, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(n, pre), ".asb"), 10, 64)
-			if err == nil && idx >= e.loaded.FileCount {
-				if err := e.store.Remove(p); err == nil {
+			if err == nil && idx >= e.cp.loaded.FileCount {
+				if err := e.out.store.Remove(p); err == nil {
 					continue
 				}
 			}
 		}
 		keep = append(keep, n)
 	}
-	if err := state.CheckDirectory(e.loaded, dir, keep); err != nil {
+	if err := state.CheckDirectory(e.cp.loaded, dir, keep); err != nil {
 		return msg.Wrap(err)
 	}
 	return nil
 }
 
-// writeState saves the state at e.statePath: a local file is replaced
+// writeState saves the state at e.cp.path: a local file is replaced
 // atomically (state.Save); an s3:// state is uploaded as one object.
 func (e *engine) writeState(st *state.State) error {
-	if !storage.IsS3Path(e.statePath) {
-		return state.Save(e.statePath, st)
+	if !storage.IsS3Path(e.cp.path) {
+		return state.Save(e.cp.path, st)
 	}
 	var buf bytes.Buffer
 	if _, err := st.WriteTo(&buf); err != nil {
 		return err
 	}
-	sk, err := e.store.Create(e.statePath)
+	sk, err := e.out.store.Create(e.cp.path)
 	if err != nil {
-		return fmt.Errorf("Failed to open state file \"%s\", reason: %w", e.statePath, err)
+		return fmt.Errorf("Failed to open state file \"%s\", reason: %w", e.cp.path, err)
 	}
 	if _, err := sk.Write(buf.Bytes()); err != nil {
 		_ = sk.Abort()
-		return fmt.Errorf("Error while writing backup state file %s: %w", e.statePath, err)
+		return fmt.Errorf("Error while writing backup state file %s: %w", e.cp.path, err)
 	}
 	if err := sk.Close(); err != nil {
-		return fmt.Errorf("Error while writing backup state file %s: %w", e.statePath, err)
+		return fmt.Errorf("Error while writing backup state file %s: %w", e.cp.path, err)
 	}
 	return nil
 }
@@ -311,7 +305,7 @@ func (e *engine) readState(path string) (*state.State, error) {
 	if !storage.IsS3Path(path) {
 		return state.Load(path)
 	}
-	o, err := e.store.Open(path)
+	o, err := e.out.store.Open(path)
 	if err != nil {
 		return nil, &msg.Error{Lines: []msg.Line{msg.Err("%s", err.Error()), msg.Err("Unable to open file %s for reading", path)}, Err: err}
 	}

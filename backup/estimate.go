@@ -11,14 +11,14 @@ import (
 // times the average size of the records in the files closed so far, or the
 // file limit before any record was written.
 func (e *engine) dirRemaining() uint64 {
-	recs := e.recTotal.Load()
+	recs := e.count.records.Load()
 	if recs == 0 {
 		return uint64(e.cfg.FileLimit)
 	}
-	bytes, committed := e.dir.Committed()
+	bytes, committed := e.out.dir.Committed()
 	remain := uint64(0)
-	if recs < e.recEstimate {
-		remain = e.recEstimate - recs
+	if recs < e.count.estimate {
+		remain = e.count.estimate - recs
 	}
 	per := uint64(0)
 	if committed > 0 {
@@ -43,18 +43,19 @@ func (e *engine) preRunEstimate() (uint64, error) {
 	c.Parallel = 1
 	sub := &engine{cfg: &c, deps: e.deps, rep: errorsOnly{r: e.rep},
 		client: e.client, sp: e.sp, version: e.version, streamO: e.streamO,
-		indexes: e.indexes, firstVer: e.firstVer, recEstimate: e.recEstimate,
-		callerStopped: e.callerStopped,
-		oneShot:       make(chan struct{}), openFiles: map[*storage.File]struct{}{}}
+		indexes: e.indexes, firstVer: e.firstVer,
+		gates: gates{oneShot: make(chan struct{})},
+		out:   outputs{openFiles: map[*storage.File]struct{}{}, estW: &countWriter{}}}
+	sub.count.estimate = e.count.estimate
+	sub.life.callerStopped = e.life.callerStopped
 	// The estimate stops with the run.
-	sub.ctx, sub.cancel = context.WithCancel(e.ctx)
-	defer sub.cancel()
+	sub.life.ctx, sub.life.cancel = context.WithCancel(e.life.ctx)
+	defer sub.life.cancel()
 	sub.sp.rps = 0
-	sub.makeJobs(e.filters)
-	n := uint64(len(sub.jobs))
-	sub.perJob = (uint64(c.EstimateSamples) + n - 1) / n
-	sub.estW = &countWriter{}
-	for _, j := range sub.jobs {
+	sub.makeJobs(e.plan.filters)
+	n := uint64(len(sub.plan.jobs))
+	sub.plan.perJob = (uint64(c.EstimateSamples) + n - 1) / n
+	for _, j := range sub.plan.jobs {
 		if sub.isStopped() {
 			break
 		}
@@ -67,6 +68,6 @@ func (e *engine) preRunEstimate() (uint64, error) {
 		return 0, errStopped
 	}
 	sub.estFlush()
-	total, mean, variance := recordStats(sub.samples)
+	total, mean, variance := recordStats(sub.count.samples)
 	return sub.estimatedFileSize(total, mean, variance), nil
 }

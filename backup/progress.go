@@ -11,13 +11,13 @@ import (
 // counter is the legacy counter thread: a progress tick when the backup
 // begins, then about every second, and one last when it finishes.
 func (e *engine) counter(finished <-chan struct{}) {
-	expected := e.recEstimate
+	expected := e.count.estimate
 	if e.cfg.Estimate {
 		expected = uint64(e.cfg.EstimateSamples)
 	}
 	tick := func(first, last bool) {
 		now := e.deps.Clock()
-		e.rep.Progress(Progress{Records: e.recTotal.Load(), Bytes: e.byteTotal.Load(), Expected: expected,
+		e.rep.Progress(Progress{Records: e.count.records.Load(), Bytes: e.count.bytes.Load(), Expected: expected,
 			Time: now, First: first, Last: last})
 	}
 	tick(true, false)
@@ -28,7 +28,7 @@ func (e *engine) counter(finished <-chan struct{}) {
 		case <-finished:
 			tick(false, true)
 			return
-		case <-e.ctx.Done():
+		case <-e.life.ctx.Done():
 			tick(false, true)
 			return
 		}
@@ -65,21 +65,21 @@ func (t *throttle) wait(total uint64, stop <-chan struct{}) {
 
 // estFile returns the discarding output of an estimate run.
 func (e *engine) estFile() *storage.File {
-	if e.single == nil {
-		f, err := storage.CreateOn(e.estW, "/dev/null", e.cfg.Namespace, e.firstVer, e.streamO)
+	if e.out.single == nil {
+		f, err := storage.CreateOn(e.out.estW, "/dev/null", e.cfg.Namespace, e.firstVer, e.streamO)
 		if err != nil {
 			panic(err) // only fails on invalid stream options, checked earlier
 		}
-		e.single = f
+		e.out.single = f
 	}
-	return e.single
+	return e.out.single
 }
 
 // estRecord writes one sampled record of an estimate run and records its
 // uncompressed encoded size.
 func (e *engine) estRecord(s *jobSink, r *asb.Record) error {
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
+	e.out.writeMu.Lock()
+	defer e.out.writeMu.Unlock()
 	f := e.estFile()
 	w := f.ASB()
 	off := w.Offset()
@@ -87,7 +87,7 @@ func (e *engine) estRecord(s *jobSink, r *asb.Record) error {
 	if err := w.WriteRecord(r); err != nil {
 		return err
 	}
-	e.samples = append(e.samples, uint64(w.Offset()-off))
+	e.count.samples = append(e.count.samples, uint64(w.Offset()-off))
 	if err := f.Commit(); err != nil {
 		return err
 	}
@@ -97,11 +97,11 @@ func (e *engine) estRecord(s *jobSink, r *asb.Record) error {
 
 // estFlush flushes the estimate output after the scan.
 func (e *engine) estFlush() {
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
+	e.out.writeMu.Lock()
+	defer e.out.writeMu.Unlock()
 	f := e.estFile()
 	_ = f.Flush()
-	e.byteTotal.Store(f.Size())
+	e.count.bytes.Store(f.Size())
 }
 
 func recordStats(s []uint64) (total uint64, mean, variance float64) {
@@ -130,10 +130,10 @@ func confidenceZ(p float64, n uint64) float64 {
 // times the mean sampled size scaled by the output ratio, with a 99.9 %
 // confidence margin.
 func (e *engine) estimatedFileSize(total uint64, mean, variance float64) uint64 {
-	n := len(e.samples)
-	size := e.header
-	if R := e.recEstimate; R > 0 {
-		ratio := float64(e.byteTotal.Load()) / float64(total+e.header)
+	n := len(e.count.samples)
+	size := e.count.header
+	if R := e.count.estimate; R > 0 {
+		ratio := float64(e.count.bytes.Load()) / float64(total+e.count.header)
 		extra := 0.0
 		if n > 0 {
 			extra = confidenceZ(0.999, R) * math.Sqrt(variance/float64(n))
@@ -147,14 +147,14 @@ func (e *engine) estimatedFileSize(total uint64, mean, variance float64) uint64 
 func (e *engine) showEstimate() {
 	f := e.estFile()
 	_ = f.Flush() // a discarding writer
-	e.byteTotal.Store(f.Size())
-	n := len(e.samples)
-	total, mean, variance := recordStats(e.samples)
+	e.count.bytes.Store(f.Size())
+	n := len(e.count.samples)
+	total, mean, variance := recordStats(e.count.samples)
 	upper := uint64(0)
 	if n > 1 {
 		upper = uint64(math.Ceil(mean + confidenceZ(0.999999, 1)*math.Sqrt(variance/float64(n))))
 	}
-	est := Estimate{Records: e.recEstimate, RecordSize: upper, Compressed: e.streamO.Compress}
+	est := Estimate{Records: e.count.estimate, RecordSize: upper, Compressed: e.streamO.Compress}
 	if est.Compressed {
 		est.Ratio = float64(f.Size()) / float64(f.ASB().Offset())
 	}

@@ -55,7 +55,7 @@ func (e *engine) execute(parent context.Context) error {
 			e.stop()
 		})
 	}
-	e.callerStopped = func() bool {
+	e.life.callerStopped = func() bool {
 		if parent.Err() == nil {
 			return false
 		}
@@ -69,8 +69,8 @@ func (e *engine) execute(parent context.Context) error {
 	}
 
 	defer func() {
-		e.sum = Summary{Records: e.recTotal.Load(), Bytes: e.byteTotal.Load(),
-			Indexes: e.indexCount, UDFs: e.udfCount, Done: true}
+		e.sum = Summary{Records: e.count.records.Load(), Bytes: e.count.bytes.Load(),
+			Indexes: e.count.indexes, UDFs: e.count.udfs, Done: true}
 	}()
 	if err := e.prepare(); err != nil {
 		return err
@@ -87,18 +87,17 @@ func (e *engine) execute(parent context.Context) error {
 		if err != nil {
 			return msg.Wrap(err, e.abortOutputs()...)
 		}
-		e.statePath = r.Path
+		e.cp.path = r.Path
 	} else if c.StateFileDst.Set {
 		e.rep.StateFileDstIgnored()
 	}
 
 	if e.cfg.Bandwidth > 0 {
-		e.throttle = newThrottle(uint64(e.cfg.Bandwidth), e.byteTotal.Load())
+		e.throttle = newThrottle(uint64(e.cfg.Bandwidth), e.count.bytes.Load())
 	}
-	e.started.Store(true)
+	e.life.started.Store(true)
 	if c.Continue.Set {
-		e.oneShotDone.Store(true)
-		close(e.oneShot)
+		e.gates.openOneShot()
 	}
 
 	// The background work (progress, checkpoints, rack refresh, page
@@ -145,17 +144,17 @@ func (e *engine) prepare() error {
 			return err
 		}
 	}
-	e.perJob = 0
+	e.plan.perJob = 0
 	maxRec := uint64(c.MaxRecords)
 	if c.Estimate {
 		maxRec = uint64(c.EstimateSamples)
 	}
 	if maxRec > 0 {
-		n := uint64(len(e.jobs))
-		e.perJob = (maxRec + n - 1) / n
+		n := uint64(len(e.plan.jobs))
+		e.plan.perJob = (maxRec + n - 1) / n
 	}
 	if c.RecordsPerSecond > 0 {
-		rps := c.RecordsPerSecond / int64(e.threads)
+		rps := c.RecordsPerSecond / int64(e.plan.threads)
 		if rps == 0 {
 			rps = 1
 		}
@@ -207,28 +206,26 @@ func (e *engine) prepare() error {
 // logged); the run is stopped.
 var errJobFailed = errors.New("backup job failed")
 
-// runWorkers runs the jobs on e.threads workers until every job is done or
+// runWorkers runs the jobs on e.plan.threads workers until every job is done or
 // the run stops. A failed job stops the run; the result is then
 // errJobFailed.
 func (e *engine) runWorkers() error {
-	queue := make(chan *job, len(e.jobs))
-	for _, j := range e.jobs {
+	queue := make(chan *job, len(e.plan.jobs))
+	for _, j := range e.plan.jobs {
 		queue <- j
 	}
 	close(queue)
-	if e.dir != nil && !e.resumed {
-		e.firstWave = make(chan struct{})
-		e.firstWaveWG.Add(e.threads)
-		go func() { e.firstWaveWG.Wait(); close(e.firstWave) }()
+	if e.out.dir != nil && !e.cp.resumed {
+		e.gates.startFirstWave(e.plan.threads)
 	}
 	var g errgroup.Group
-	for i := 0; i < e.threads; i++ {
+	for i := 0; i < e.plan.threads; i++ {
 		g.Go(func() error {
-			first := e.firstWave != nil
+			first := e.gates.firstWave != nil
 			arrive := func() {
 				if first {
 					first = false
-					e.firstWaveWG.Done()
+					e.gates.arrived()
 				}
 			}
 			defer arrive()
@@ -265,7 +262,7 @@ func (e *engine) finish(failedAny bool) error {
 		}
 		return nil
 	}
-	if e.aborted.Load() {
+	if e.life.aborted.Load() {
 		// No state: an in-run checkpoint describes files that are deleted
 		// (directory mode) or continue past it with lost bytes (-o).
 		e.removeCheckpoint()
@@ -286,7 +283,7 @@ func (e *engine) finish(failedAny bool) error {
 	// Stopped: save the state if the one-shot work is done and something
 	// is left to do.
 	st := e.snapshot()
-	if !e.oneShotDone.Load() {
+	if !e.gates.oneShotDone.Load() {
 		_ = e.closeOutputs() // the run failed already
 		e.removeCheckpoint()
 		return stopped()
@@ -302,7 +299,7 @@ func (e *engine) finish(failedAny bool) error {
 		return &msg.Error{Lines: []msg.Line{msg.Err("Failed to save backup state, aborting backup"),
 			msg.Err("Backup aborted, backup state is likely unrecoverable")}, Err: err}
 	}
-	e.rep.ResumeHint(e.statePath)
+	e.rep.ResumeHint(e.cp.path)
 	return stopped()
 }
 
@@ -352,18 +349,18 @@ func (e *engine) openOutputs() error {
 	c := e.cfg
 	switch {
 	case c.Estimate:
-		e.estW = &countWriter{}
+		e.out.estW = &countWriter{}
 		return nil
 	case c.OutputFile.Set:
-		if e.loaded != nil {
-			f, err := e.reopen(&e.loaded.Files[0])
+		if e.cp.loaded != nil {
+			f, err := e.reopen(&e.cp.loaded.Files[0])
 			if err != nil {
 				return err
 			}
-			e.single = f
+			e.out.single = f
 			return nil
 		}
-		if err := e.store.PrepareOutputFile(c.OutputFile.Value, c.RemoveFiles); err != nil {
+		if err := e.out.store.PrepareOutputFile(c.OutputFile.Value, c.RemoveFiles); err != nil {
 			return msg.Wrap(err)
 		}
 		est, err := e.preRunEstimate()
@@ -374,40 +371,40 @@ func (e *engine) openOutputs() error {
 			return msg.Wrap(err, msg.Err("Error while running backup estimate"))
 		}
 		e.rep.EstimatedFileSize(est)
-		f, err := storage.CreateIn(e.store, c.OutputFile.Value, c.Namespace, e.firstVer, e.streamO)
+		f, err := storage.CreateIn(e.out.store, c.OutputFile.Value, c.Namespace, e.firstVer, e.streamO)
 		if err != nil {
 			return msg.Wrap(err, msg.Err("Error while opening shared backup file \"%s\"", c.OutputFile.Value))
 		}
 		if w := storage.FileSpaceWarning(f.Path, est); w != "" {
 			e.rep.DiskSpaceWarning(w)
 		}
-		e.single = f
+		e.out.single = f
 		return nil
 	}
 	dir := c.Directory.Value
-	if err := e.store.PrepareDirectory(dir, e.rep.StorageMessage); err != nil {
+	if err := e.out.store.PrepareDirectory(dir, e.rep.StorageMessage); err != nil {
 		return msg.Wrap(err)
 	}
 	next := uint64(0)
-	if e.loaded != nil {
-		next = e.loaded.FileCount
+	if e.cp.loaded != nil {
+		next = e.cp.loaded.FileCount
 		if err := e.checkResumeDir(); err != nil {
 			return err
 		}
-	} else if err := e.store.ClearDirectory(dir, c.RemoveFiles); err != nil {
+	} else if err := e.out.store.ClearDirectory(dir, c.RemoveFiles); err != nil {
 		return msg.Wrap(err)
 	}
-	e.dir = storage.NewDir(dir, e.prefix(), c.Namespace, e.streamO, uint64(c.FileLimit), next)
-	e.dir.Store = e.store
-	e.dir.Expected = e.dirRemaining
-	e.dir.Warn = e.rep.DiskSpaceWarning
-	if e.loaded != nil {
-		for i := range e.loaded.Files {
-			f, err := e.reopen(&e.loaded.Files[i])
+	e.out.dir = storage.NewDir(dir, e.prefix(), c.Namespace, e.streamO, uint64(c.FileLimit), next)
+	e.out.dir.Store = e.out.store
+	e.out.dir.Expected = e.dirRemaining
+	e.out.dir.Warn = e.rep.DiskSpaceWarning
+	if e.cp.loaded != nil {
+		for i := range e.cp.loaded.Files {
+			f, err := e.reopen(&e.cp.loaded.Files[i])
 			if err != nil {
 				return err
 			}
-			e.dir.Enqueue(f)
+			e.out.dir.Enqueue(f)
 		}
 	}
 	return nil
@@ -418,16 +415,16 @@ func (e *engine) openOutputs() error {
 // to it, e.g. the header of a file that got no records, in the summary). It
 // returns the lines of a failed flush.
 func (e *engine) abortOutputs() []msg.Line {
-	if e.single != nil {
+	if e.out.single != nil {
 		var lines []msg.Line
-		if err := e.single.Close(); err != nil {
-			lines = append(lines, msg.Err("Error while flushing shared backup file \"%s\"", e.single.Path))
+		if err := e.out.single.Close(); err != nil {
+			lines = append(lines, msg.Err("Error while flushing shared backup file \"%s\"", e.out.single.Path))
 		}
 		e.accountSingle()
 		return lines
 	}
-	if e.dir != nil {
-		for _, f := range e.dir.Drain() {
+	if e.out.dir != nil {
+		for _, f := range e.out.dir.Drain() {
 			f.Abort()
 		}
 	}
@@ -436,22 +433,22 @@ func (e *engine) abortOutputs() []msg.Line {
 
 func (e *engine) closeOutputs() error {
 	var first error
-	if e.single != nil {
+	if e.out.single != nil {
 		// As legacy: the flush (which fails after a write failure that
 		// went unnoticed, see writeFailure), then the close.
-		if err := e.single.Flush(); err != nil {
-			first = fmt.Errorf("Error while flushing shared backup file \"%s\"", e.single.Path)
+		if err := e.out.single.Flush(); err != nil {
+			first = fmt.Errorf("Error while flushing shared backup file \"%s\"", e.out.single.Path)
 		}
-		if err := e.single.Close(); err != nil && first == nil {
-			first = fmt.Errorf("Error while closing shared backup file \"%s\"", e.single.Path)
+		if err := e.out.single.Close(); err != nil && first == nil {
+			first = fmt.Errorf("Error while closing shared backup file \"%s\"", e.out.single.Path)
 		}
 		e.accountSingle()
 	}
-	if e.dir != nil {
-		for _, f := range e.dir.Drain() {
+	if e.out.dir != nil {
+		for _, f := range e.out.dir.Drain() {
 			before := f.Size()
-			err := e.dir.CloseFile(f)
-			e.byteTotal.Add(f.Size() - before)
+			err := e.out.dir.CloseFile(f)
+			e.count.bytes.Add(f.Size() - before)
 			if err != nil && first == nil {
 				first = fmt.Errorf("Failed to flush io proxy %s", f.Path)
 			}
@@ -466,9 +463,9 @@ func (e *engine) runJob(j *job) error {
 	c := e.cfg
 	j.started.Store(true)
 	var file *storage.File
-	if e.dir != nil {
+	if e.out.dir != nil {
 		v := asb.Version31
-		if j.index == 0 && !e.resumed {
+		if j.index == 0 && !e.cp.resumed {
 			v = e.firstVer
 		}
 		f, _, err := e.acquireDirFile(v)
@@ -482,23 +479,14 @@ func (e *engine) runJob(j *job) error {
 	}
 	js := &jobSink{e: e, j: j, file: file}
 	var fail *msg.Error
-	if j.index == 0 && !e.resumed {
+	if j.index == 0 && !e.cp.resumed {
 		if err := e.oneShotWork(js); err != nil {
 			fail = msg.Wrap(err)
 		}
-		if e.firstWave != nil {
-			select {
-			case <-e.firstWave:
-			case <-e.ctx.Done():
-			}
-		}
-		e.oneShotDone.Store(true)
-		close(e.oneShot)
+		e.gates.waitFirstWave(e.life.ctx.Done())
+		e.gates.openOneShot()
 	} else {
-		select {
-		case <-e.oneShot:
-		case <-e.ctx.Done():
-		}
+		e.gates.waitOneShot(e.life.ctx.Done())
 	}
 	if fail == nil && !e.isStopped() {
 		e.rep.JobStarted(j.desc)
@@ -511,11 +499,11 @@ func (e *engine) runJob(j *job) error {
 			}
 		}
 		size := js.bytes
-		if e.single != nil || e.estW != nil {
+		if e.out.single != nil || e.out.estW != nil {
 			if c.Estimate {
 				e.estFlush()
 			}
-			size = e.byteTotal.Load()
+			size = e.count.bytes.Load()
 		}
 		switch {
 		case err == nil:
@@ -530,7 +518,7 @@ func (e *engine) runJob(j *job) error {
 			// would resume into a file missing its last bytes.)
 			// A failed record write was reported (abortWrite).
 			if errors.Is(err, errFile) {
-				e.aborted.Store(true)
+				e.life.aborted.Store(true)
 				e.rep.Failed(err)
 				e.stop()
 			}
@@ -546,14 +534,14 @@ func (e *engine) runJob(j *job) error {
 		}
 	}
 	if file = js.file; file != nil {
-		e.ckpt.RLock()
+		e.cp.mu.RLock()
 		err := e.releaseDirFile(file, js)
-		e.ckpt.RUnlock()
+		e.cp.mu.RUnlock()
 		if err != nil {
 			if isWriteFailure(err) {
 				// The file is incomplete: the backup cannot be saved
 				// for --continue.
-				e.aborted.Store(true)
+				e.life.aborted.Store(true)
 			}
 			if fail == nil {
 				fail = &msg.Error{Err: err}
@@ -569,17 +557,15 @@ func (e *engine) runJob(j *job) error {
 }
 
 func (e *engine) acquireDirFile(v asb.Version) (*storage.File, bool, error) {
-	e.ckpt.RLock()
-	defer e.ckpt.RUnlock()
-	f, fresh, err := e.dir.Acquire(v)
+	e.cp.mu.RLock()
+	defer e.cp.mu.RUnlock()
+	f, fresh, err := e.out.dir.Acquire(v)
 	if err != nil {
 		return nil, false, err
 	}
-	e.openMu.Lock()
-	e.openFiles[f] = struct{}{}
-	e.openMu.Unlock()
+	e.out.track(f)
 	if fresh {
-		e.byteTotal.Add(f.Size())
+		e.count.bytes.Add(f.Size())
 	}
 	return f, fresh, nil
 }
@@ -587,11 +573,9 @@ func (e *engine) acquireDirFile(v asb.Version) (*storage.File, bool, error) {
 // releaseDirFile releases the job's file (caller holds ckpt shared).
 func (e *engine) releaseDirFile(f *storage.File, js *jobSink) error {
 	before := f.Size()
-	err := e.dir.Release(f)
+	err := e.out.dir.Release(f)
 	e.addBytes(js, f.Size()-before)
-	e.openMu.Lock()
-	delete(e.openFiles, f)
-	e.openMu.Unlock()
+	e.out.untrack(f)
 	return err
 }
 
@@ -600,7 +584,7 @@ func (e *engine) addBytes(js *jobSink, n uint64) {
 		return
 	}
 	js.bytes += n
-	e.byteTotal.Add(n)
+	e.count.bytes.Add(n)
 }
 
 // oneShotWork writes "# first-file", the index definitions and the UDFs.
@@ -626,7 +610,7 @@ func (e *engine) oneShotWork(js *jobSink) error {
 					return msg.Wrap(err, msg.Err("Error while storing secondary index in backup file"))
 				}
 			}
-			e.indexCount = uint32(len(e.indexes))
+			e.count.indexes = uint32(len(e.indexes))
 			if skipped > 0 {
 				e.rep.IndexesSkipped(skipped)
 			}
@@ -638,7 +622,7 @@ func (e *engine) oneShotWork(js *jobSink) error {
 		return msg.Wrap(err, msg.Err("Error while processing UDFs"))
 	}
 	if c.Estimate {
-		e.header = uint64(e.estFile().ASB().Offset())
+		e.count.header = uint64(e.estFile().ASB().Offset())
 	}
 	return nil
 }
@@ -668,7 +652,7 @@ func (e *engine) backupUDFs(js *jobSink) error {
 			return &msg.Error{Lines: []msg.Line{msg.Err("Error while storing UDF file in backup file")}, Err: err}
 		}
 	}
-	e.udfCount = uint32(len(list))
+	e.count.udfs = uint32(len(list))
 	return nil
 }
 
@@ -694,11 +678,11 @@ type jobSink struct {
 // write runs fn on the job's ASB writer and accounts the bytes handed on.
 func (s *jobSink) write(fn func(w *asb.Writer) error) error {
 	e := s.e
-	if e.estW != nil || e.single != nil {
-		e.writeMu.Lock()
-		defer e.writeMu.Unlock()
-		f := e.single
-		if e.estW != nil {
+	if e.out.estW != nil || e.out.single != nil {
+		e.out.writeMu.Lock()
+		defer e.out.writeMu.Unlock()
+		f := e.out.single
+		if e.out.estW != nil {
 			f = e.estFile()
 		}
 		before := f.Size()
@@ -726,13 +710,13 @@ func (s *jobSink) record(r *asb.Record, p *partState) error {
 	e := s.e
 	s.cur = p
 	// The file's size is read under ckpt: a checkpoint flushes the file.
-	e.ckpt.RLock()
-	if e.dir != nil && s.fail == nil && s.file.Size() >= e.dir.Limit {
-		e.ckpt.RUnlock()
+	e.cp.mu.RLock()
+	if e.out.dir != nil && s.fail == nil && s.file.Size() >= e.out.dir.Limit {
+		e.cp.mu.RUnlock()
 		if err := s.rotate(); err != nil {
 			return err
 		}
-		e.ckpt.RLock()
+		e.cp.mu.RLock()
 	}
 	var werr error
 	// failed: the record went to a file whose writes failed; it is
@@ -740,28 +724,24 @@ func (s *jobSink) record(r *asb.Record, p *partState) error {
 	// legacy logs while writing it.
 	var failLines []msg.Line
 	failed := false
-	if e.estW != nil {
+	if e.out.estW != nil {
 		werr = e.estRecord(s, r)
-	} else if e.single != nil {
+	} else if e.out.single != nil {
 		failLines, failed, werr = s.singleRecord(r)
 	} else {
 		failLines, failed, werr = s.dirRecord(r)
 	}
 	if werr == nil || failed {
 		s.j.records++
-		e.recTotal.Add(1)
+		e.count.records.Add(1)
 	}
 	if werr == nil && !failed {
 		p := s.cur
 		p.digest, p.hasDig = r.Digest, true
 		p.records++
-		e.firstStoredOnce.Do(func() {
-			if e.firstStored != nil {
-				close(e.firstStored)
-			}
-		})
+		e.gates.stored()
 	}
-	e.ckpt.RUnlock()
+	e.cp.mu.RUnlock()
 	switch {
 	case failed && werr != nil:
 		return werr // reported by dirRecord or singleRecord
@@ -774,7 +754,7 @@ func (s *jobSink) record(r *asb.Record, p *partState) error {
 		return fmt.Errorf("%w: %w", errWrite, werr)
 	}
 	if e.throttle != nil {
-		e.throttle.wait(e.byteTotal.Load(), e.ctx.Done())
+		e.throttle.wait(e.count.bytes.Load(), e.life.ctx.Done())
 	}
 	return nil
 }
@@ -818,7 +798,7 @@ func (s *jobSink) noticed(wf *writeFailure, lines []msg.Line) ([]msg.Line, bool,
 // write's lines, then the abort of the scan), and aborts the backup: the
 // other jobs stop, no state is kept.
 func (e *engine) abortWrite(lines []msg.Line) {
-	e.aborted.Store(true)
+	e.life.aborted.Store(true)
 	e.rep.Failed(msg.New(append(lines, msg.Err("Error while storing record in backup file, aborting scan. The backup state is currently unrecoverable in this state, so backup resumption is not possible."))...))
 	e.stop()
 }
@@ -828,15 +808,15 @@ func (e *engine) abortWrite(lines []msg.Line) {
 // job stops (errStopped).
 func (s *jobSink) singleRecord(r *asb.Record) (lines []msg.Line, failed bool, err error) {
 	e := s.e
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
-	if sf := e.singleFail; sf != nil {
+	e.out.writeMu.Lock()
+	defer e.out.writeMu.Unlock()
+	if sf := e.out.singleFail; sf != nil {
 		if sf.noticed {
 			return nil, false, errStopped
 		}
 		return s.noticed(sf, sf.record(r))
 	}
-	f := e.single
+	f := e.out.single
 	before, w0 := f.Size(), f.ASB().Offset()
 	err = f.ASB().WriteRecord(r)
 	if err == nil {
@@ -844,8 +824,8 @@ func (s *jobSink) singleRecord(r *asb.Record) (lines []msg.Line, failed bool, er
 	}
 	e.addBytes(s, f.Size()-before)
 	if err != nil && isWriteFailure(err) {
-		e.singleFail, lines = newWriteFailure(err, f.Stream().BufferSize(), r, failedAt(f, w0))
-		return s.noticed(e.singleFail, lines)
+		e.out.singleFail, lines = newWriteFailure(err, f.Stream().BufferSize(), r, failedAt(f, w0))
+		return s.noticed(e.out.singleFail, lines)
 	}
 	return nil, false, err
 }
@@ -860,52 +840,48 @@ func failedAt(f *storage.File, w0 int64) int {
 
 func (s *jobSink) rotate() error {
 	e := s.e
-	e.ckpt.RLock()
-	defer e.ckpt.RUnlock()
+	e.cp.mu.RLock()
+	defer e.cp.mu.RUnlock()
 	before := s.file.Size()
-	err := e.dir.CloseFile(s.file)
+	err := e.out.dir.CloseFile(s.file)
 	e.addBytes(s, s.file.Size()-before)
-	e.openMu.Lock()
-	delete(e.openFiles, s.file)
-	e.openMu.Unlock()
+	e.out.untrack(s.file)
 	old := s.file
 	s.file = nil // closed (or failed): not released again
 	if err != nil {
 		// Queued, the incomplete file is deleted when the backup aborts
 		// (legacy queues it too).
-		e.dir.Enqueue(old)
+		e.out.dir.Enqueue(old)
 		return &msg.Error{Lines: []msg.Line{msg.Err("Error while flushing backup file %s", old.Path),
 			msg.Err("Error while closing old backup file")}, Err: fmt.Errorf("%w: %w", errFile, err)}
 	}
-	f, fresh, err := e.dir.Acquire(asb.Version31)
+	f, fresh, err := e.out.dir.Acquire(asb.Version31)
 	if err != nil {
 		return &msg.Error{Lines: append(msg.Lines(err), msg.Err("Error while opening new backup file")), Err: fmt.Errorf("%w: %w", errFile, err)}
 	}
 	if fresh {
 		e.addBytes(s, f.Size())
 	}
-	e.openMu.Lock()
-	e.openFiles[f] = struct{}{}
-	e.openMu.Unlock()
+	e.out.track(f)
 	s.file = f
 	return nil
 }
 
 // accountSingle adds the bytes a final flush of the single file handed on.
 func (e *engine) accountSingle() {
-	if e.single == nil {
+	if e.out.single == nil {
 		return
 	}
-	if sz := e.single.Size(); sz > e.byteTotal.Load() {
-		e.byteTotal.Store(sz)
+	if sz := e.out.single.Size(); sz > e.count.bytes.Load() {
+		e.count.bytes.Store(sz)
 	}
 }
 
 // removeCheckpoint deletes the in-run checkpoint of a run that needs no
 // state. A loaded state that was never overwritten is left alone (legacy).
 func (e *engine) removeCheckpoint() {
-	if e.statePath != "" && e.checkpointed {
-		_ = e.store.Remove(e.statePath)
+	if e.cp.path != "" && e.cp.written {
+		_ = e.out.store.Remove(e.cp.path)
 	}
 }
 
@@ -942,9 +918,9 @@ func (e *engine) checkpointLoop(iv time.Duration, finished <-chan struct{}) {
 	select {
 	case <-finished:
 		return
-	case <-e.ctx.Done():
+	case <-e.life.ctx.Done():
 		return
-	case <-e.firstStored:
+	case <-e.gates.firstStored:
 	}
 	t := time.NewTimer(min(FirstCheckpointDelay, iv))
 	defer t.Stop()
@@ -952,10 +928,10 @@ func (e *engine) checkpointLoop(iv time.Duration, finished <-chan struct{}) {
 		select {
 		case <-finished:
 			return
-		case <-e.ctx.Done():
+		case <-e.life.ctx.Done():
 			return
 		case <-t.C:
-			if e.oneShotDone.Load() {
+			if e.gates.oneShotDone.Load() {
 				_ = e.saveState(false)
 			}
 			t.Reset(iv)

@@ -31,7 +31,7 @@ func (e *engine) scanJob(j *job, js *jobSink) error {
 		if len(pending) == 0 {
 			return nil
 		}
-		if e.perJob > 0 && j.records >= e.perJob {
+		if e.plan.perJob > 0 && j.records >= e.plan.perJob {
 			for _, p := range pending {
 				p.done = true
 			}
@@ -88,7 +88,7 @@ func (e *engine) scanJob(j *job, js *jobSink) error {
 		if d := e.cfg.SleepBetweenRetries; d > 0 {
 			select {
 			case <-time.After(d):
-			case <-e.ctx.Done():
+			case <-e.life.ctx.Done():
 				return errStopped
 			}
 		}
@@ -175,8 +175,8 @@ const scanReadBufSize = 32 << 10
 // normally.
 func (e *engine) scanNode(n *as.Node, parts []*partState, j *job, js *jobSink, rp *recParser, byPID *partTable) error {
 	var max uint64
-	if e.perJob > 0 {
-		max = e.perJob - j.records
+	if e.plan.perJob > 0 {
+		max = e.plan.perJob - j.records
 	}
 	for _, p := range parts {
 		p.retry = false
@@ -214,13 +214,13 @@ func (e *engine) scanNode(n *as.Node, parts []*partState, j *job, js *jobSink, r
 	release(true)
 	// A node that returned fewer records than its MAX_RECORDS share (or
 	// had none set) has finished every partition not reported unavailable.
-	e.ckpt.RLock()
+	e.cp.mu.RLock()
 	for _, p := range parts {
 		if !p.retry {
 			p.done = true
 		}
 	}
-	e.ckpt.RUnlock()
+	e.cp.mu.RUnlock()
 	_ = before
 	return nil
 }
