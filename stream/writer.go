@@ -126,14 +126,19 @@ func (w *Writer) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		if len(w.buf) == 0 && len(p) >= cap(w.buf) && !w.opts.Compress && w.opts.Cipher == None {
-			// Nothing to transform: hand large writes straight to the file.
-			m, err := w.emit(p)
+			// Nothing to transform: hand the whole buffer-sized blocks of
+			// a large write straight to the file. The rest is buffered,
+			// so that the bytes handed on are always whole blocks, as
+			// legacy commits them (its per-job "size:" counts them).
+			whole := len(p) / cap(w.buf) * cap(w.buf)
+			m, err := w.emit(p[:whole])
 			w.pos.RawBytes += uint64(m)
 			n += m
 			if err != nil {
 				return n, err
 			}
-			return n, nil
+			p = p[whole:]
+			continue
 		}
 		c := copy(w.buf[len(w.buf):cap(w.buf)], p)
 		w.buf = w.buf[:len(w.buf)+c]

@@ -1,17 +1,20 @@
 package e2e
 
 import (
-	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
 	"asbtools/asb"
 	"asbtools/asdsim"
-	"asbtools/infocmd"
 	"asbtools/stream"
 )
 
@@ -92,38 +95,166 @@ func caseArgs(t testing.TB, dir string, srv *asdsim.Server) []string {
 	return f
 }
 
-// legacyGlobalsFixed applies the documented corrections (docs/compat.md)
-// to the legacy global lines: an index without a set is written with an
-// empty set instead of "null", and an expression index keeps its
-// expression ("* e" line) instead of becoming a plain index on bin "null".
-func legacyGlobalsFixed(t testing.TB, globals []string, indexes []infocmd.SIndex) []string {
-	byName := map[string]*infocmd.SIndex{}
-	for i := range indexes {
-		byName[indexes[i].Name] = &indexes[i]
+// goldenIndexDef is an index of expected.jsonl: what the real server held.
+type goldenIndexDef struct {
+	Set, Exp string
+}
+
+// goldenIndexDefs reads the index lines of an expected.jsonl file.
+func goldenIndexDefs(t testing.TB, path string) map[string]goldenIndexDef {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []string
-	for _, g := range globals {
-		if strings.HasPrefix(g, "* i ") {
-			f := strings.SplitN(g, " ", 6)
-			if ix := byName[f[4]]; ix != nil {
-				if ix.Set == "" && f[3] == "null" {
-					g = strings.Replace(g, " null ", "  ", 1)
-				}
-				if ix.Expression != "" {
-					var b bytes.Buffer
-					w := asb.NewWriter(&b)
-					if err := w.WriteHeader(&asb.Header{Version: asb.Version32}); err != nil {
-						t.Fatal(err)
-					}
-					if err := w.WriteIndex(&ix.Index); err != nil {
-						t.Fatal(err)
-					}
-					w.Flush()
-					g = strings.SplitN(b.String(), "\n", 2)[1]
-				}
-			}
+	out := map[string]goldenIndexDef{}
+	for _, line := range strings.Split(string(data), "\n") {
+		var m struct {
+			SIndex *string `json:"sindex"`
+			Set    string  `json:"set"`
+			Exp    string  `json:"exp"`
 		}
-		out = append(out, g)
+		if json.Unmarshal([]byte(line), &m) != nil || m.SIndex == nil {
+			continue
+		}
+		out[*m.SIndex] = goldenIndexDef{Set: m.Set, Exp: m.Exp}
+	}
+	return out
+}
+
+// splitEscaped splits a line at unescaped spaces, keeping the tokens as
+// written.
+func splitEscaped(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case ' ':
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// fixLegacyGlobal applies the documented corrections (docs/compat.md) to a
+// legacy global line, as text: an index without a set (on the server) is
+// written with an empty set instead of "null", and an expression index
+// becomes a "* e" line with an empty bin path and the expression appended,
+// e.g. "* i test kitchen kit_exp N 1 null N" becomes
+// "* e test kitchen kit_exp N 1  N kxSTUQKhaQE=". expr reports the latter.
+func fixLegacyGlobal(t testing.TB, g string, defs map[string]goldenIndexDef) (fixed string, expr bool) {
+	if !strings.HasPrefix(g, "* i ") {
+		return g, false
+	}
+	f := splitEscaped(strings.TrimSuffix(g, "\n"))
+	if len(f) < 9 {
+		t.Fatalf("short index line %q", g)
+	}
+	def, ok := defs[f[4]]
+	if !ok {
+		t.Fatalf("index %s of %q is not in expected.jsonl", f[4], g)
+	}
+	if f[3] == "null" && def.Set == "" {
+		f[3] = ""
+	}
+	if def.Exp != "" {
+		if f[6] != "1" || f[7] != "null" {
+			t.Fatalf("legacy expression index line %q has a bin path", g)
+		}
+		f[1], f[7] = "e", ""
+		f = append(f, def.Exp)
+		expr = true
+	}
+	return strings.Join(f, " ") + "\n", expr
+}
+
+// legacyExpected applies the documented deviations to the legacy files'
+// text: fixed global lines and "Version 3.2" for a file holding an
+// expression index. delta is the change of each file's length.
+func legacyExpected(t testing.TB, legacy []*asbText, defs map[string]goldenIndexDef) (want []*asbText, delta []int) {
+	for _, f := range legacy {
+		w := *f
+		w.Header = append([]string(nil), f.Header...)
+		w.Globals = nil
+		expr := false
+		d := 0
+		for _, g := range f.Globals {
+			fg, e := fixLegacyGlobal(t, g, defs)
+			expr = expr || e
+			w.Globals = append(w.Globals, fg)
+			d += len(fg) - len(g)
+		}
+		if expr {
+			if w.Header[0] != "Version 3.1" {
+				t.Fatalf("legacy header %q", w.Header)
+			}
+			w.Header[0] = "Version 3.2"
+		}
+		w.Size += d
+		want = append(want, &w)
+		delta = append(delta, d)
+	}
+	return want, delta
+}
+
+// scanTexts reads decoded backup texts with scanASB.
+func scanTexts(t testing.TB, texts [][]byte, names []string) []*asbText {
+	t.Helper()
+	var out []*asbText
+	for i, txt := range texts {
+		s, err := scanASB(txt)
+		if err != nil {
+			t.Fatalf("%s: %v", names[i], err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// digestKey identifies a file by the digests of its records.
+func digestKey(f *asbText) string {
+	var d []string
+	for _, r := range f.Records {
+		d = append(d, r.Digest)
+	}
+	sort.Strings(d)
+	return strings.Join(d, ",")
+}
+
+// pairFiles pairs each of our files with the legacy file holding the same
+// records (directory-mode jobs back up fixed partition ranges, one file
+// each here), returning the legacy index of each of ours.
+func pairFiles(t testing.TB, ours, legacy []*asbText) []int {
+	t.Helper()
+	if len(ours) != len(legacy) {
+		t.Fatalf("%d backup files, legacy wrote %d", len(ours), len(legacy))
+	}
+	if len(ours) == 1 {
+		return []int{0}
+	}
+	byKey := map[string]int{}
+	for i, f := range legacy {
+		byKey[digestKey(f)] = i
+	}
+	var out []int
+	for i, f := range ours {
+		j, ok := byKey[digestKey(f)]
+		if !ok {
+			t.Fatalf("our file %d holds records of no single legacy file", i)
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// recordTexts returns the record blocks of a file.
+func recordTexts(f *asbText) []string {
+	var out []string
+	for _, r := range f.Records {
+		out = append(out, r.Text)
 	}
 	return out
 }
@@ -153,12 +284,21 @@ func TestBackupGoldenCases(t *testing.T) {
 			for _, f := range legacyFiles {
 				legacyText = append(legacyText, decodeFile(t, f, decodeOpts))
 			}
+			// The independent reading of the legacy files must give the
+			// corpus's summary.
+			legacy := scanTexts(t, legacyText, legacyFiles)
+			summary, err := os.ReadFile(filepath.Join(dir, "summary.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := asbSummary(legacy); got != string(summary) {
+				t.Fatalf("the test's reading of the legacy backup does not give summary.txt\n--- got\n%s--- want\n%s", got, summary)
+			}
+
 			srv := startServer(t, asdsim.Config{})
 			seedCanon(t, srv, filepath.Join(dir, "expected.jsonl"), legacyText)
-			var indexes []infocmd.SIndex
 			if gc.kitchen {
-				indexes = kitchenIndexes(t)
-				seedMeta(t, srv, indexes, udfs)
+				seedMeta(t, srv, kitchenIndexes(t), udfs)
 			}
 
 			work := t.TempDir()
@@ -181,33 +321,227 @@ func TestBackupGoldenCases(t *testing.T) {
 			} else {
 				ourFiles, _ = filepath.Glob(filepath.Join(work, "backup", "*.asb"))
 			}
-			if len(ourFiles) != len(legacyFiles) {
-				t.Errorf("%d backup files, legacy wrote %d", len(ourFiles), len(legacyFiles))
-			}
-			collect := func(texts [][]byte, names []string) (firsts int, globals, records []string) {
-				for i, txt := range texts {
-					h, g, r := fileBlocks(t, txt, names[i])
-					if strings.Contains(h, "# first-file\n") {
-						firsts++
-					}
-					globals = append(globals, g...)
-					records = append(records, r...)
-				}
-				return
-			}
 			var ourText [][]byte
 			for _, f := range ourFiles {
 				ourText = append(ourText, decodeFile(t, f, decodeOpts))
 			}
-			of, og, or := collect(ourText, ourFiles)
-			lf, lg, lr := collect(legacyText, legacyFiles)
-			if of != 1 || lf != 1 {
-				t.Errorf("first-file markers: ours %d, legacy %d", of, lf)
+			ours := scanTexts(t, ourText, ourFiles)
+			want, delta := legacyExpected(t, legacy, goldenIndexDefs(t, filepath.Join(dir, "expected.jsonl")))
+
+			// Each file: header lines exactly, global lines and record
+			// blocks byte for byte (in any order).
+			for i, j := range pairFiles(t, ours, want) {
+				o, w := ours[i], want[j]
+				if strings.Join(o.Header, "\n") != strings.Join(w.Header, "\n") {
+					t.Errorf("%s: header %q, want %q (legacy %s)", filepath.Base(ourFiles[i]), o.Header, w.Header, filepath.Base(legacyFiles[j]))
+				}
+				compareBlocks(t, "global line", append([]string(nil), o.Globals...), append([]string(nil), w.Globals...))
+				compareBlocks(t, "record", recordTexts(o), recordTexts(w))
 			}
-			lg = legacyGlobalsFixed(t, lg, indexes)
-			compareBlocks(t, "global line", og, lg)
-			compareBlocks(t, "record", or, lr)
+
+			// The summary of our backup: summary.txt, with the versions of
+			// the corrected headers.
+			wantSummary := strings.Replace(string(summary), "versions=3.1 ", "versions="+summaryVersions(want)+" ", 1)
+			if got := asbSummary(ours); got != wantSummary {
+				t.Errorf("summary differs\n--- got\n%s--- want\n%s", got, wantSummary)
+			}
+
+			compareBackupLog(t, dir, srv, res.stderr, legacy, delta, ourFiles, decodeOpts)
 		})
+	}
+}
+
+// summaryVersions is the versions field of a summary of files.
+func summaryVersions(files []*asbText) string {
+	s := asbSummary(files)
+	_, rest, _ := strings.Cut(s, "versions=")
+	v, _, _ := strings.Cut(rest, " ")
+	return v
+}
+
+var (
+	jobDoneRE   = regexp.MustCompile(`^(<TS> \[INF\] \[TID\] Completed backup for (?:\d+ partitions from (\d+) to (\d+)|partition (\d+)), records: (\d+), size: )(\d+) \(~(\d+) B/rec\)$`)
+	bkTotalRE   = regexp.MustCompile(`^(<TS> \[INF\] \[TID\] Backed up (\d+) record\(s\), \d+ secondary index\(es\), \d+ UDF file\(s\), )(\d+) byte\(s\) in total \(~(\d+) B/rec\)$`)
+	progressRE  = regexp.MustCompile(`^<TS> \[INF\] \[TID\] (\d+% complete \(~<N> KiB/s, ~<N> rec/s, ~\d+ B/rec\)|~<ETA> remaining)$`)
+	jobStartRE  = regexp.MustCompile(`^<TS> \[INF\] \[TID\] Starting backup for `)
+	addNodeAddr = regexp.MustCompile(` Add node (\S+) \S+$`)
+)
+
+// committedBytes is what legacy counts as written to a file after T bytes
+// of text when the file is not compressed: its io proxy hands text on in
+// 4 KiB blocks (io_proxy.c, IO_PROXY_DEFAULT_BUFFER_SIZE) and counts the
+// bytes handed to the file (byte_cnt), the 16-byte IV of an encrypted file
+// included once the first block went out.
+func committedBytes(text int, aes bool) int {
+	n := text / 4096 * 4096
+	if aes && n > 0 {
+		n += 16
+	}
+	return n
+}
+
+func perRec(bytes, recs int) int {
+	if recs == 0 {
+		return 0
+	}
+	return bytes / recs
+}
+
+// partitionOf is the partition of a base64 digest.
+func partitionOf(t testing.TB, d string) int {
+	b, err := base64.StdEncoding.DecodeString(d)
+	if err != nil || len(b) != 20 {
+		t.Fatalf("bad digest %q", d)
+	}
+	return (int(b[0]) | int(b[1])<<8) & 4095
+}
+
+// compareBackupLog compares asbackup's stderr line by line with the case's
+// backup.log under the documented normalisations (docs/compat.md): time
+// stamps, thread ids, rates and ETA; the node id and the server address;
+// the lines of parallel jobs in any order; the progress lines, which the
+// once-a-second progress thread prints or not depending on timing; the
+// byte figures moved by the documented changes of the global lines; and,
+// for compressed files, the byte figures themselves (they count compressed
+// bytes, see compat.md), which are checked against our files instead.
+func compareBackupLog(t *testing.T, dir string, srv *asdsim.Server, stderr string, legacy []*asbText, delta []int, ourFiles []string, opts *stream.Options) {
+	t.Helper()
+	logData, err := os.ReadFile(filepath.Join(dir, "backup.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compressed := opts != nil && opts.Compress
+	aes := opts != nil && opts.Cipher != stream.None
+	parallel := false
+	var want []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(logData), "\n"), "\n") {
+		if progressRE.MatchString(l) {
+			continue
+		}
+		if m := jobDoneRE.FindStringSubmatch(l); m != nil {
+			recs, _ := strconv.Atoi(m[5])
+			size, _ := strconv.Atoi(m[6])
+			// The job's file: the only one, or the one holding its
+			// partitions' records.
+			fi := 0
+			if len(legacy) > 1 {
+				lo, hi := m[2], m[3]
+				if m[4] != "" {
+					lo, hi = m[4], m[4]
+				}
+				a, _ := strconv.Atoi(lo)
+				b, _ := strconv.Atoi(hi)
+				fi = -1
+				for i, f := range legacy {
+					if len(f.Records) > 0 {
+						if p := partitionOf(t, f.Records[0].Digest); p >= a && p <= b {
+							fi = i
+						}
+					}
+				}
+				if fi < 0 {
+					t.Fatalf("no legacy file holds the records of %q", l)
+				}
+			}
+			if compressed {
+				l = m[1] + "<SIZE> (~<N> B/rec)"
+			} else {
+				if got := committedBytes(legacy[fi].Size, aes); got != size {
+					t.Fatalf("the rule gives %d for %q (file text %d bytes)", got, l, legacy[fi].Size)
+				}
+				s := committedBytes(legacy[fi].Size+delta[fi], aes)
+				l = fmt.Sprintf("%s%d (~%d B/rec)", m[1], s, perRec(s, recs))
+			}
+		} else if m := bkTotalRE.FindStringSubmatch(l); m != nil {
+			recs, _ := strconv.Atoi(m[2])
+			total, _ := strconv.Atoi(m[3])
+			if compressed {
+				l = m[1] + "<SIZE> byte(s) in total (~<N> B/rec)"
+			} else {
+				sum, fixed := 0, 0
+				for i, f := range legacy {
+					sum += f.Size
+					fixed += f.Size + delta[i]
+					if aes {
+						sum += 16
+						fixed += 16
+					}
+				}
+				if sum != total {
+					t.Fatalf("legacy total %d, its files hold %d", total, sum)
+				}
+				l = fmt.Sprintf("%s%d byte(s) in total (~%d B/rec)", m[1], fixed, perRec(fixed, recs))
+			}
+		} else if jobStartRE.MatchString(l) && strings.Contains(string(logData), "Starting backup for 1024 partitions") {
+			parallel = true
+		}
+		want = append(want, addNodeAddr.ReplaceAllString(l, " Add node $1 <ADDR>"))
+	}
+	want = nodeIDs(want)
+
+	onDisk := 0
+	for _, f := range ourFiles {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		onDisk += int(st.Size())
+	}
+	// With zstd alone, a single job's figure is the bytes of the frames
+	// written before the job ended: every frame but the last, which the
+	// final flush writes (our frames are read by the test's own parser).
+	wantJobSize := -1
+	if compressed && !aes && len(ourFiles) == 1 {
+		data, err := os.ReadFile(ourFiles[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames, err := zstdFrames(data)
+		if err != nil {
+			t.Fatalf("%s: %v", ourFiles[0], err)
+		}
+		wantJobSize = onDisk - frames[len(frames)-1]
+	}
+	var got []string
+	for _, l := range nodeIDs(normalizeBackupLog(stderr)) {
+		if progressRE.MatchString(l) {
+			continue
+		}
+		l = addNodeAddr.ReplaceAllString(l, " Add node $1 <ADDR>")
+		if compressed {
+			if m := jobDoneRE.FindStringSubmatch(l); m != nil {
+				size, _ := strconv.Atoi(m[6])
+				if size > onDisk || (wantJobSize >= 0 && size != wantJobSize) {
+					t.Errorf("job size %d; the files hold %d bytes, %d before the last frame", size, onDisk, wantJobSize)
+				}
+				l = m[1] + "<SIZE> (~<N> B/rec)"
+			} else if m := bkTotalRE.FindStringSubmatch(l); m != nil {
+				if total, _ := strconv.Atoi(m[3]); total != onDisk {
+					t.Errorf("total %d bytes, the files hold %d", total, onDisk)
+				}
+				l = m[1] + "<SIZE> byte(s) in total (~<N> B/rec)"
+			}
+		}
+		got = append(got, l)
+	}
+	same := sameLines(got, want, parallel)
+	if parallel && same {
+		// Only the jobs' lines may move.
+		var g, w []string
+		for _, l := range got {
+			if !jobStartRE.MatchString(l) && !jobDoneRE.MatchString(l) {
+				g = append(g, l)
+			}
+		}
+		for _, l := range want {
+			if !jobStartRE.MatchString(l) && !jobDoneRE.MatchString(l) {
+				w = append(w, l)
+			}
+		}
+		same = sameLines(g, w, false)
+	}
+	if !same {
+		t.Errorf("log differs from backup.log\n--- got\n%s\n--- want\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
@@ -237,4 +571,67 @@ func compareBlocks(t testing.TB, what string, got, want []string) {
 	if len(got) != len(want) {
 		t.Errorf("%d %ss, legacy has %d", len(got), what, len(want))
 	}
+}
+
+// zstdFrames returns the length of every zstd frame of data, read from the
+// frame and block headers (RFC 8878 §3.1.1).
+func zstdFrames(data []byte) ([]int, error) {
+	var out []int
+	p := 0
+	need := func(n int) error {
+		if p+n > len(data) {
+			return fmt.Errorf("zstd frame cut short at offset %d", p)
+		}
+		return nil
+	}
+	for p < len(data) {
+		start := p
+		if err := need(6); err != nil {
+			return nil, err
+		}
+		if binary.LittleEndian.Uint32(data[p:]) != 0xFD2FB528 {
+			return nil, fmt.Errorf("no zstd frame at offset %d", p)
+		}
+		fhd := data[p+4]
+		p += 5
+		single := fhd>>5&1 == 1
+		if !single {
+			p++ // window descriptor
+		}
+		p += []int{0, 1, 2, 4}[fhd&3] // dictionary id
+		fcs := []int{0, 2, 4, 8}[fhd>>6]
+		if fcs == 0 && single {
+			fcs = 1
+		}
+		p += fcs
+		for {
+			if err := need(3); err != nil {
+				return nil, err
+			}
+			h := int(data[p]) | int(data[p+1])<<8 | int(data[p+2])<<16
+			p += 3
+			size := h >> 3
+			if h>>1&3 == 1 { // RLE block: one byte
+				size = 1
+			}
+			if err := need(size); err != nil {
+				return nil, err
+			}
+			p += size
+			if h&1 == 1 {
+				break
+			}
+		}
+		if fhd>>2&1 == 1 {
+			p += 4 // checksum
+		}
+		if err := need(0); err != nil {
+			return nil, err
+		}
+		out = append(out, p-start)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no zstd frame")
+	}
+	return out, nil
 }
