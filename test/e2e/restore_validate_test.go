@@ -1,14 +1,23 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
 
+// rawLogRE is the form of a log line as the legacy tools print it (see the
+// handmade goldens' validate.stderr): UTC time stamp with "GMT", level,
+// thread id right-aligned in five columns.
+var rawLogRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} GMT \[(INF|ERR)\] \[( {0,4}[0-9]{1,5}|[0-9]{6,})\] \S`)
+
 // TestRestoreValidateHandmade runs --validate on the hand-written goldens
-// and compares exit code and message lines with validate.txt.
+// and compares exit code and message lines with validate.txt, and the raw
+// form of every line with validate.stderr (the legacy tool's stderr as
+// printed, of which validate.txt is the normalised form).
 func TestRestoreValidateHandmade(t *testing.T) {
 	dirs, _ := filepath.Glob(filepath.Join(repoRoot(t), "test", "golden", "handmade", "*"))
 	if len(dirs) == 0 {
@@ -21,6 +30,18 @@ func TestRestoreValidateHandmade(t *testing.T) {
 				t.Fatal(err)
 			}
 			lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+			raw, err := os.ReadFile(filepath.Join(dir, "validate.stderr"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := normalizeLog(string(raw)); strings.Join(got, "\n") != strings.Join(lines[2:], "\n") {
+				t.Fatalf("validate.stderr does not normalise to validate.txt:\n%s", strings.Join(got, "\n"))
+			}
+			for _, l := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
+				if !rawLogRE.MatchString(l) {
+					t.Fatalf("validate.stderr line %q does not have the form the test checks", l)
+				}
+			}
 			wantCode := 0
 			if strings.TrimSpace(lines[1]) == "# exit code: 1" {
 				wantCode = 1
@@ -32,6 +53,77 @@ func TestRestoreValidateHandmade(t *testing.T) {
 			wl, wf := comparable(lines[2:])
 			gl, gf := comparable(normalizeLog(res.stderr))
 			if wf != gf || strings.Join(wl, "\n") != strings.Join(gl, "\n") {
+				t.Errorf("output differs\n--- want\n%s\n--- got\n%s", strings.Join(lines[2:], "\n"), strings.Join(normalizeLog(res.stderr), "\n"))
+			}
+			for _, l := range strings.Split(strings.TrimRight(res.stderr, "\n"), "\n") {
+				if !rawLogRE.MatchString(l) {
+					t.Errorf("line %q is not in the legacy form of validate.stderr", l)
+				}
+			}
+		})
+	}
+}
+
+// perFileLine matches the lines a directory validation prints per file,
+// from the reader threads, in any order.
+var perFileLine = regexp.MustCompile(`^<TS> \[INF\] \[TID\] (validating|Opened backup file) `)
+
+// TestRestoreValidateLegacyCases runs the --validate command of every
+// legacy case (validate.txt: the command, its exit code and output) on the
+// legacy backup and compares the exit code and the message lines.
+func TestRestoreValidateLegacyCases(t *testing.T) {
+	for _, gc := range goldenBackupCases {
+		t.Run(gc.name, func(t *testing.T) {
+			dir := caseDir(t, gc.name)
+			data, err := os.ReadFile(filepath.Join(dir, "validate.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+			var env []string
+			cmd := lines[0]
+			if pre, rest, ok := strings.Cut(cmd, " asrestore "); ok {
+				// ASB_ENCRYPTION_KEY=$(cat env-key.txt)
+				name, file, ok := strings.Cut(pre, "=$(cat ")
+				if !ok {
+					t.Fatalf("unexpected command %q", cmd)
+				}
+				b, err := os.ReadFile(filepath.Join(dir, strings.TrimSuffix(file, ")")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				env = append(env, name+"="+strings.TrimSpace(string(b)))
+				cmd = "asrestore " + rest
+			}
+			args := strings.Fields(strings.TrimPrefix(cmd, "asrestore "))
+			var wantCode int
+			if _, err := fmt.Sscanf(lines[1], "# exit code: %d", &wantCode); err != nil {
+				t.Fatalf("validate.txt line 2 %q", lines[1])
+			}
+			res := runTool(t, "asrestore", dir, env, args...)
+			if res.code != wantCode {
+				t.Errorf("exit %d, want %d\n%s", res.code, wantCode, res.stderr)
+			}
+			wl, wf := comparable(lines[2:])
+			gl, gf := comparable(normalizeLog(res.stderr))
+			dirMode := strings.Contains(cmd, " -d ")
+			same := wf == gf && sameLines(gl, wl, dirMode)
+			if same && dirMode {
+				// Only the per-file lines of a directory may move.
+				var g, w []string
+				for _, l := range gl {
+					if !perFileLine.MatchString(l) {
+						g = append(g, l)
+					}
+				}
+				for _, l := range wl {
+					if !perFileLine.MatchString(l) {
+						w = append(w, l)
+					}
+				}
+				same = sameLines(g, w, false)
+			}
+			if !same {
 				t.Errorf("output differs\n--- want\n%s\n--- got\n%s", strings.Join(lines[2:], "\n"), strings.Join(normalizeLog(res.stderr), "\n"))
 			}
 		})
