@@ -30,6 +30,7 @@ type asbTextRecord struct {
 	Digest   string   // base64, as written
 	Set      string   // unescaped; "" = no set
 	KeyType  string   // "I", "D", "S", "B", "B!"; "" = no key
+	VoidTime uint32   // "+ t"
 	BinTypes []string // type labels of the bin lines ("S", "B!", ...)
 	Text     string   // the whole block
 }
@@ -246,6 +247,12 @@ func (s *asbScanner) record() (asbTextRecord, error) {
 			r.Digest = val
 		case "s":
 			r.Set = val
+		case "t":
+			vt, err := strconv.ParseUint(val, 10, 32)
+			if err != nil {
+				return r, s.errf("bad void time %q", val)
+			}
+			r.VoidTime = uint32(vt)
 		case "b":
 			n, err := strconv.Atoi(val)
 			if err != nil {
@@ -352,4 +359,57 @@ func asbSummary(files []*asbText) string {
 		"indexes=%d udfs=%d records=%d\nsets: %s\nkey types: %s\nbin types: %s\n",
 		len(files), list(versions), list(namespaces), firsts, indexes, udfs, records,
 		counts(sets), counts(keys), counts(bins))
+}
+
+// unescapeToken removes the backslash escapes of a token.
+func unescapeToken(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// textIndex is what an index line ("* i") asks a server to create.
+type textIndex struct {
+	Namespace, Set, Name, IndexType, Bin, Type, Context string
+}
+
+// parseIndexLine reads "* i <ns> <set> <name> <N|L|K|V> 1 <path> <N|S|G|B> [<context>]".
+func parseIndexLine(line string) (textIndex, error) {
+	f := splitEscaped(strings.TrimSuffix(line, "\n"))
+	if len(f) < 9 || len(f) > 10 || f[0] != "*" || f[1] != "i" || f[6] != "1" {
+		return textIndex{}, fmt.Errorf("unexpected index line %q", line)
+	}
+	itype := map[string]string{"N": "default", "L": "list", "K": "mapkeys", "V": "mapvalues"}[f[5]]
+	ptype := map[string]string{"N": "numeric", "S": "string", "G": "geo2dsphere", "B": "blob"}[f[8]]
+	if itype == "" || ptype == "" {
+		return textIndex{}, fmt.Errorf("unexpected index or path type in %q", line)
+	}
+	ix := textIndex{Namespace: unescapeToken(f[2]), Set: unescapeToken(f[3]), Name: unescapeToken(f[4]),
+		IndexType: itype, Bin: unescapeToken(f[7]), Type: ptype}
+	if len(f) == 10 {
+		ix.Context = f[9]
+	}
+	return ix, nil
+}
+
+// parseUDFLine reads "* u L <name> <len> <content>\n".
+func parseUDFLine(entry string) (name string, content []byte, err error) {
+	f := splitEscaped(entry)
+	if len(f) < 5 || f[0] != "*" || f[1] != "u" || f[2] != "L" {
+		return "", nil, fmt.Errorf("unexpected UDF line %q", entry)
+	}
+	n, err := strconv.Atoi(f[4])
+	if err != nil {
+		return "", nil, fmt.Errorf("UDF length in %q", entry)
+	}
+	head := len(strings.Join(f[:5], " ")) + 1
+	if head+n+1 != len(entry) {
+		return "", nil, fmt.Errorf("UDF %q: %d bytes of content, entry of %d", f[3], n, len(entry))
+	}
+	return unescapeToken(f[3]), []byte(entry[head : head+n]), nil
 }
