@@ -64,10 +64,6 @@ func TestRestoreValidateHandmade(t *testing.T) {
 	}
 }
 
-// perFileLine matches the lines a directory validation prints per file,
-// from the reader threads, in any order.
-var perFileLine = regexp.MustCompile(`^<TS> \[INF\] \[TID\] (validating|Opened backup file) `)
-
 // TestRestoreValidateLegacyCases runs the --validate command of every
 // legacy case (validate.txt: the command, its exit code and output) on the
 // legacy backup and compares the exit code and the message lines.
@@ -106,23 +102,7 @@ func TestRestoreValidateLegacyCases(t *testing.T) {
 			}
 			wl, wf := comparable(lines[2:])
 			gl, gf := comparable(normalizeLog(res.stderr))
-			dirMode := strings.Contains(cmd, " -d ")
-			same := wf == gf && sameLines(gl, wl, dirMode)
-			if same && dirMode {
-				// Only the per-file lines of a directory may move.
-				var g, w []string
-				for _, l := range gl {
-					if !perFileLine.MatchString(l) {
-						g = append(g, l)
-					}
-				}
-				for _, l := range wl {
-					if !perFileLine.MatchString(l) {
-						w = append(w, l)
-					}
-				}
-				same = sameLines(g, w, false)
-			}
+			same := wf == gf && sameReaderLines(gl, wl)
 			if !same {
 				t.Errorf("output differs\n--- want\n%s\n--- got\n%s", strings.Join(lines[2:], "\n"), strings.Join(normalizeLog(res.stderr), "\n"))
 			}
