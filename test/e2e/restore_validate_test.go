@@ -12,7 +12,7 @@ import (
 // rawLogRE is the form of a log line as the legacy tools print it (see the
 // handmade goldens' validate.stderr): UTC time stamp with "GMT", level,
 // thread id right-aligned in five columns.
-var rawLogRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} GMT \[(INF|ERR)\] \[( {0,4}[0-9]{1,5}|[0-9]{6,})\] \S`)
+var rawLogRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} GMT \[(INF|ERR)\] \[( {4}\d| {3}\d{2}| {2}\d{3}| \d{4}|\d{5})\] \S`)
 
 // TestRestoreValidateHandmade runs --validate on the hand-written goldens
 // and compares exit code and message lines with validate.txt, and the raw
