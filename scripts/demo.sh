@@ -82,10 +82,16 @@ echo "(the first run builds MinIO with go install, which takes a few minutes)"
 S3_PID=$!
 while ! grep -q '^ready$' "$WORK/s3.out" 2>/dev/null; do
 	if ! kill -0 "$S3_PID" 2>/dev/null; then
-		tail -n 5 "$WORK/s3.err"
-		echo "demo: skipping the S3 part: MinIO is not built and cannot be built or started here"
+		rc=0
+		wait "$S3_PID" || rc=$?
 		S3_PID=
-		exit 0
+		tail -n 5 "$WORK/s3.err"
+		if [ "$rc" = 3 ]; then
+			echo "demo: skipping the S3 part: MinIO is not built and cannot be built here"
+			exit 0
+		fi
+		echo "demo: MinIO did not start" >&2
+		exit 1
 	fi
 	sleep 0.2
 done
@@ -134,7 +140,7 @@ ls "$WORK/mnt/test"
 echo "\$ cat mnt/test/%stats.json | head -n 8"
 head -n 8 "$WORK/mnt/test/%stats.json"
 SET=demo
-REC=$(ls "$WORK/mnt/test/$SET" | head -1)
+REC=$(ls "$WORK/mnt/test/$SET" | sed -n 1p)
 echo "\$ cat mnt/test/$SET/$REC"
 cat "$WORK/mnt/test/$SET/$REC"
 echo

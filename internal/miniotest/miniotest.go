@@ -20,6 +20,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -275,10 +276,17 @@ func (s *Server) Client() *s3.Client {
 	})
 }
 
-// MakeBucket creates a bucket.
+// MakeBucket creates a bucket. A server that reports itself ready may still
+// answer "Server not initialized yet" (503) for a moment on a loaded
+// machine: that is waited out.
 func (s *Server) MakeBucket(name string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	_, err := s.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
-	return err
+	for {
+		_, err := s.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
+		if err == nil || !strings.Contains(err.Error(), "XMinioServerNotInitialized") || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

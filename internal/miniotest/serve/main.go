@@ -2,7 +2,8 @@
 // cache) with a fresh data directory and the given buckets, for the demo:
 // it prints "endpoint URL" and the environment a tool needs ("env K=V"
 // lines), then "ready", and stops the server (removing its data) on
-// SIGINT or SIGTERM.
+// SIGINT or SIGTERM. Exit code 3: the server is not built and cannot be
+// built here (no network for the Go module proxy, say).
 package main
 
 import (
@@ -19,6 +20,10 @@ import (
 func main() {
 	buckets := flag.String("buckets", "", "comma-separated buckets to create")
 	flag.Parse()
+	if _, err := miniotest.Binary(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3) // not built and cannot be built here
+	}
 	srv, err := miniotest.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
