@@ -371,7 +371,7 @@ func (e *engine) openOutputs() error {
 			return msg.Wrap(err, msg.Err("Error while running backup estimate"))
 		}
 		e.rep.EstimatedFileSize(est)
-		f, err := storage.CreateIn(e.out.store, c.OutputFile.Value, c.Namespace, e.firstVer, e.streamO)
+		f, err := storage.CreateIn(e.out.store, c.OutputFile.Value, est, c.Namespace, e.firstVer, e.streamO)
 		if err != nil {
 			return msg.Wrap(err, msg.Err("Error while opening shared backup file \"%s\"", c.OutputFile.Value))
 		}

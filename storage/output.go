@@ -199,12 +199,14 @@ func (o *File) sinkFor(opts stream.Options) io.Writer {
 // Create creates (truncates) the local file path, or uses stdout for "-",
 // and writes the header "Version <v>" / "# namespace <ns>".
 func Create(path, ns string, v asb.Version, opts stream.Options) (*File, error) {
-	return CreateIn(Local{}, path, ns, v, opts)
+	return CreateIn(Local{}, path, 0, ns, v, opts)
 }
 
-// CreateIn creates path in store and writes the header.
-func CreateIn(store Store, path, ns string, v asb.Version, opts stream.Options) (*File, error) {
-	sk, err := store.Create(path)
+// CreateIn creates path in store and writes the header. expected is the
+// size the file is expected to reach (0: unknown); S3 sizes the parts of
+// its upload by it.
+func CreateIn(store Store, path string, expected uint64, ns string, v asb.Version, opts stream.Options) (*File, error) {
+	sk, err := createSized(store, path, expected)
 	if err != nil {
 		return nil, err
 	}
@@ -452,8 +454,10 @@ func (d *Dir) Acquire(v asb.Version) (f *File, fresh bool, err error) {
 		store = Local{}
 	}
 	var expect uint64
+	size := d.Limit // the size the file is expected to reach
 	if d.Expected != nil && d.Warn != nil {
 		remaining := d.Expected()
+		size = min(remaining, d.Limit)
 		if free, ok := store.FreeSpace(d.Dir); ok && free < remaining {
 			d.Warn(fmt.Sprintf("Warning: %d bytes of disk space remaining, but the expected total backup size is %d", free, remaining))
 		}
@@ -461,7 +465,7 @@ func (d *Dir) Acquire(v asb.Version) (f *File, fresh bool, err error) {
 			expect = min(remaining, d.Limit)
 		}
 	}
-	f, err = CreateIn(store, d.FileName(i), d.Namespace, v, d.Opts)
+	f, err = CreateIn(store, d.FileName(i), size, d.Namespace, v, d.Opts)
 	if err == nil && expect > 0 {
 		if w := FileSpaceWarning(f.Path, expect); w != "" {
 			d.Warn(w)

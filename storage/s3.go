@@ -32,6 +32,8 @@ const (
 	S3MinPartSize = 5 << 20
 	S3MaxPartSize = 5 << 30
 	S3MaxParts    = 10000
+	// S3MaxObjectSize is the largest object (5 TiB).
+	S3MaxObjectSize = 5 << 40
 )
 
 // S3Options configure the S3 backend (the --s3-* options).

@@ -36,16 +36,46 @@ type s3Writer struct {
 	wg    sync.WaitGroup
 }
 
-// partSize returns the size of part n: the base size, doubled every 2,500
-// parts so that an object of any size fits in 10,000 parts (5 TiB with the
-// 5 MiB default).
+// Parts keep the starting size up to part s3RampFrom, as legacy keeps them
+// up to its last part; then they double every s3RampEvery parts up to 5
+// GiB, so that 10,000 parts hold more than 5 TiB whatever the starting size
+// (legacy puts everything after its 9,999th part into the last one and
+// fails once that exceeds 5 GiB).
+const (
+	s3RampFrom  = 8000
+	s3RampEvery = 100
+)
+
+// partSize returns the size of part n.
 func (w *s3Writer) partSize(n int32) int64 {
-	sz := w.base << ((n - 1) / 2500)
-	return min(sz, S3MaxPartSize)
+	if n <= s3RampFrom {
+		return w.base
+	}
+	shift := min((n-s3RampFrom+s3RampEvery-1)/s3RampEvery, 30)
+	return min(w.base<<shift, S3MaxPartSize)
 }
 
-// Create implements Store: it starts a multipart upload of the key.
-func (s *S3Store) Create(path string) (Sink, error) {
+// basePartSize is the size parts start with (legacy _calc_part_size):
+// --s3-min-part-size if given, else the expected size of the file spread
+// over 10,000 parts, at least 5 MiB.
+func (o S3Options) basePartSize(expected uint64) int64 {
+	if o.MinPartSize > 0 {
+		return o.MinPartSize
+	}
+	return max(S3MinPartSize, int64((expected+S3MaxParts-1)/S3MaxParts))
+}
+
+// Create implements Store: it starts a multipart upload of the key with
+// parts of --s3-min-part-size (default 5 MiB).
+func (s *S3Store) Create(path string) (Sink, error) { return s.CreateSized(path, 0) }
+
+// CreateSized starts a multipart upload of the key whose parts are sized
+// for a file of about expected bytes (legacy _calc_part_size). An expected
+// size over 5 TiB is refused with the legacy message.
+func (s *S3Store) CreateSized(path string, expected uint64) (Sink, error) {
+	if expected > S3MaxObjectSize {
+		return nil, fmt.Errorf("The max S3 object size is %d, but expected file size is %d", uint64(S3MaxObjectSize), expected)
+	}
 	p, err := ParseS3Path(path)
 	if err != nil {
 		return nil, err
@@ -55,7 +85,7 @@ func (s *S3Store) Create(path string) (Sink, error) {
 		return nil, wrapS3(err)
 	}
 	return &s3Writer{st: s, path: path, bucket: p.Bucket, key: p.Key, uploadID: aws.ToString(res.UploadId),
-		base: s.opts.PartSize(), parts: map[int32]string{}}, nil
+		base: s.opts.basePartSize(expected), parts: map[int32]string{}}, nil
 }
 
 func (w *s3Writer) failed() error {
@@ -71,6 +101,9 @@ func (w *s3Writer) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		if w.buf == nil {
+			if w.partNum >= S3MaxParts {
+				return n - len(p), w.tooManyParts()
+			}
 			w.buf = w.st.getBuf(w.partSize(w.partNum + 1))
 		}
 		k := min(cap(w.buf)-len(w.buf), len(p))
@@ -78,13 +111,32 @@ func (w *s3Writer) Write(p []byte) (int, error) {
 		p = p[k:]
 		if len(w.buf) == cap(w.buf) {
 			w.dispatch()
+			if err := w.failed(); err != nil {
+				return n - len(p), err
+			}
 		}
 	}
 	return n, nil
 }
 
+// tooManyParts fails the upload: S3 takes at most 10,000 parts.
+func (w *s3Writer) tooManyParts() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = fmt.Errorf("%s: more than %d parts of up to %d bytes", w.path, S3MaxParts, S3MaxPartSize)
+	}
+	return w.err
+}
+
 // dispatch uploads the filled buffer as the next part in the background.
 func (w *s3Writer) dispatch() {
+	if w.partNum >= S3MaxParts {
+		w.tooManyParts()
+		w.st.putBuf(w.buf)
+		w.buf = nil
+		return
+	}
 	w.partNum++
 	num, data := w.partNum, w.buf
 	w.buf = nil

@@ -186,6 +186,30 @@ func (r *Router) Create(path string) (Sink, error) {
 	return s.Create(path)
 }
 
+// CreateSized creates a file expected to grow to about expected bytes: S3
+// sizes the parts of its upload by it, a local file ignores it.
+func (r *Router) CreateSized(path string, expected uint64) (Sink, error) {
+	if !IsS3Path(path) {
+		return r.Local.Create(path)
+	}
+	s, err := r.S3Store()
+	if err != nil {
+		return nil, err
+	}
+	return s.CreateSized(path, expected)
+}
+
+// createSized creates path in store, sized for expected bytes where the
+// store lays files out by their size (0: unknown).
+func createSized(store Store, path string, expected uint64) (Sink, error) {
+	if sc, ok := store.(interface {
+		CreateSized(string, uint64) (Sink, error)
+	}); ok && expected > 0 {
+		return sc.CreateSized(path, expected)
+	}
+	return store.Create(path)
+}
+
 // Reopen implements Store.
 func (r *Router) Reopen(ent *state.FileEntry) (Sink, error) {
 	s, err := r.pick(ent.Path)
