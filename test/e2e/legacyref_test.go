@@ -304,7 +304,7 @@ func readLegacyResume(t testing.TB, dir string) legacyResume {
 	return r
 }
 
-var logPrefix = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT \[(...)\] \[\d+\]`)
+var logPrefix = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT \[(...)\] \[ *\d+\]`)
 
 // jobLines returns the per-job and final summary lines of a log, sorted
 // (parallel jobs finish in any order); with sizes false the byte figures
