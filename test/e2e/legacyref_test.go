@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -614,6 +615,65 @@ func TestLegacyMadeStateFields(t *testing.T) {
 						t.Errorf("partition %d (%v) has %d records in the text", p, ps.Status, len(ds))
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestRestoreLegacyMadeEncrypted restores the legacy-made AES-256 and
+// AES-128+zstd backups with our asrestore and judges the server against
+// expected.jsonl through the independent canonical rendering of
+// canon_test.go, and its indexes and UDFs against the global lines of the
+// text decoded here.
+func TestRestoreLegacyMadeEncrypted(t *testing.T) {
+	root := filepath.Join(repoRoot(t), "test", "golden", "legacy-asdsim")
+	for _, name := range []string{"11-kitchen-aes256-keyfile", "12-kitchen-zstd-aes128-env"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(root, name)
+			args := legacyCmd(t, dir)
+			c := refCodecOf(t, dir, args)
+			srv := startServer(t, asdsim.Config{})
+			rargs := []string{"-h", srv.Host(), "-p", strconv.Itoa(srv.Port()), "-i", "backup.asb"}
+			for i := 0; i+1 < len(args); i++ {
+				switch args[i] {
+				case "-z", "-y", "--encryption-key-file", "--encryption-key-env":
+					rargs = append(rargs, args[i], args[i+1])
+				}
+			}
+			env, _ := os.ReadFile(filepath.Join(dir, "env-key.txt"))
+			res := runTool(t, "asrestore", dir, []string{"ASB_ENCRYPTION_KEY=" + strings.TrimSpace(string(env))}, rargs...)
+			if res.code != 0 {
+				t.Fatalf("exit %d\n%s", res.code, res.stderr)
+			}
+			text := c.decodeFile(t, filepath.Join(dir, "backup.asb"))
+			files := scanTexts(t, [][]byte{text}, []string{name})
+			exp := loadCanon(t, filepath.Join(dir, "expected.jsonl"))
+			now := uint32(time.Now().Unix() - asdsim.CitrusleafEpoch)
+			restorable := 0
+			for _, e := range exp {
+				if len(e.Bins) > 0 && (e.VoidTime == 0 || e.VoidTime > now+1) {
+					restorable++
+				}
+			}
+			got := srv.Records("test")
+			if len(got) != restorable || len(got) != len(files[0].Records) {
+				t.Errorf("server holds %d records; expected.jsonl has %d restorable, the backup %d", len(got), restorable, len(files[0].Records))
+			}
+			bad := 0
+			for _, g := range got {
+				e, ok := exp[g.Digest]
+				if !ok {
+					t.Errorf("record %x restored but not in expected.jsonl", g.Digest)
+					continue
+				}
+				if diffs := compareCanon(g, e, 1); len(diffs) > 0 && bad < 10 {
+					bad++
+					t.Errorf("record %x: %s", g.Digest, strings.Join(diffs, "; "))
+				}
+			}
+			compareRestoredGlobals(t, srv, files[0].Globals)
+			if !strings.Contains(res.stderr, "inserted "+strconv.Itoa(len(got))+":") {
+				t.Errorf("summary does not report %d inserted:\n%s", len(got), res.stderr)
 			}
 		})
 	}
