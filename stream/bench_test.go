@@ -68,9 +68,10 @@ func BenchmarkReader(b *testing.B) {
 	}
 }
 
-// TestMemoryPerWriter reports the heap held by 16 concurrent compressing and
-// encrypting writers (and 16 readers) and fails if it exceeds the budget of
-// the backup tool (16 MiB in total).
+// TestMemoryPerWriter reports the heap held by 16 compressing and
+// encrypting writers with an open frame (and 16 readers) and fails if a
+// writer holds more than EncoderMemory, the bound asbackup adds to its
+// memory limit per open file, or a reader more than the window plus 512 KiB.
 func TestMemoryPerWriter(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
@@ -86,7 +87,7 @@ func TestMemoryPerWriter(t *testing.T) {
 		ws := make([]*Writer, 16)
 		for i := range ws {
 			ws[i], _ = NewWriter(&files[i], o)
-			ws[i].Write(text[:FrameSize+100])
+			ws[i].Write(text[:2*BlockSize+100])
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
@@ -94,9 +95,9 @@ func TestMemoryPerWriter(t *testing.T) {
 		for _, w := range ws {
 			w.Close()
 		}
-		t.Logf("level %d: 16 writers hold %.2f MiB (incl. shared encoders)", lvl, float64(held)/(1<<20))
-		if held > 16<<20 {
-			t.Errorf("level %d: 16 writers hold %d bytes", lvl, held)
+		t.Logf("level %d: 16 writers hold %.2f MiB", lvl, float64(held)/(1<<20))
+		if held > 16*EncoderMemory(lvl) {
+			t.Errorf("level %d: 16 writers hold %d bytes, more than 16 × %d", lvl, held, EncoderMemory(lvl))
 		}
 		// Readers.
 		runtime.GC()
@@ -111,8 +112,8 @@ func TestMemoryPerWriter(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		held = int64(after.HeapAlloc) - int64(before.HeapAlloc)
 		t.Logf("level %d: 16 readers hold %.2f MiB", lvl, float64(held)/(1<<20))
-		if held > 16<<20 {
-			t.Errorf("16 readers hold %d bytes", held)
+		if held > 16*(int64(Window(lvl))+512<<10) {
+			t.Errorf("level %d: 16 readers hold %d bytes, more than 16 × (window + 512 KiB)", lvl, held)
 		}
 		for _, r := range rs {
 			r.Close()

@@ -10,8 +10,10 @@ import (
 )
 
 // MaxWindow is the largest zstd window a Reader accepts (libzstd's default
-// decoder limit, 128 MiB). Files written by this package use FrameSize; legacy
-// files use the window of their compression level (2 MiB at the default).
+// decoder limit, 128 MiB). Files written by this package use Window (256 KiB
+// at the default level); legacy files use the window of their compression
+// level (2 MiB at the default). A reader holds about its window plus two
+// blocks (256 KiB) and its block buffers.
 const MaxWindow = 1 << 27
 
 // ErrTruncatedFrame is returned (wrapped in a DecompressError) when the input

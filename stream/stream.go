@@ -8,21 +8,19 @@
 // (128-bit big-endian increment) and a keystream that is continuous over the
 // whole file, across zstd frames and across resumed runs.
 //
-// Compression produces standard zstd frames (no checksum, no dictionary). A
-// frame is ended at every Flush and additionally every FrameSize bytes of
-// text, so that a writer's memory stays bounded: each frame is compressed by
-// an encoder borrowed from a process-wide pool (at most one encoder per CPU)
-// for the time of that frame only, so writers compress in parallel while the
-// encoders' memory does not grow with the number of open files; a writer
-// holds its FrameSize text buffer and the frame it is writing out. Readers
-// decode any concatenation of
-// frames, so files are interchangeable with the legacy tools in both
-// directions.
+// Compression produces standard zstd frames (no checksum, no dictionary),
+// as a libzstd stream does: a frame runs from one Flush to the next (legacy
+// ends a frame at every flush too), its blocks hold BlockSize of text each
+// and refer back up to Window bytes. Each writer compresses on its own
+// goroutine with an encoder it takes from a process-wide pool when a frame
+// starts and gives back when the frame ends. Readers decode any
+// concatenation of frames, so files are interchangeable with the legacy
+// tools in both directions.
 package stream
 
 import (
 	"fmt"
-	"runtime"
+	"io"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -160,7 +158,7 @@ func CheckLevel(level int) error {
 // This is the nearest-ratio mapping of zstd.EncoderLevelFromZstd except that
 // levels 10 and above use SpeedBetterCompression rather than
 // SpeedBestCompression: the latter needs about 34 MiB of match tables per
-// encoder, which does not fit the tools' memory budget.
+// encoder, and a backup holds one encoder per open file.
 func EncoderLevel(level int) zstd.EncoderLevel {
 	switch {
 	case level == 0:
@@ -174,102 +172,109 @@ func EncoderLevel(level int) zstd.EncoderLevel {
 	}
 }
 
-// FrameSize is the maximum amount of text compressed into one zstd frame,
-// and the text buffer a compressing writer holds: 32 KiB. Every open file of
-// a backup holds one, so it is kept small; compared with libzstd's 128 KiB
-// streaming input size the output grows by about 3% on typical backup text.
-const FrameSize = 32 << 10
+// BlockSize is the text buffer of a compressing writer: the writer hands
+// its text to the encoder, and the compressed block to the file, in pieces
+// of this size (legacy: ZSTD_CStreamInSize(), the same 128 KiB).
+const BlockSize = 128 << 10
 
 // plainBufSize is the text buffer of a non-compressing writer (legacy: 4 KiB).
 const plainBufSize = 4096
 
-// encoderPool holds the zstd encoders of one encoder level. A writer takes
-// an encoder only while it compresses one frame (EncodeAll) and puts it back
-// before the frame is encrypted and written, so encoders are not tied to
-// files: a backup with many open files needs no more of them than there are
-// frames being compressed at the same moment. Encoders are created on
-// demand, up to one per CPU the Go runtime uses (GOMAXPROCS), so compression
-// runs on every core while the memory (0.3 to 4 MiB of match tables per
-// encoder, depending on the level) is bounded by the number of CPUs, not by
-// the number of files.
+// Window returns the zstd window (the longest back-reference distance) of
+// the frames written at a --compression-level. libzstd uses 2 MiB at level
+// 3 and more above; a smaller window keeps the memory of an encoder, which
+// every open backup file holds, small, at a cost in size of less than 1% on
+// record text (records repeat what other records near them hold).
+func Window(level int) int {
+	if EncoderLevel(level) == zstd.SpeedBetterCompression {
+		return 512 << 10
+	}
+	return 256 << 10
+}
+
+// EncoderMemory is an upper bound of the memory a compressing writer at a
+// --compression-level holds while a frame is open: the encoder's match
+// tables, its history (window plus one block) and block buffers, and the
+// writer's own text and output buffers.
+func EncoderMemory(level int) int64 {
+	tables := int64(1) << 20 // SpeedDefault: 1 MiB long + 256 KiB short table
+	switch EncoderLevel(level) {
+	case zstd.SpeedFastest:
+		tables = 256 << 10
+	case zstd.SpeedDefault:
+		tables += 256 << 10
+	case zstd.SpeedBetterCompression:
+		tables = 4<<20 + 64<<10
+	}
+	return tables + int64(Window(level)) + 8*BlockSize
+}
+
+// encoderPool holds the idle zstd encoders of one compression level. A
+// writer takes an encoder when it starts a frame and keeps it until the
+// frame ends (Flush, Close): the encoder holds the frame's history, so
+// blocks refer back to the text before them, as in a libzstd stream. Ended
+// frames give their encoder back, so a file that is only opened (or whose
+// frame ended at a checkpoint) holds none, and the files opened when others
+// rotate reuse the closed files' encoders instead of allocating new ones.
 type encoderPool struct {
-	level zstd.EncoderLevel
+	level int
 	mu    sync.Mutex
-	cond  sync.Cond
 	idle  []*zstd.Encoder
-	made  int
-	limit int
 }
 
 var (
 	poolMu sync.Mutex
-	pools  = map[zstd.EncoderLevel]*encoderPool{}
+	pools  = map[int]*encoderPool{}
 )
 
-// sharedEncoders returns the process-wide encoder pool of a level.
-func sharedEncoders(level zstd.EncoderLevel) *encoderPool {
+// sharedEncoders returns the process-wide encoder pool of a level (the
+// encoder level and window are what distinguishes them).
+func sharedEncoders(level int) *encoderPool {
+	key := int(EncoderLevel(level))<<32 | Window(level)
 	poolMu.Lock()
 	defer poolMu.Unlock()
-	p, ok := pools[level]
+	p, ok := pools[key]
 	if !ok {
-		p = &encoderPool{level: level, limit: max(1, runtime.GOMAXPROCS(0))}
-		p.cond.L = &p.mu
-		pools[level] = p
+		p = &encoderPool{level: level}
+		pools[key] = p
 	}
 	return p
 }
 
-// get returns an idle encoder, a new one while fewer than limit exist, or
-// waits for one to be put back.
-func (p *encoderPool) get() (*zstd.Encoder, error) {
+// get returns an idle encoder or a new one, reset to start a frame on w.
+func (p *encoderPool) get(w io.Writer) (*zstd.Encoder, error) {
 	p.mu.Lock()
-	for len(p.idle) == 0 && p.made >= p.limit {
-		p.cond.Wait()
-	}
 	if n := len(p.idle); n > 0 {
 		e := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
+		e.Reset(w)
 		return e, nil
 	}
-	p.made++
 	p.mu.Unlock()
-	e, err := newFrameEncoder(p.level)
-	if err != nil {
-		p.mu.Lock()
-		p.made--
-		p.cond.Signal()
-		p.mu.Unlock()
-		return nil, err
-	}
-	return e, nil
+	return newStreamEncoder(w, p.level)
 }
 
+// put gives back the encoder of an ended frame.
 func (p *encoderPool) put(e *zstd.Encoder) {
+	e.Reset(nil)
 	p.mu.Lock()
 	p.idle = append(p.idle, e)
-	p.cond.Signal()
 	p.mu.Unlock()
 }
 
-// compress appends one zstd frame holding src to dst.
-func (p *encoderPool) compress(src, dst []byte) ([]byte, error) {
-	e, err := p.get()
-	if err != nil {
-		return dst, err
-	}
-	dst = e.EncodeAll(src, dst)
-	p.put(e)
-	return dst, nil
-}
-
-func newFrameEncoder(level zstd.EncoderLevel) (*zstd.Encoder, error) {
-	return zstd.NewWriter(nil,
-		zstd.WithEncoderLevel(level),
+// newStreamEncoder returns a synchronous encoder (it compresses on the
+// writer's goroutine, so the writers of a backup compress in parallel) of
+// frames without checksum and with the window of the level. Literals are
+// always entropy-coded, as libzstd does: record text (digits, base64) is
+// skewed even where it has no repeats.
+func newStreamEncoder(w io.Writer, level int) (*zstd.Encoder, error) {
+	return zstd.NewWriter(w,
+		zstd.WithEncoderLevel(EncoderLevel(level)),
 		zstd.WithEncoderConcurrency(1),
 		zstd.WithEncoderCRC(false),
 		zstd.WithLowerEncoderMem(true),
-		zstd.WithWindowSize(FrameSize),
-		zstd.WithZeroFrames(true),
+		zstd.WithWindowSize(Window(level)),
+		zstd.WithAllLitEntropyCompression(true),
 	)
 }

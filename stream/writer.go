@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // Position is a writer's resumable state, in the units of the legacy .state
@@ -28,10 +30,13 @@ var ErrClosed = errors.New("stream: write to closed writer")
 
 // Writer writes the legacy stream. It is not safe for concurrent use.
 type Writer struct {
-	w      io.Writer
-	opts   Options
-	enc    *encoderPool
-	frame  []byte // compressed frame being encrypted and written
+	w    io.Writer
+	opts Options
+	pool *encoderPool
+	// enc is the encoder of the open frame (nil between frames).
+	enc *zstd.Encoder
+	// sink receives the encoder's output (compressed blocks).
+	sink   *blockSink
 	ks     *keystream
 	header []byte // encrypted IV still to be written
 	buf    []byte // text not yet pushed through the stages
@@ -105,8 +110,9 @@ func ResumeWriter(w io.Writer, opts Options, pos Position) (*Writer, error) {
 func newWriter(w io.Writer, opts Options) (*Writer, error) {
 	wr := &Writer{w: w, opts: opts}
 	if opts.Compress {
-		wr.enc = sharedEncoders(EncoderLevel(opts.Level))
-		wr.buf = make([]byte, 0, FrameSize)
+		wr.pool = sharedEncoders(opts.Level)
+		wr.sink = &blockSink{w: wr}
+		wr.buf = make([]byte, 0, BlockSize)
 	} else {
 		wr.buf = make([]byte, 0, plainBufSize)
 	}
@@ -114,7 +120,7 @@ func newWriter(w io.Writer, opts Options) (*Writer, error) {
 	return wr, nil
 }
 
-// Write accepts text. Data is buffered (4 KiB, or FrameSize with
+// Write accepts text. Data is buffered (4 KiB, or BlockSize with
 // compression) and pushed through the stages when the buffer is full.
 func (w *Writer) Write(p []byte) (int, error) {
 	if w.closed {
@@ -158,10 +164,9 @@ func (w *Writer) WriteString(s string) (int, error) {
 	return w.Write([]byte(s))
 }
 
-// commit pushes the buffered text through compression (one frame) and
-// encryption to the underlying writer. A compressed frame is built in the
-// writer's own frame buffer with an encoder from the pool, which goes back
-// to the pool before the frame is encrypted and written.
+// commit pushes the buffered text through compression (one block of the
+// open frame, which starts here if none is open) and encryption to the
+// underlying writer.
 func (w *Writer) commit() error {
 	if len(w.buf) == 0 {
 		if w.header != nil {
@@ -170,20 +175,79 @@ func (w *Writer) commit() error {
 		}
 		return nil
 	}
-	if w.enc != nil {
-		frame, err := w.enc.compress(w.buf, w.frame[:0])
+	if w.pool == nil {
+		return w.emitText(w.buf)
+	}
+	if w.enc == nil {
+		enc, err := w.pool.get(w.sink)
 		if err != nil {
 			w.err = err
 			return err
 		}
-		w.frame = frame
-		return w.emitText(frame)
+		w.enc = enc
 	}
-	return w.emitText(w.buf)
+	// A full buffer is exactly one block: the encoder compresses it and
+	// hands it to the sink before Write returns. A partial one stays in the
+	// encoder until the frame ends.
+	_, err := w.enc.Write(w.buf)
+	if err == nil {
+		err = w.err
+	}
+	w.pos.RawBytes += uint64(len(w.buf))
+	w.buf = w.buf[:0]
+	if err != nil {
+		w.err = err
+	}
+	return err
 }
 
-// emitText encrypts data (the stage-two form of the buffered text, in
-// place) and hands it on; the buffered text is then consumed.
+// endFrame ends the open frame (the encoder writes its last block) and
+// gives the encoder back to the pool.
+func (w *Writer) endFrame() error {
+	if w.enc == nil {
+		return nil
+	}
+	err := w.enc.Close()
+	if err == nil {
+		err = w.err
+	}
+	if err != nil {
+		w.err = err
+		w.enc = nil // its state is unknown: not reused
+		return err
+	}
+	w.pool.put(w.enc)
+	w.enc = nil
+	return nil
+}
+
+// blockSink takes the encoder's output: it encrypts it (in a buffer of its
+// own, the encoder's is not ours to change) and hands it on.
+type blockSink struct {
+	w   *Writer
+	buf []byte
+}
+
+func (s *blockSink) Write(p []byte) (int, error) {
+	w := s.w
+	if w.err != nil {
+		return 0, w.err
+	}
+	data := p
+	if w.ks != nil {
+		s.buf = append(s.buf[:0], p...)
+		data = s.buf
+		w.ks.xor(data)
+	}
+	n, err := w.emit(data)
+	if err != nil {
+		return n, err
+	}
+	return len(p), nil
+}
+
+// emitText encrypts the buffered text in place and hands it on; the
+// buffered text is then consumed.
 func (w *Writer) emitText(data []byte) error {
 	if w.ks != nil {
 		w.ks.xor(data)
@@ -232,7 +296,10 @@ func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
 	}
-	return w.commit()
+	if err := w.commit(); err != nil {
+		return err
+	}
+	return w.endFrame()
 }
 
 // Close flushes the stream. It does not close the underlying writer.
@@ -243,7 +310,10 @@ func (w *Writer) Close() error {
 	}
 	err := w.Flush()
 	w.closed = true
-	w.buf, w.frame = nil, nil
+	w.buf = nil
+	if w.sink != nil {
+		w.sink.buf = nil
+	}
 	return err
 }
 

@@ -21,6 +21,7 @@ import (
 	"asbtools/logging"
 	"asbtools/msg"
 	"asbtools/storage"
+	"asbtools/stream"
 	"asbtools/toolenv"
 )
 
@@ -74,17 +75,8 @@ func run(args []string) int {
 		machine = cfg.Machine.Value
 	}
 	out := legacy.NewBackup(log, cfg.StartMessage(), machine)
-	if storage.IsS3Path(cfg.Directory.Value) || storage.IsS3Path(cfg.OutputFile.Value) {
-		// S3 part buffers come on top of the record buffers: one part
-		// being filled per open file (a job's file and a queued one per
-		// thread) plus the parts being uploaded.
-		files := 1
-		if cfg.Directory.Set {
-			files = 2 * max(cfg.Parallel, 1)
-		}
-		if os.Getenv("GOMEMLIMIT") == "" {
-			debug.SetMemoryLimit(memoryLimit + toolenv.S3Options(cfg.S3).UploadMemoryBound(files))
-		}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit + codecMemory(cfg) + s3Memory(cfg))
 	}
 	store := toolenv.Store(cfg.S3, func(m string) { log.Infof("%s", m) })
 	// SIGINT and SIGTERM interrupt the backup (its state is saved) once
@@ -94,6 +86,34 @@ func run(args []string) int {
 	sum, err := backup.Run(ctx, bc, backup.Deps{Connect: connect, Reporter: out,
 		Interruptible: interruptible, ReleasePages: memtrim.Release, Store: store})
 	return out.Finish(cfg.Verbose, sum, err)
+}
+
+// codecMemory is what compression adds to the memory limit: each file
+// being written holds a zstd encoder while its frame is open, one file per
+// scan thread in directory mode, the one output file otherwise.
+func codecMemory(cfg *compat.BackupConfig) int64 {
+	if cfg.Compress != compat.CompressZstd {
+		return 0
+	}
+	files := 1
+	if cfg.Directory.Set {
+		files = cfg.EffectiveParallel()
+	}
+	return int64(files) * stream.EncoderMemory(cfg.CompressionLevel)
+}
+
+// s3Memory is what S3 adds to the memory limit: the part buffers, one part
+// being filled per open file (a job's file and a queued one per thread)
+// plus the parts being uploaded.
+func s3Memory(cfg *compat.BackupConfig) int64 {
+	if !storage.IsS3Path(cfg.Directory.Value) && !storage.IsS3Path(cfg.OutputFile.Value) {
+		return 0
+	}
+	files := 1
+	if cfg.Directory.Set {
+		files = 2 * max(cfg.Parallel, 1)
+	}
+	return toolenv.S3Options(cfg.S3).UploadMemoryBound(files)
 }
 
 // signalContext returns a context that SIGINT and SIGTERM cancel once
