@@ -2,9 +2,13 @@ package stream
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"runtime"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func benchOptions(b *testing.B) map[string]Options {
@@ -35,6 +39,62 @@ func BenchmarkWriter(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkWritersParallel runs 1, 2 and 4 compressing writers at the same
+// time, each on its own goroutine and text (as the files of a backup at
+// --parallel 1, 2, 4), and reports their total throughput of text and the
+// cores they kept busy (process CPU time over wall time): both grow with
+// the writers up to the number of free cores, since each writer compresses
+// with an encoder of its own.
+func BenchmarkWritersParallel(b *testing.B) {
+	k := DeriveKey([]byte("0123456789abcdef"), AES256)
+	for _, mode := range []struct {
+		name string
+		o    Options
+	}{{"zstd", Options{Compress: true}}, {"zstd+aes256", Options{Compress: true, Cipher: AES256, Key: k}}} {
+		for _, n := range []int{1, 2, 4} {
+			texts := make([][]byte, n)
+			for i := range texts {
+				texts[i] = sampleText(8<<20, uint64(10+i))
+			}
+			b.Run(fmt.Sprintf("%s/writers-%d", mode.name, n), func(b *testing.B) {
+				b.SetBytes(int64(n) * 8 << 20)
+				cpu0, wall0 := processCPU(), time.Now()
+				for b.Loop() {
+					var wg sync.WaitGroup
+					for i := range n {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							w, err := NewWriter(io.Discard, mode.o)
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							for p := texts[i]; len(p) > 0; p = p[min(len(p), 200):] {
+								w.Write(p[:min(len(p), 200)]) // record-sized writes
+							}
+							if err := w.Close(); err != nil {
+								b.Error(err)
+							}
+						}()
+					}
+					wg.Wait()
+				}
+				b.ReportMetric((processCPU()-cpu0).Seconds()/time.Since(wall0).Seconds(), "cores")
+			})
+		}
+	}
+}
+
+// processCPU returns the CPU time (user and system) of the process.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func BenchmarkReader(b *testing.B) {
