@@ -76,7 +76,6 @@ func zstdFrames(t *testing.T, data []byte) int {
 type backupText struct {
 	headers []string
 	records []string
-	frames  []int // zstd frames per file (compressed files only)
 }
 
 func readBackupText(t *testing.T, files []string, decode func(string) []byte) backupText {
