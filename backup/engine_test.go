@@ -2,6 +2,7 @@ package backup_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -298,10 +299,25 @@ func TestCancelAndResume(t *testing.T) {
 		cancelOn string
 		// after: the n-th such event.
 		after int
+		// args replace the default command line (dir is the output).
+		args func(dir string) []string
 	}{
-		{"before-start", "", 0},
-		{"first-job", "JobStarted ", 1},
-		{"after-a-job", "JobFinished ", 1},
+		{"before-start", "", 0, nil},
+		// While job 0 writes the UDFs into the first file, before any scan.
+		{"one-shot-work", "UDFsFound ", 1, nil},
+		{"first-job", "JobStarted ", 1, nil},
+		{"after-a-job", "JobFinished ", 1, func(dir string) []string {
+			return []string{"-d", dir, "--parallel", "1", "--partition-list", "0-1024,1024-1024,2048-2048"}
+		}},
+		// In the middle of the scans (a throttled run, at its first
+		// progress tick), then continued from the partitions' digests.
+		{"mid-scan", "Progress first=false", 1, func(dir string) []string {
+			return []string{"-d", dir, "--parallel", "2", "--records-per-second", "2000", "--file-limit", "1"}
+		}},
+		// The same with the single output file.
+		{"mid-scan-single-file", "Progress first=false", 1, func(dir string) []string {
+			return []string{"-o", filepath.Join(dir, "one.asb"), "--parallel", "2", "--records-per-second", "2000"}
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -325,8 +341,15 @@ func TestCancelAndResume(t *testing.T) {
 				}
 			}
 			args := []string{"-d", dir, "--parallel", "4", "--partition-list", "0-4096", "--parallel", "1"}
-			if c.cancelOn == "JobFinished " {
-				args = []string{"-d", dir, "--parallel", "1", "--partition-list", "0-1024,1024-1024,2048-2048"}
+			out := dir
+			if c.args != nil {
+				args = c.args(dir)
+				if args[0] == "-o" {
+					out = args[1]
+					if err := os.MkdirAll(dir, 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
 			sum, err := run(t, ctx, srv, rec, args...)
 			if !errors.Is(err, backup.ErrStopped) {
@@ -361,7 +384,10 @@ func TestCancelAndResume(t *testing.T) {
 			if err != nil {
 				t.Fatalf("continue: %v\n%q", err, rec2.events)
 			}
-			exactlyOnce(t, srv, digests(t, dir))
+			exactlyOnce(t, srv, digests(t, out))
+			if c.cancelOn == "Progress first=false" && (sum.Records == 0 || sum.Records >= 4000) {
+				t.Errorf("cancelled mid-scan after %d records", sum.Records)
+			}
 			if sum2.Records != 4000 {
 				t.Errorf("records after continuing: %d", sum2.Records)
 			}
@@ -546,5 +572,77 @@ func TestProgressTicks(t *testing.T) {
 	exactlyOnce(t, srv, digests(t, out))
 	if sum.Records != 100 {
 		t.Errorf("summary %+v", sum)
+	}
+}
+
+// TestAfterDigest plans the jobs of --after-digest: the digest's partition
+// after the digest, then every later partition. Nothing before the digest
+// is backed up, everything after it is.
+func TestAfterDigest(t *testing.T) {
+	t.Parallel()
+	srv := server(t, asdsim.Config{}, 2000, 100)
+	partition := func(d [20]byte) int { return int(uint16(d[0])|uint16(d[1])<<8) & 0xFFF }
+	// A record in the middle of the partition space.
+	var after [20]byte
+	for _, r := range srv.Records("test") {
+		if p := partition(r.Digest); p >= 2000 && p < 2100 {
+			after = r.Digest
+			break
+		}
+	}
+	p := partition(after)
+	b64 := base64.StdEncoding.EncodeToString(after[:])
+	dir := filepath.Join(t.TempDir(), "bk")
+	rec := &recorder{}
+	sum, err := run(t, context.Background(), srv, rec, "-d", dir, "--after-digest", b64, "--parallel", "2")
+	if err != nil {
+		t.Fatalf("Run: %v\n%q", err, rec.events)
+	}
+	jobs := rec.with("JobStarted ")
+	sort.Strings(jobs)
+	want := []string{fmt.Sprintf("JobStarted %d partitions from %d to 4095", 4095-p, p+1),
+		fmt.Sprintf("JobStarted partition %d after %s", p, b64)}
+	sort.Strings(want)
+	if fmt.Sprint(jobs) != fmt.Sprint(want) {
+		t.Errorf("jobs %q, want %q", jobs, want)
+	}
+	got := digests(t, dir)
+	for _, r := range srv.Records("test") {
+		q := partition(r.Digest)
+		switch {
+		case q < p || r.Digest == after:
+			if got[r.Digest] != 0 {
+				t.Errorf("record of partition %d (at or before the digest) backed up", q)
+			}
+		case q > p:
+			if got[r.Digest] != 1 {
+				t.Errorf("record of partition %d backed up %d times", q, got[r.Digest])
+			}
+		}
+	}
+	if sum.Records != uint64(len(got)) {
+		t.Errorf("summary %d records, files hold %d", sum.Records, len(got))
+	}
+}
+
+// TestScanRetriedAfterDrop: a scan cut off by the server is retried (the
+// partitions resume after their last digest); every record is backed up
+// exactly once and no failure is reported.
+func TestScanRetriedAfterDrop(t *testing.T) {
+	t.Parallel()
+	srv := server(t, asdsim.Config{}, 1500, 100)
+	srv.Faults().DropAfterRecords(200)
+	dir := filepath.Join(t.TempDir(), "bk")
+	rec := &recorder{}
+	sum, err := run(t, context.Background(), srv, rec, "-d", dir, "--parallel", "2")
+	if err != nil {
+		t.Fatalf("Run: %v\n%q", err, rec.events)
+	}
+	if f := rec.with("Failed "); len(f) != 0 {
+		t.Errorf("failures %q", f)
+	}
+	exactlyOnce(t, srv, digests(t, dir))
+	if sum.Records != 1500 || srv.Faults().DroppedScans() == 0 {
+		t.Errorf("records %d, dropped scans %d", sum.Records, srv.Faults().DroppedScans())
 	}
 }

@@ -191,7 +191,7 @@ func TestRestoreDirectory(t *testing.T) {
 
 // TestRestorePolicies restores 100 records of generation 2 onto a server
 // that holds records 0..49 already (generation 5, one bin "old") with each
-// write policy.
+// write policy, with batch writes and with single writes.
 func TestRestorePolicies(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -209,37 +209,43 @@ func TestRestorePolicies(t *testing.T) {
 		{"unique", []string{"--unique"}, 50, 50, 0, []string{"old"}},
 		{"replace", []string{"--replace", "--no-generation"}, 100, 0, 0, []string{"i", "s"}},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			srv := startServer(t, asdsim.Config{})
-			for i := 0; i < 50; i++ {
-				if err := srv.Put("test", asdsim.Record{Set: "s", Key: asdsim.IntKey(int64(i)), Generation: 5,
-					Bins: []asdsim.Bin{asdsim.IntBin("old", 1)}}); err != nil {
-					t.Fatal(err)
+		for _, mode := range []string{"batch", "single"} {
+			t.Run(c.name+"-"+mode, func(t *testing.T) {
+				t.Parallel()
+				srv := startServer(t, asdsim.Config{})
+				for i := 0; i < 50; i++ {
+					if err := srv.Put("test", asdsim.Record{Set: "s", Key: asdsim.IntKey(int64(i)), Generation: 5,
+						Bins: []asdsim.Bin{asdsim.IntBin("old", 1)}}); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-			rec := &recorder{}
-			args := append([]string{"-d", dir, "--no-indexes", "--no-udfs"}, c.args...)
-			sum, err := run(t, context.Background(), srv, rec, args...)
-			if err != nil {
-				t.Fatalf("Run: %v\n%q", err, rec.events)
-			}
-			if sum.Inserted != c.inserted || sum.Existed != c.existed || sum.Fresher != c.fresher {
-				t.Errorf("inserted %d existed %d fresher %d, want %d %d %d", sum.Inserted, sum.Existed, sum.Fresher,
-					c.inserted, c.existed, c.fresher)
-			}
-			r, ok := srv.GetByKey("test", "s", asdsim.IntKey(0))
-			var bins []string
-			for _, b := range r.Bins {
-				bins = append(bins, b.Name)
-			}
-			if !ok || fmt.Sprint(bins) != fmt.Sprint(c.bins) {
-				t.Errorf("record 0 bins %v, want %v", bins, c.bins)
-			}
-			if srv.Count("test", "s") != 100 {
-				t.Errorf("server holds %d records", srv.Count("test", "s"))
-			}
-		})
+				rec := &recorder{}
+				args := append([]string{"-d", dir, "--no-indexes", "--no-udfs"}, c.args...)
+				if mode == "single" {
+					args = append(args, "--disable-batch-writes")
+				}
+				sum, err := run(t, context.Background(), srv, rec, args...)
+				if err != nil {
+					t.Fatalf("Run: %v\n%q", err, rec.events)
+				}
+				if sum.Inserted != c.inserted || sum.Existed != c.existed || sum.Fresher != c.fresher {
+					t.Errorf("inserted %d existed %d fresher %d, want %d %d %d", sum.Inserted, sum.Existed, sum.Fresher,
+						c.inserted, c.existed, c.fresher)
+				}
+				r, ok := srv.GetByKey("test", "s", asdsim.IntKey(0))
+				var bins []string
+				for _, b := range r.Bins {
+					bins = append(bins, b.Name)
+				}
+				if !ok || fmt.Sprint(bins) != fmt.Sprint(c.bins) {
+					t.Errorf("record 0 bins %v, want %v", bins, c.bins)
+				}
+				if srv.Count("test", "s") != 100 {
+					t.Errorf("server holds %d records", srv.Count("test", "s"))
+				}
+				accounted(t, sum)
+			})
+		}
 	}
 }
 
@@ -438,4 +444,64 @@ func TestRestoreCancelDuringRetries(t *testing.T) {
 			accounted(t, sum)
 		})
 	}
+}
+
+// TestRestoreRetriesExhausted: writes that keep failing transiently fail
+// the restore once the retries are used up, with the legacy lines of the
+// first writer that runs out (batch writes: the record's code, then the
+// batch line; single writes: the key-put line).
+func TestRestoreRetriesExhausted(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeBackup(t, dir, 300, 1, 1, nil)
+	for _, c := range []struct {
+		mode string
+		want []string
+	}{
+		{"batch", []string{"Failed Error while storing record - code 14", "Failed Max batch-write retries exceeded (2)"}},
+		{"single", []string{"Failed Max key-put retries exceeded (2)"}},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, asdsim.Config{})
+			srv.Faults().FailNextWrites(1<<30, asdsim.ResultKeyBusy)
+			args := []string{"-d", dir, "--no-indexes", "--no-udfs", "--retry-scale-factor", "0", "--max-retries", "2"}
+			if c.mode == "single" {
+				args = append(args, "--disable-batch-writes")
+			}
+			rec := &recorder{}
+			sum, err := run(t, context.Background(), srv, rec, args...)
+			if !errors.Is(err, restore.ErrFailed) {
+				t.Fatalf("Run: %v, want ErrFailed", err)
+			}
+			if f := rec.with("Failed "); fmt.Sprint(f) != fmt.Sprint(c.want) {
+				t.Errorf("failures %q, want %q", f, c.want)
+			}
+			if sum.Inserted != 0 || sum.Retries < 2 || srv.Count("test", "s") != 0 {
+				t.Errorf("summary %+v, server %d", sum, srv.Count("test", "s"))
+			}
+			accounted(t, sum)
+		})
+	}
+}
+
+// TestRestoreIgnoreRecordError: with --ignore-record-error a record the
+// server refuses for good (record too big) is counted as ignored and the
+// restore goes on; without it the restore fails (see
+// TestRestorePermanentWriteError).
+func TestRestoreIgnoreRecordError(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, asdsim.Config{})
+	dir := t.TempDir()
+	writeBackup(t, dir, 120, 2, 1, nil)
+	srv.Faults().FailNextWrites(3, asdsim.ResultRecordTooBig)
+	rec := &recorder{}
+	sum, err := run(t, context.Background(), srv, rec, "-d", dir, "--ignore-record-error")
+	if err != nil {
+		t.Fatalf("Run: %v\n%q", err, rec.events)
+	}
+	if sum.ErrIgnored != 3 || sum.Inserted != 117 || srv.Count("test", "s") != 117 || len(rec.with("Failed ")) != 0 {
+		t.Errorf("summary %+v, server %d, events %q", sum, srv.Count("test", "s"), rec.events)
+	}
+	accounted(t, sum)
 }
