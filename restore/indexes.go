@@ -49,31 +49,31 @@ func (r *run) restoreIndex(ix *asb.Index) error {
 		return nil
 	}
 	r.rep.IndexRestoring(name)
-	checkFailed := func() error {
-		return msg.New(msg.Err("Error while checking index %s:%s:%s (%s)", ns, ix.Set, ix.Name, path))
+	checkFailed := func(err error) error {
+		return &msg.Error{Lines: []msg.Line{msg.Err("Error while checking index %s:%s:%s (%s)", ns, ix.Set, ix.Name, path)}, Err: err}
 	}
 	listCmd := infocmd.SIndexListCmd(ns, r.version.AtLeast(6, 1))
 	// check looks the index up by name on the server: its definition,
-	// whether it exists, and whether the server could be asked.
-	check := func() (*asb.Index, bool, bool) {
+	// whether it exists, or why the server could not be asked.
+	check := func() (*asb.Index, bool, error) {
 		reply, err := infoRequest(r.client, r.cfg.Timeout, nil, listCmd)
 		if err != nil {
-			return nil, false, false
+			return nil, false, err
 		}
 		list, err := infocmd.ParseSIndexList(reply)
 		if err != nil {
-			return nil, false, false
+			return nil, false, err
 		}
 		for i := range list {
 			if list[i].Name == ix.Name && !list[i].SetIndex {
-				return &list[i].Index, true, true
+				return &list[i].Index, true, nil
 			}
 		}
-		return nil, false, true
+		return nil, false, nil
 	}
-	e, exists, ok := check()
-	if !ok {
-		return checkFailed()
+	e, exists, cerr := check()
+	if cerr != nil {
+		return checkFailed(cerr)
 	}
 	mismatched := false
 	if exists && !sameIndex(e, ix) {
@@ -88,9 +88,9 @@ func (r *run) restoreIndex(ix *asb.Index) error {
 		}
 		for tries := 0; tries < 10; tries++ {
 			time.Sleep(time.Second)
-			e, exists, ok = check()
-			if !ok {
-				return checkFailed()
+			e, exists, cerr = check()
+			if cerr != nil {
+				return checkFailed(cerr)
 			}
 			if !exists || sameIndex(e, ix) {
 				break

@@ -147,14 +147,18 @@ func unixPath(addr string) string {
 // texts never contain a secret value.
 
 // RequestError is the cause of a failed secret request: the legacy error
-// code and client lines, and the transport error behind them, if any.
+// code, and the transport error behind it, if any.
 type RequestError struct {
-	Code  int
-	Lines []string
-	Err   error
+	Code int
+	Err  error
 }
 
-func (e *RequestError) Error() string { return "secret agent: " + strings.Join(e.Lines, "; ") }
+func (e *RequestError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("secret agent request failed with code %d: %v", e.Code, e.Err)
+	}
+	return fmt.Sprintf("secret agent request failed with code %d", e.Code)
+}
 
 // Unwrap returns the transport error.
 func (e *RequestError) Unwrap() error { return e.Err }
@@ -164,7 +168,7 @@ func (e *RequestError) Unwrap() error { return e.Err }
 func fail(code int, lines ...string) *msg.Error { return failWith(nil, code, lines...) }
 
 func failWith(cause error, code int, lines ...string) *msg.Error {
-	e := &msg.Error{Code: 1, Err: &RequestError{Code: code, Lines: lines, Err: cause},
+	e := &msg.Error{Code: 1, Err: &RequestError{Code: code, Err: cause},
 		Lines: make([]msg.Line, 0, len(lines)+1)}
 	for _, l := range lines {
 		e.Lines = append(e.Lines, msg.Err("secret-agent: %s", l))
