@@ -86,14 +86,14 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 	if fd := os.Getenv(daemonEnv); fd != "" {
 		n, err := strconv.Atoi(fd)
 		if err != nil {
-			fmt.Fprintf(stderr, "asbfs: %s=%q: %v\n", daemonEnv, fd, err)
+			diag(stderr, "asbfs: %s=%q: %v\n", daemonEnv, fd, err)
 			return 1
 		}
 		ready = os.NewFile(uintptr(n), "ready")
 		stderr = ready
 	}
 	logf := func(format string, args ...any) {
-		fmt.Fprintf(stderr, "asbfs: "+format+"\n", args...)
+		diag(stderr, "asbfs: "+format+"\n", args...)
 	}
 	fail := func(format string, args ...any) int {
 		logf(format, args...)
@@ -157,19 +157,24 @@ func parseArgs(argv []string, stdout, stderr io.Writer) (a args, code int, ok bo
 		help        = fl.BoolP("help", "h", false, "")
 	)
 	if err := fl.Parse(argv[1:]); err != nil {
-		fmt.Fprintf(stderr, "asbfs: %v\n%s", err, usage)
+		diag(stderr, "asbfs: %v\n%s", err, usage)
 		return a, 2, false
 	}
 	if *help {
-		fmt.Fprint(stdout, usage)
+		// A help text that could not be written is a failure.
+		if _, err := fmt.Fprint(stdout, usage); err != nil {
+			return a, 1, false
+		}
 		return a, 0, false
 	}
 	if *showVersion {
-		fmt.Fprintln(stdout, Version)
+		if _, err := fmt.Fprintln(stdout, Version); err != nil {
+			return a, 1, false
+		}
 		return a, 0, false
 	}
 	if fl.NArg() != 2 {
-		fmt.Fprintf(stderr, "asbfs: expected BACKUP and MOUNTPOINT, got %d argument(s)\n%s", fl.NArg(), usage)
+		diag(stderr, "asbfs: expected BACKUP and MOUNTPOINT, got %d argument(s)\n%s", fl.NArg(), usage)
 		return a, 2, false
 	}
 	a.backup, a.mountpoint, a.daemon, a.mountOpts = fl.Arg(0), fl.Arg(1), *daemon, *mountOpts
@@ -311,7 +316,7 @@ func (a args) serve(opts index.Options, cfg fsnode.Config, ready *os.File, logf 
 		if err != nil {
 			// The parent is gone and cannot be told; the mount stays up,
 			// as it would once the parent had exited.
-			fmt.Fprintf(os.Stderr, "asbfs: telling the --daemon parent: %v\n", err)
+			diag(os.Stderr, "asbfs: telling the --daemon parent: %v\n", err)
 		}
 		logf = func(string, ...any) {}
 	}
@@ -358,17 +363,17 @@ const readyLine = "\x00asbfs-ready"
 func runParent(argv []string, stderr io.Writer) int {
 	exe, err := os.Executable()
 	if err != nil {
-		fmt.Fprintf(stderr, "asbfs: --daemon: %v\n", err)
+		diag(stderr, "asbfs: --daemon: %v\n", err)
 		return 1
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		fmt.Fprintf(stderr, "asbfs: --daemon: %v\n", err)
+		diag(stderr, "asbfs: --daemon: %v\n", err)
 		return 1
 	}
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		fmt.Fprintf(stderr, "asbfs: --daemon: %v\n", err)
+		diag(stderr, "asbfs: --daemon: %v\n", err)
 		return 1
 	}
 	cmd := exec.Command(exe, argv[1:]...)
@@ -377,7 +382,7 @@ func runParent(argv []string, stderr io.Writer) int {
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(stderr, "asbfs: --daemon: %v\n", err)
+		diag(stderr, "asbfs: --daemon: %v\n", err)
 		return 1
 	}
 	// The child holds its own copies of both descriptors; the parent's
@@ -392,7 +397,7 @@ func runParent(argv []string, stderr io.Writer) int {
 			ok = true
 			continue
 		}
-		fmt.Fprintln(stderr, sc.Text())
+		diag(stderr, "%s\n", sc.Text())
 	}
 	if ok {
 		// The mounted child runs on its own; Release only frees the
@@ -406,4 +411,10 @@ func runParent(argv []string, stderr io.Writer) int {
 		}
 	}
 	return 1
+}
+
+// diag writes a diagnostic to the error output. There is nowhere left to
+// report a failure to write it, so its error is not checked.
+func diag(w io.Writer, format string, args ...any) {
+	_, _ = fmt.Fprintf(w, format, args...)
 }

@@ -89,7 +89,7 @@ func Start(cfg Config) (*Server, error) {
 		}
 		ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(port)))
 		if err != nil {
-			s.Close()
+			_ = s.Close() // the listen error is the one to report
 			return nil, fmt.Errorf("asdsim: listen: %w", err)
 		}
 		addr := ln.Addr().(*net.TCPAddr)
@@ -121,9 +121,10 @@ func (s *Server) Close() error {
 		s.closed.Store(true)
 		for _, n := range s.nodes {
 			n.connMu.Lock()
-			n.ln.Close()
+			// Shutting down: the server holds no data on its connections.
+			_ = n.ln.Close()
 			for c := range n.conns {
-				c.Close()
+				_ = c.Close()
 			}
 			n.connMu.Unlock()
 		}
@@ -273,14 +274,14 @@ func (n *Node) acceptLoop(ln net.Listener) {
 		n.connMu.Lock()
 		if n.srv.closed.Load() || n.down || n.ln != ln {
 			n.connMu.Unlock()
-			c.Close()
+			_ = c.Close() // refused: closed or down
 			return
 		}
 		if n.dropping {
 			n.connMu.Unlock()
 			n.stats.connsOpened.Add(1)
 			n.stats.connsClosed.Add(1)
-			c.Close()
+			_ = c.Close() // dropped on purpose
 			continue
 		}
 		n.conns[c] = struct{}{}
@@ -296,5 +297,5 @@ func (n *Node) forget(c net.Conn) {
 	delete(n.conns, c)
 	n.connMu.Unlock()
 	n.stats.connsClosed.Add(1)
-	c.Close()
+	_ = c.Close() // the connection is done; its replies were written or lost with it
 }

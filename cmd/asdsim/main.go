@@ -91,7 +91,7 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer srv.Close()
+	defer func() { _ = srv.Close() }() // at exit: the served data lives in memory only
 	if *seedRecords > 0 {
 		if err := srv.SeedSynthetic(cfg.Namespaces[0].Name, *seedSet, *seedRecords, *recordSize); err != nil {
 			fmt.Fprintln(os.Stderr, err)
