@@ -309,14 +309,15 @@ func TestCancelAndResume(t *testing.T) {
 		{"after-a-job", "JobFinished ", 1, func(dir string) []string {
 			return []string{"-d", dir, "--parallel", "1", "--partition-list", "0-1024,1024-1024,2048-2048"}
 		}},
-		// In the middle of the scans (a throttled run, at its first
-		// progress tick), then continued from the partitions' digests.
+		// In the middle of the scans (a run throttled to take about 4 s,
+		// at its first progress tick, about 1 s in), then continued from
+		// the partitions' digests.
 		{"mid-scan", "Progress first=false", 1, func(dir string) []string {
-			return []string{"-d", dir, "--parallel", "2", "--records-per-second", "2000", "--file-limit", "1"}
+			return []string{"-d", dir, "--parallel", "2", "--records-per-second", "1000", "--file-limit", "1"}
 		}},
 		// The same with the single output file.
 		{"mid-scan-single-file", "Progress first=false", 1, func(dir string) []string {
-			return []string{"-o", filepath.Join(dir, "one.asb"), "--parallel", "2", "--records-per-second", "2000"}
+			return []string{"-o", filepath.Join(dir, "one.asb"), "--parallel", "2", "--records-per-second", "1000"}
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
