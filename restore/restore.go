@@ -368,9 +368,9 @@ func (r *run) restoreAll(parent context.Context) bool {
 		if !cfg.NoRecords && !cfg.Validate {
 			r.rep.RestoringRecords()
 		}
-		jobs := make(chan string, len(files))
+		jobs := make(chan storage.InputFile, len(files))
 		for _, f := range files {
-			jobs <- f.Path
+			jobs <- f
 		}
 		close(jobs)
 		n := min(cfg.Parallel, len(files))
@@ -379,12 +379,12 @@ func (r *run) restoreAll(parent context.Context) bool {
 		var g errgroup.Group
 		for i := 0; i < n; i++ {
 			g.Go(func() error {
-				for path := range jobs {
+				for f := range jobs {
 					if r.interrupted() {
 						return nil
 					}
-					r.rep.FileStarted(path, cfg.Validate)
-					src, err := r.open(path, false)
+					r.rep.FileStarted(f.Path, cfg.Validate)
+					src, err := r.openListed(f)
 					if err != nil {
 						err = msg.Wrap(err, msg.Err("Error while opening backup file"))
 						r.rep.Failed(err)
@@ -439,10 +439,22 @@ func (r *run) restoreAll(parent context.Context) bool {
 func inputFailure(err error, more ...msg.Line) *msg.Error { return msg.Wrap(err, more...) }
 
 func (r *run) open(path string, isStdin bool) (*source, error) {
+	return openSource(r.openOptions(path, isStdin))
+}
+
+// openListed opens a file of a directory listing with the size the
+// listing gave.
+func (r *run) openListed(f storage.InputFile) (*source, error) {
+	o := r.openOptions(f.Path, false)
+	o.listed = &f
+	return openSource(o)
+}
+
+func (r *run) openOptions(path string, isStdin bool) openOptions {
 	ns, check := r.cfg.SourceNamespace, r.cfg.TargetNamespace != ""
-	return openSource(openOptions{store: r.env.Store, path: path, stdin: r.env.Stdin, stream: r.strm, useStrm: r.useStrm,
+	return openOptions{store: r.env.Store, path: path, stdin: r.env.Stdin, stream: r.strm, useStrm: r.useStrm,
 		nsSrc: ns, nsCheck: check, bytes: &r.c.Bytes, limit: r.limit, isStdin: isStdin, legacyStrict: r.cfg.Validate,
-		logOpen: r.rep.FileOpened})
+		logOpen: r.rep.FileOpened}
 }
 
 // readFile decodes one file and dispatches its entries.

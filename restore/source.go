@@ -157,6 +157,7 @@ func hexDump(data []byte) []string {
 type openOptions struct {
 	store    storage.Store
 	path     string
+	listed   *storage.InputFile // the file as a directory listing gave it
 	stdin    io.Reader
 	stream   stream.Options
 	useStrm  bool
@@ -196,7 +197,13 @@ func openSource(o openOptions) (*source, error) {
 		if store == nil {
 			store = storage.Local{}
 		}
-		f, err := store.Open(o.path)
+		var f storage.Object
+		var err error
+		if o.listed != nil {
+			f, err = store.OpenListed(*o.listed)
+		} else {
+			f, err = store.Open(o.path)
+		}
 		if errors.Is(err, storage.ErrIsDirectory) {
 			return nil, fail(fmt.Sprintf("Error while reading version from backup file %s", o.path))
 		}

@@ -111,6 +111,10 @@ func (Local) Open(path string) (Object, error) {
 	return &localObject{File: f, size: st.Size()}, nil
 }
 
+// OpenListed implements Store: a local file is opened as by Open (its
+// size is that of the open file, the listing's may be stale).
+func (l Local) OpenListed(f InputFile) (Object, error) { return l.Open(f.Path) }
+
 type localObject struct {
 	*os.File
 	size int64

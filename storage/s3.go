@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -135,8 +134,10 @@ type S3Store struct {
 	client    *s3.Client
 	uploads   chan struct{}
 	downloads chan struct{}
-	bufs      sync.Map // part size → *sync.Pool
-	readers   atomic.Int32
+	parts     bufPool      // upload part buffers
+	chunks    bufPool      // download chunk buffers
+	readers   atomic.Int32 // objects being read sequentially
+	held      atomic.Int32 // chunks they hold
 }
 
 // NewS3Store creates the S3 client: the standard AWS credential chain
@@ -212,6 +213,8 @@ func NewS3Store(opts S3Options) (*S3Store, error) {
 			o.BaseEndpoint = aws.String(ep)
 			o.UsePathStyle = true
 		}
+		// No "Expect: 100-continue" round trip before each part.
+		o.ContinueHeaderThresholdBytes = -1
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
@@ -551,21 +554,6 @@ func (s *S3Store) ListInput(dir string) ([]InputFile, int64, error) {
 		return nil, 0, inputError(err, err.Error())
 	}
 	return files, total, nil
-}
-
-// getBuf returns an empty buffer with capacity size.
-func (s *S3Store) getBuf(size int64) []byte {
-	v, _ := s.bufs.LoadOrStore(size, &sync.Pool{})
-	if b, ok := v.(*sync.Pool).Get().(*[]byte); ok {
-		return (*b)[:0]
-	}
-	return make([]byte, 0, size)
-}
-
-func (s *S3Store) putBuf(b []byte) {
-	if v, ok := s.bufs.Load(int64(cap(b))); ok {
-		v.(*sync.Pool).Put(&b)
-	}
 }
 
 var _ io.ReaderAt = (*s3Object)(nil)

@@ -108,7 +108,7 @@ func TestS3PartsBeyondTheRamp(t *testing.T) {
 	}
 	// The 10,000th part was the last one.
 	w.partNum = S3MaxParts
-	w.st.putBuf(w.buf)
+	w.st.parts.put(w.buf)
 	w.buf = nil
 	if _, err := w.Write([]byte{'x'}); err == nil || !strings.Contains(err.Error(), "more than 10000 parts") {
 		t.Fatalf("writing past 10,000 parts: %v", err)

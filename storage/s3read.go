@@ -12,20 +12,39 @@ import (
 
 // Read-side sizes: a sequential reader keeps chunks of readChunk bytes
 // downloading ahead of it: MaxAsyncDownloads shared among the objects being
-// read, at least one and at most maxReadAhead each. A chunk's buffer is
-// taken when its download starts, so the buffers are bounded by the
-// downloads in flight plus the chunks downloaded and not yet consumed.
+// read, at least one and at most maxReadAhead each. A reader holds a chunk
+// from the moment its download is requested until it has consumed it; it
+// may always hold one, and more only while all readers together hold fewer
+// than MaxAsyncDownloads. The chunk buffers are thus at most maxReadAhead
+// per object, and at most MaxAsyncDownloads plus one per object in all.
+// Downloads themselves (these and ReadAt's) run at most MaxAsyncDownloads
+// at once.
 const (
 	readChunk     = 1 << 20
-	maxReadAhead  = 8
+	maxReadAhead  = 4
 	readRetries   = 8
 	readRetryBase = 100 * time.Millisecond
 )
 
-// readAhead returns the chunks one sequential reader may have in flight.
+// readAhead returns the chunks one sequential reader may hold.
 func (s *S3Store) readAhead() int {
 	n := int(s.readers.Load())
 	return max(1, min(maxReadAhead, s.opts.downloads()/max(n, 1)))
+}
+
+// holdChunk counts a chunk a reader is about to request: its first one
+// always, another only while the readers hold fewer than
+// MaxAsyncDownloads chunks.
+func (s *S3Store) holdChunk(first bool) bool {
+	for {
+		h := s.held.Load()
+		if !first && int(h) >= s.opts.downloads() {
+			return false
+		}
+		if s.held.CompareAndSwap(h, h+1) {
+			return true
+		}
+	}
 }
 
 // Open implements Store: the object's size comes from a HEAD request.
@@ -39,6 +58,16 @@ func (s *S3Store) Open(path string) (Object, error) {
 		return nil, wrapS3(err)
 	}
 	return &s3Object{st: s, path: path, bucket: p.Bucket, key: p.Key, size: aws.ToInt64(head.ContentLength)}, nil
+}
+
+// OpenListed implements Store: the object's size is the one its listing
+// gave, so no request is sent before the first ranged download.
+func (s *S3Store) OpenListed(f InputFile) (Object, error) {
+	p, err := ParseS3Path(f.Path)
+	if err != nil {
+		return nil, err
+	}
+	return &s3Object{st: s, path: f.Path, bucket: p.Bucket, key: p.Key, size: f.Size}, nil
 }
 
 // s3Object reads an S3 object: ReadAt with ranged GETs, Read sequentially
@@ -130,7 +159,7 @@ func (o *s3Object) fill() {
 		o.reading = true
 		o.st.readers.Add(1)
 	}
-	for len(o.pending) < o.st.readAhead() && o.next < o.size {
+	for len(o.pending) < o.st.readAhead() && o.next < o.size && o.st.holdChunk(len(o.pending) == 0) {
 		off := o.next
 		n := min(int64(readChunk), o.size-off)
 		o.next += n
@@ -138,12 +167,18 @@ func (o *s3Object) fill() {
 		o.pending = append(o.pending, ch)
 		go func() {
 			o.st.downloads <- struct{}{}
-			buf := o.st.getBuf(readChunk)[:n]
+			buf := o.st.chunks.get(readChunk)[:n]
 			got, err := o.st.getRange(o.bucket, o.key, off, buf)
 			<-o.st.downloads
 			ch <- chunkResult{buf[:got], err}
 		}()
 	}
+}
+
+// release returns a consumed chunk's buffer.
+func (o *s3Object) release(buf []byte) {
+	o.st.chunks.put(buf[:0])
+	o.st.held.Add(-1)
 }
 
 func (o *s3Object) Read(p []byte) (int, error) {
@@ -152,7 +187,7 @@ func (o *s3Object) Read(p []byte) (int, error) {
 			return 0, o.readErr
 		}
 		if o.curBuf != nil {
-			o.st.putBuf(o.curBuf[:0])
+			o.release(o.curBuf)
 			o.curBuf = nil
 		}
 		o.fill()
@@ -162,6 +197,7 @@ func (o *s3Object) Read(p []byte) (int, error) {
 		r := <-o.pending[0]
 		o.pending = o.pending[1:]
 		if r.err != nil {
+			o.release(r.data)
 			o.readErr = &s3Err{prefix: "Error while reading " + o.path + ": ", err: r.err}
 			return 0, o.readErr
 		}
@@ -172,7 +208,7 @@ func (o *s3Object) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close waits for the downloads in flight.
+// Close waits for the downloads in flight and releases the chunks.
 func (o *s3Object) Close() error {
 	if o.closed {
 		return errors.New("already closed")
@@ -181,9 +217,13 @@ func (o *s3Object) Close() error {
 	if o.reading {
 		o.st.readers.Add(-1)
 	}
+	if o.curBuf != nil {
+		o.release(o.curBuf)
+		o.cur, o.curBuf = nil, nil
+	}
 	for _, ch := range o.pending {
 		r := <-ch
-		o.st.putBuf(r.data[:0])
+		o.release(r.data)
 	}
 	o.pending = nil
 	return nil

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -104,7 +105,7 @@ func (w *s3Writer) Write(p []byte) (int, error) {
 			if w.partNum >= S3MaxParts {
 				return n - len(p), w.tooManyParts()
 			}
-			w.buf = w.st.getBuf(w.partSize(w.partNum + 1))
+			w.buf = w.st.parts.get(int(w.partSize(w.partNum + 1)))
 		}
 		k := min(cap(w.buf)-len(w.buf), len(p))
 		w.buf = append(w.buf, p[:k]...)
@@ -133,7 +134,7 @@ func (w *s3Writer) tooManyParts() error {
 func (w *s3Writer) dispatch() {
 	if w.partNum >= S3MaxParts {
 		w.tooManyParts()
-		w.st.putBuf(w.buf)
+		w.st.parts.put(w.buf)
 		w.buf = nil
 		return
 	}
@@ -145,8 +146,8 @@ func (w *s3Writer) dispatch() {
 	go func() {
 		defer w.wg.Done()
 		etag, err := w.st.uploadPart(w.bucket, w.key, w.uploadID, num, data)
+		w.st.parts.put(data) // before the slot is free: no new part needs a new buffer
 		<-w.st.uploads
-		w.st.putBuf(data)
 		w.mu.Lock()
 		if err != nil {
 			if w.err == nil {
@@ -161,10 +162,19 @@ func (w *s3Writer) dispatch() {
 	}()
 }
 
+// unsignedPayload sends a part with the UNSIGNED-PAYLOAD marker instead of
+// the body's SHA-256 in the signature: the SDK already does so over
+// https; over plain http it would hash every part, and the store would hash
+// it again to check it, the largest CPU cost of an upload after the
+// store's own ETag (MD5).
+func unsignedPayload(o *s3.Options) {
+	o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+}
+
 func (s *S3Store) uploadPart(bucket, key, id string, num int32, data []byte) (string, error) {
 	res, err := s.client.UploadPart(bg, &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String(key),
 		UploadId: aws.String(id), PartNumber: aws.Int32(num), Body: newBytesReader(data),
-		ContentLength: aws.Int64(int64(len(data)))})
+		ContentLength: aws.Int64(int64(len(data)))}, unsignedPayload)
 	if err != nil {
 		return "", err
 	}
@@ -198,7 +208,7 @@ func (w *s3Writer) Upload() *state.S3Upload {
 func (w *s3Writer) Close() error {
 	if len(w.buf) > 0 || w.partNum == 0 {
 		if w.buf == nil {
-			w.buf = w.st.getBuf(w.partSize(w.partNum + 1))
+			w.buf = w.st.parts.get(int(w.partSize(w.partNum + 1)))
 		}
 		w.dispatch()
 	}
@@ -227,7 +237,7 @@ func (w *s3Writer) Close() error {
 func (w *s3Writer) Detach() error {
 	err := w.Sync()
 	if w.buf != nil {
-		w.st.putBuf(w.buf)
+		w.st.parts.put(w.buf)
 		w.buf = nil
 	}
 	return err
@@ -237,7 +247,7 @@ func (w *s3Writer) Detach() error {
 func (w *s3Writer) Abort() error {
 	w.wg.Wait()
 	if w.buf != nil {
-		w.st.putBuf(w.buf)
+		w.st.parts.put(w.buf)
 		w.buf = nil
 	}
 	_, err := w.st.client.AbortMultipartUpload(bg, &s3.AbortMultipartUploadInput{Bucket: aws.String(w.bucket),
@@ -315,7 +325,7 @@ func (s *S3Store) Reopen(ent *state.FileEntry) (Sink, error) {
 	default:
 		return nil, &s3Err{prefix: ent.Path + ": ", err: err}
 	}
-	w.buf = s.getBuf(w.partSize(w.partNum + 1))
+	w.buf = s.parts.get(int(w.partSize(w.partNum + 1)))
 	w.buf = append(w.buf, up.Pending...)
 	if len(w.buf) >= cap(w.buf) {
 		w.dispatch()

@@ -42,6 +42,9 @@ type Store interface {
 	ListInput(dir string) ([]InputFile, int64, error)
 	// Open opens a backup file for reading.
 	Open(path string) (Object, error)
+	// OpenListed opens a file that ListInput returned, trusting the size
+	// the listing gave (S3: no HEAD request per object).
+	OpenListed(f InputFile) (Object, error)
 }
 
 // Sink receives the bytes of one backup file.
@@ -243,4 +246,13 @@ func (r *Router) Open(path string) (Object, error) {
 		return nil, err
 	}
 	return s.Open(path)
+}
+
+// OpenListed implements Store.
+func (r *Router) OpenListed(f InputFile) (Object, error) {
+	s, err := r.pick(f.Path)
+	if err != nil {
+		return nil, err
+	}
+	return s.OpenListed(f)
 }
