@@ -290,3 +290,33 @@ func (s *Server) MakeBucket(name string) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// CPUTime returns the CPU time (user and system) the server process has
+// used so far, from /proc (Linux); ok is false where it cannot be read.
+func (s *Server) CPUTime() (d time.Duration, ok bool) {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0, false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) may hold spaces: count from its ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state): utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	// Clock ticks of 10 ms (USER_HZ is 100 on every Linux architecture Go
+	// supports).
+	return time.Duration(ut+st) * 10 * time.Millisecond, true
+}

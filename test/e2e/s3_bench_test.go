@@ -19,8 +19,10 @@ var benchSeq atomic.Int64
 // local disk and to the S3 test server (MinIO on 127.0.0.1), as a directory
 // (--parallel 4) and as a single file, then restores each into an empty
 // server, and reports wall time, CPU seconds and peak RSS of the tool
-// process for both steps. S3 and local figures come from the same machine
-// and data, so their ratio is what matters.
+// process for both steps, and for S3 the CPU seconds the S3 server spent
+// meanwhile (it shares the machine's cores: every second it spends is one
+// the tool and the database server do not get). S3 and local figures come
+// from the same machine and data, so their ratio is what matters.
 func BenchmarkS3VsLocal1M(b *testing.B) {
 	src := backupBenchServer(b)
 	bucket := s3Bucket(b)
@@ -35,7 +37,18 @@ func BenchmarkS3VsLocal1M(b *testing.B) {
 		{"s3-file", true, true},
 	} {
 		b.Run(m.name, func(b *testing.B) {
-			var bw, bc, rw, rc float64
+			var bw, bc, bs, rw, rc, rs float64
+			// s3CPU returns the S3 server's CPU seconds so far.
+			s3CPU := func() float64 {
+				if !m.s3 {
+					return 0
+				}
+				d, ok := s3Server(b).CPUTime()
+				if !ok {
+					b.Fatal("cannot read the S3 server's CPU time")
+				}
+				return d.Seconds()
+			}
 			var brss, rrss int64
 			for i := 0; i < b.N; i++ {
 				work := b.TempDir()
@@ -52,7 +65,9 @@ func BenchmarkS3VsLocal1M(b *testing.B) {
 				if m.s3 {
 					env, flags = s3Env(b), s3Flags(b)
 				}
+				c0 := s3CPU()
 				res := runTool(b, "asbackup", work, env, append(append(append(hostArgs(src), "-n", "test"), out...), flags...)...)
+				bs += s3CPU() - c0
 				if res.code != 0 || !strings.Contains(res.stderr, fmt.Sprintf("Backed up %d record(s)", backupBenchRecords)) {
 					b.Fatalf("asbackup exit %d:\n%s", res.code, lastLines(res.stderr, 5))
 				}
@@ -63,7 +78,9 @@ func BenchmarkS3VsLocal1M(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				c0 = s3CPU()
 				res = runTool(b, "asrestore", work, env, append(append(hostArgs(dst), in...), flags...)...)
+				rs += s3CPU() - c0
 				n := dst.Count("test", "bench")
 				dst.Close()
 				if res.code != 0 || n != backupBenchRecords {
@@ -78,6 +95,10 @@ func BenchmarkS3VsLocal1M(b *testing.B) {
 			b.ReportMetric(bw/n, "backup-wall-s")
 			b.ReportMetric(bc/n, "backup-cpu-s")
 			b.ReportMetric(float64(brss)/(1<<20), "backup-peak-RSS-MiB")
+			if m.s3 {
+				b.ReportMetric(bs/n, "backup-s3server-cpu-s")
+				b.ReportMetric(rs/n, "restore-s3server-cpu-s")
+			}
 			b.ReportMetric(rw/n, "restore-wall-s")
 			b.ReportMetric(rc/n, "restore-cpu-s")
 			b.ReportMetric(float64(rrss)/(1<<20), "restore-peak-RSS-MiB")
