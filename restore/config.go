@@ -84,4 +84,8 @@ type Deps struct {
 	// Store holds the backup files (nil: local files only). asrestore
 	// passes a storage.Router that also reaches S3.
 	Store storage.Store
+	// ReleasePages, when set, releases memory of the process: once the
+	// restore of the records starts and every second until it ends
+	// (asrestore passes memtrim.Release).
+	ReleasePages func()
 }

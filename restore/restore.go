@@ -103,6 +103,40 @@ func Run(ctx context.Context, cfg Config, deps Deps) (Summary, error) {
 	return r.c.Snapshot(), err
 }
 
+// trimInterval is how often Deps.ReleasePages is called while records
+// are restored.
+const trimInterval = time.Second
+
+// trimPages calls Deps.ReleasePages now and then every trimInterval until
+// the returned function is called: start-up (client, TLS, option parsing)
+// leaves program pages resident that the record path never uses again.
+func (r *run) trimPages() (stop func()) {
+	release := r.env.ReleasePages
+	if release == nil {
+		return func() {}
+	}
+	release()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(trimInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				release()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
 // ErrFailed is the cause of the result of a restore that failed after
 // reporting why.
 var ErrFailed = errors.New("restore failed")
@@ -193,7 +227,9 @@ func (r *run) main(parent context.Context) error {
 	}
 	r.prog = newProgress(&r.c, r.rep, r.env.Clock, cfg.Validate)
 	r.prog.start()
+	stopTrim := r.trimPages()
 	ok := r.restoreAll(parent)
+	stopTrim()
 	if r.w != nil {
 		if !r.w.close() {
 			ok = false

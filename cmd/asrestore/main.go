@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"asbtools/compat"
+	"asbtools/internal/memtrim"
 	"asbtools/legacy"
 	"asbtools/logging"
 	"asbtools/msg"
@@ -39,6 +40,7 @@ func run(args []string) int {
 	out := legacy.NewRestore(log, cfg.StartMessage(), machine)
 	rc, connect := toolenv.RestoreConfig(cfg, compat.TerminalPrompt)
 	_, err := restore.Run(ctx, rc, restore.Deps{Connect: connect, Reporter: out, Stdin: os.Stdin,
-		Store: toolenv.Store(cfg.S3, func(m string) { log.Infof("%s", m) })})
+		Store:        toolenv.Store(cfg.S3, func(m string) { log.Infof("%s", m) }),
+		ReleasePages: memtrim.Release})
 	return out.Finish(cfg.Verbose, err)
 }
