@@ -11,6 +11,7 @@ import (
 
 	"asbtools/asb"
 	"asbtools/infocmd"
+	"asbtools/internal/memtrim"
 	"asbtools/msg"
 	"asbtools/state"
 	"asbtools/storage"
@@ -119,7 +120,7 @@ func (e *engine) execute(parent context.Context) error {
 	}
 	if e.deps.ReleasePages != nil {
 		e.deps.ReleasePages()
-		bg.Go(func() error { trimFilePages(e.deps.ReleasePages, finished); return nil })
+		bg.Go(func() error { memtrim.Repeat(e.deps.ReleasePages, firstTrim, trimInterval, finished); return nil })
 	}
 
 	failedAny := e.runWorkers() != nil
@@ -891,26 +892,6 @@ const (
 	firstTrim    = 50 * time.Millisecond
 	trimInterval = time.Second
 )
-
-// trimFilePages releases the pages of the read-only file mappings again and
-// again while the backup runs. Rarely used code and tables (start of the
-// scans, progress lines, garbage collection, checkpoints) are mapped in 64
-// KiB at a time and would otherwise stay resident for the rest of the run;
-// the record path itself needs about 3 MiB of them, which come back at the
-// cost of a few minor page faults.
-func trimFilePages(release func(), finished <-chan struct{}) {
-	t := time.NewTimer(firstTrim)
-	defer t.Stop()
-	for {
-		select {
-		case <-finished:
-			return
-		case <-t.C:
-			release()
-			t.Reset(trimInterval)
-		}
-	}
-}
 
 // checkpointLoop saves the state FirstCheckpointDelay (at most iv) after
 // the first record is stored, then every iv, until finished.

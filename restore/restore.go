@@ -29,6 +29,7 @@ import (
 	"asbtools/asb"
 	"asbtools/clusterconn"
 	"asbtools/infocmd"
+	"asbtools/internal/memtrim"
 	"asbtools/msg"
 	"asbtools/storage"
 	"asbtools/stream"
@@ -120,16 +121,7 @@ func (r *run) trimPages() (stop func()) {
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(trimInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				release()
-			}
-		}
+		memtrim.Repeat(release, trimInterval, trimInterval, done)
 	}()
 	return func() {
 		close(done)
