@@ -523,18 +523,34 @@ func legacyDecode(t *testing.T, path string, m legacyMode) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var key []byte
 	if m.cipher != stream.None {
+		key = m.key()
+	}
+	return independentDecode(t, path, data, key, m.zstd)
+}
+
+// independentDecode turns a backup file's bytes into its text without the
+// stream package: with a key, a 16-byte header AES-ECB(key, V) and
+// AES-CTR from V+1 over the rest; when compressed, then every concatenated
+// zstd frame.
+func independentDecode(t testing.TB, name string, data, key []byte, compressed bool) []byte {
+	t.Helper()
+	if key != nil {
 		if len(data) < 16 {
-			t.Fatalf("%s: %d bytes, no IV header", path, len(data))
+			t.Fatalf("%s: %d bytes, no IV header", name, len(data))
 		}
-		b, _ := aes.NewCipher(m.key())
+		b, err := aes.NewCipher(key)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var iv [16]byte
 		b.Decrypt(iv[:], data[:16])
 		plain := make([]byte, len(data)-16)
 		cipher.NewCTR(b, ivPlus(iv, 1)).XORKeyStream(plain, data[16:])
 		data = plain
 	}
-	if m.zstd {
+	if compressed {
 		dec, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			t.Fatal(err)
@@ -542,7 +558,7 @@ func legacyDecode(t *testing.T, path string, m legacyMode) []byte {
 		defer dec.Close()
 		out, err := io.ReadAll(dec)
 		if err != nil {
-			t.Fatalf("%s: zstd: %v", path, err)
+			t.Fatalf("%s: zstd: %v", name, err)
 		}
 		data = out
 	}

@@ -8,8 +8,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -17,7 +15,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,8 +23,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/klauspost/compress/zstd"
 
 	"asbtools/asdsim"
 	"asbtools/state"
@@ -108,39 +103,11 @@ func (c refCodec) key() []byte {
 // concatenated zstd frame.
 func (c refCodec) decode(t testing.TB, name string, data []byte) []byte {
 	t.Helper()
+	var key []byte
 	if c.bits != 0 {
-		if len(data) < 16 {
-			t.Fatalf("%s: %d bytes, no IV header", name, len(data))
-		}
-		b, err := aes.NewCipher(c.key())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v [16]byte
-		b.Decrypt(v[:], data[:16])
-		for i := 15; i >= 0; i-- { // V + 1, 128-bit big-endian
-			v[i]++
-			if v[i] != 0 {
-				break
-			}
-		}
-		plain := make([]byte, len(data)-16)
-		cipher.NewCTR(b, v[:]).XORKeyStream(plain, data[16:])
-		data = plain
+		key = c.key()
 	}
-	if c.zstd {
-		dec, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer dec.Close()
-		out, err := io.ReadAll(dec)
-		if err != nil {
-			t.Fatalf("%s: zstd: %v", name, err)
-		}
-		data = out
-	}
-	return data
+	return independentDecode(t, name, data, key, c.zstd)
 }
 
 func (c refCodec) decodeFile(t testing.TB, path string) []byte {
