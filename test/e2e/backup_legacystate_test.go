@@ -467,30 +467,17 @@ func TestBackupContinueLegacyState(t *testing.T) {
 					}
 				}
 				_, _, blocks := fileBlocks(t, text, f)
-				rd := asb.NewReader(bytes.NewReader(text), asb.ReaderOptions{FileName: f})
-				n := 0
-				for {
-					e, err := rd.Next()
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						t.Fatalf("%s: %v", f, err)
-					}
-					if e.Kind != asb.EntryRecord {
-						continue
-					}
-					r := e.Record
+				recs, _, _ := readEntries(t, f, bytes.NewReader(text))
+				for _, r := range recs {
 					seen[r.Digest]++
 					want, ok := srv.Get("test", r.Digest)
 					if !ok || r.Key.Int != int64(binary.BigEndian.Uint64(want.Bins[0].Data)) ||
 						len(r.Bins) != 2 || !bytes.Equal(r.Bins[1].Bytes, want.Bins[1].Data) {
 						t.Fatalf("%s: record %x does not match the server", f, r.Digest)
 					}
-					n++
 				}
-				if n != len(blocks) {
-					t.Fatalf("%s: %d records read, %d blocks", f, n, len(blocks))
+				if len(recs) != len(blocks) {
+					t.Fatalf("%s: %d records read, %d blocks", f, len(recs), len(blocks))
 				}
 			}
 			if firsts != 1 {

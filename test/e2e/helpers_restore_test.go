@@ -108,6 +108,12 @@ func backupRecords(t testing.TB, path string, opts *stream.Options) ([]*asb.Reco
 		defer sr.Close()
 		src = sr
 	}
+	return readEntries(t, path, src)
+}
+
+// readEntries reads every record, index and UDF of backup text.
+func readEntries(t testing.TB, path string, src io.Reader) ([]*asb.Record, []asb.Index, []asb.UDF) {
+	t.Helper()
 	r := asb.NewReader(src, asb.ReaderOptions{FileName: path})
 	var recs []*asb.Record
 	var idx []asb.Index

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"asbtools/asb"
 	"asbtools/asdsim"
 	"asbtools/state"
 	"asbtools/stream"
@@ -221,22 +219,12 @@ func TestS3ContinueLegacyState(t *testing.T) {
 				if bytes.Contains(text, []byte("# first-file\n")) {
 					firsts++
 				}
-				rd := asb.NewReader(bytes.NewReader(text), asb.ReaderOptions{FileName: f})
-				for {
-					e, err := rd.Next()
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						t.Fatalf("%s: %v", f, err)
-					}
-					if e.Kind != asb.EntryRecord {
-						continue
-					}
-					seen[e.Record.Digest]++
-					want, ok := srv.Get("test", e.Record.Digest)
-					if !ok || len(e.Record.Bins) != 2 || !bytes.Equal(e.Record.Bins[1].Bytes, want.Bins[1].Data) {
-						t.Fatalf("%s: record %x does not match the server", f, e.Record.Digest)
+				recs, _, _ := readEntries(t, f, bytes.NewReader(text))
+				for _, r := range recs {
+					seen[r.Digest]++
+					want, ok := srv.Get("test", r.Digest)
+					if !ok || len(r.Bins) != 2 || !bytes.Equal(r.Bins[1].Bytes, want.Bins[1].Data) {
+						t.Fatalf("%s: record %x does not match the server", f, r.Digest)
 					}
 				}
 			}
