@@ -83,6 +83,18 @@ func randomBytes(n int, seed uint64) []byte {
 }
 
 // writeIn writes data in irregular pieces.
+// createWith creates the object path in s and writes data into it (not
+// closed).
+func createWith(t *testing.T, s *S3Store, path string, data []byte) Sink {
+	t.Helper()
+	w, err := s.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeIn(t, w, data)
+	return w
+}
+
 func writeIn(t *testing.T, w io.Writer, data []byte) {
 	t.Helper()
 	for i, step := 0, 1; i < len(data); step = step*7%100003 + 1 {
@@ -116,11 +128,7 @@ func TestS3MultipartRoundTrip(t *testing.T) {
 	b := newBucket(t)
 	data := randomBytes(13<<20+12345, 1) // 3 parts, the last one short
 	path := "s3://" + b + "/dir/test_00000.asb"
-	w, err := s.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeIn(t, w, data)
+	w := createWith(t, s, path, data)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -226,11 +234,7 @@ func TestS3ResumeAfterCrash(t *testing.T) {
 	path := "s3://" + b + "/d/test_00001.asb"
 	data := randomBytes(23<<20, 2)
 	saved := 11<<20 + 777
-	w, err := s.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeIn(t, w, data[:saved])
+	w := createWith(t, s, path, data[:saved])
 	ent := checkpoint(t, w, path, uint64(saved))
 	if ent.S3.PartNumber != 3 || len(ent.S3.Parts) != 2 || len(ent.S3.Pending) != saved-10<<20 {
 		t.Fatalf("upload state: part %d, %d parts, %d pending", ent.S3.PartNumber, len(ent.S3.Parts), len(ent.S3.Pending))
@@ -278,11 +282,7 @@ func TestS3ResumeAfterCompletedUpload(t *testing.T) {
 	path := "s3://" + b + "/d/test_00002.asb"
 	data := randomBytes(17<<20, 3)
 	saved := 6<<20 + 5
-	w, err := s.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeIn(t, w, data[:saved])
+	w := createWith(t, s, path, data[:saved])
 	ent := checkpoint(t, w, path, uint64(saved))
 	// The crashed run rotated the file: more bytes, upload completed.
 	writeIn(t, w, randomBytes(3<<20, 4))
@@ -311,11 +311,7 @@ func TestS3AbortLeavesNothing(t *testing.T) {
 	s := newStore(t, nil)
 	b := newBucket(t)
 	path := "s3://" + b + "/d/test_00000.asb"
-	w, err := s.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeIn(t, w, randomBytes(6<<20, 5))
+	w := createWith(t, s, path, randomBytes(6<<20, 5))
 	if err := w.Abort(); err != nil {
 		t.Fatal(err)
 	}
@@ -424,11 +420,7 @@ func TestS3ReadSurvivesServerRestart(t *testing.T) {
 	b := newBucket(t)
 	path := "s3://" + b + "/r.asb"
 	data := randomBytes(40<<20, 6)
-	w, err := s.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeIn(t, w, data)
+	w := createWith(t, s, path, data)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
