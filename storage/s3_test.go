@@ -173,21 +173,12 @@ func TestS3ListInputPaginated(t *testing.T) {
 	b := newBucket(t)
 	c := minio.Client()
 	const n = 1203
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			key := fmt.Sprintf("bk/sub%d/f_%05d.asb", i%3, i)
-			if _, err := c.PutObject(bg, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(key), Body: strings.NewReader("xy")}); err != nil {
-				t.Error(err)
-			}
-		}()
+	err := minio.PutObjects(b, n, func(i int) (string, []byte) {
+		return fmt.Sprintf("bk/sub%d/f_%05d.asb", i%3, i), []byte("xy")
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
 	for _, k := range []string{"bk/notes.txt", "bk2/x.asb", "bk/.asb", "other.asb"} {
 		if _, err := c.PutObject(bg, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: strings.NewReader("z")}); err != nil {
 			t.Fatal(err)

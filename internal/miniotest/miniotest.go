@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sync/errgroup"
 )
 
 // Module and Version pin the server that is built.
@@ -289,6 +290,26 @@ func (s *Server) MakeBucket(name string) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// PutObjects uploads n objects into bucket, 16 at a time; object(i),
+// called from several goroutines, gives the key and body of object i. The
+// first failure is returned.
+func (s *Server) PutObjects(bucket string, n int, object func(i int) (key string, body []byte)) error {
+	c := s.Client()
+	var g errgroup.Group
+	g.SetLimit(16)
+	for i := range n {
+		g.Go(func() error {
+			key, body := object(i)
+			_, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
+			if err != nil {
+				return fmt.Errorf("put %s: %w", key, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // CPUTime returns the CPU time (user and system) the server process has

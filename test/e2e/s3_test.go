@@ -448,23 +448,17 @@ func TestS3BadInput(t *testing.T) {
 func TestS3Restore2500Objects(t *testing.T) {
 	bucket := s3Bucket(t)
 	const n = 2500
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			var b bytes.Buffer
-			w := asb.NewWriter(&b)
-			w.WriteHeader(&asb.Header{Version: asb.Version31, Meta: []asb.Meta{asb.NamespaceMeta("test")}})
-			w.WriteRecord(policyRecord("key-"+strconv.Itoa(i), 1, 0, intBin("a", int64(i))))
-			w.Flush()
-			s3Put(t, bucket, fmt.Sprintf("many/test_%05d.asb", i), b.Bytes())
-		}()
+	err := s3Server(t).PutObjects(bucket, n, func(i int) (string, []byte) {
+		var b bytes.Buffer
+		w := asb.NewWriter(&b)
+		w.WriteHeader(&asb.Header{Version: asb.Version31, Meta: []asb.Meta{asb.NamespaceMeta("test")}})
+		w.WriteRecord(policyRecord("key-"+strconv.Itoa(i), 1, 0, intBin("a", int64(i))))
+		w.Flush()
+		return fmt.Sprintf("many/test_%05d.asb", i), b.Bytes()
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
 	dst := startServer(t, asdsim.Config{})
 	res := runTool(t, "asrestore", t.TempDir(), s3Env(t), append(append(hostArgs(dst), "-d", "s3://"+bucket+"/many", "--s3-max-async-downloads", "4"), s3Flags(t)...)...)
 	if res.code != 0 {
