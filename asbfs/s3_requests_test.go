@@ -30,14 +30,22 @@ type s3Counter struct {
 	gets  int
 	bytes int64
 	whole int // GETs without a Range header
+	heads int // HEAD requests (object sizes)
 }
 
 func (c *s3Counter) reset() (gets int, bytes int64, whole int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	gets, bytes, whole = c.gets, c.bytes, c.whole
-	c.gets, c.bytes, c.whole = 0, 0, 0
+	c.gets, c.bytes, c.whole, c.heads = 0, 0, 0, 0
 	return
+}
+
+// headCount returns the HEAD requests since the last reset.
+func (c *s3Counter) headCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.heads
 }
 
 // countingProxy starts the proxy; the client signs requests for the
@@ -50,6 +58,11 @@ func countingProxy(t *testing.T, target string) (*s3Counter, string) {
 	c := &s3Counter{}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			c.mu.Lock()
+			c.heads++
+			c.mu.Unlock()
+		}
 		if r.Method == http.MethodGet && r.URL.Query().Get("list-type") == "" && !r.URL.Query().Has("uploads") {
 			c.mu.Lock()
 			c.gets++
@@ -69,13 +82,16 @@ func countingProxy(t *testing.T, target string) (*s3Counter, string) {
 
 // requestsBackup returns a backup file of n records of about 300 bytes in
 // set "users", named by their user keys.
-func requestsBackup(t *testing.T, n int) []byte {
+func requestsBackup(t *testing.T, n int) []byte { return requestsBackupFrom(t, 0, n) }
+
+// requestsBackupFrom is requestsBackup for the records first to first+n-1.
+func requestsBackupFrom(t *testing.T, first, n int) []byte {
 	var text bytes.Buffer
 	w := asb.NewWriter(&text)
 	if err := w.WriteHeader(&asb.Header{Meta: []asb.Meta{asb.NamespaceMeta("test"), asb.FirstFileMeta()}}); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < n; i++ {
+	for i := first; i < first+n; i++ {
 		d := sha256.Sum256([]byte(strconv.Itoa(i)))
 		var dg [20]byte
 		copy(dg[:], d[:])
@@ -196,6 +212,52 @@ func TestS3RecordReads(t *testing.T) {
 			}
 			if bytes.Count(all, []byte(`"n"`)) != records {
 				t.Errorf("the records read do not all have their bin")
+			}
+		})
+	}
+}
+
+// TestS3MountHeads counts the HEAD requests of mounting S3 backups: a
+// directory of several objects is indexed with the sizes its listing gave
+// (no HEAD per object, as asrestore -d), a single object costs one HEAD
+// (its size), and both show every record.
+func TestS3MountHeads(t *testing.T) {
+	needFUSE(t)
+	srv := s3Server(t)
+	const bucket = "asbfs-heads"
+	if err := srv.MakeBucket(bucket); err != nil {
+		t.Fatal(err)
+	}
+	const files, perFile = 6, 300
+	for i := range files {
+		text := requestsBackupFrom(t, i*perFile, perFile)
+		_, err := srv.Client().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket),
+			Key: aws.String(fmt.Sprintf("dir/part_%d.asb", i)), Body: bytes.NewReader(text)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name, path string
+		heads      int
+		records    int
+	}{
+		{"directory", "s3://" + bucket + "/dir", 0, files * perFile},
+		{"object", "s3://" + bucket + "/dir/part_0.asb", 1, perFile},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			counter, proxy := countingProxy(t, srv.Endpoint)
+			mnt := mount(t, srv.Env(), "--no-config-file", "--s3-endpoint-override", proxy, c.path)
+			if heads := counter.headCount(); heads != c.heads {
+				t.Errorf("mounting %s sent %d HEAD requests, want %d", c.path, heads, c.heads)
+			}
+			ents, err := os.ReadDir(filepath.Join(mnt, "test", "users"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ents) != c.records {
+				t.Errorf("%d records listed, want %d", len(ents), c.records)
 			}
 		})
 	}

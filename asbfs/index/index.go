@@ -104,6 +104,9 @@ type Backup struct {
 	Records int
 
 	paths []string
+	// listed holds, for an S3 directory, each path's size as the listing
+	// gave it (opened without a HEAD request); nil otherwise.
+	listed map[string]int64
 }
 
 // Blob is a small file held in memory (UDF module, index definition).
@@ -161,15 +164,18 @@ func (p Problem) String() string {
 
 // fileJob is one backup file being indexed.
 type fileJob struct {
-	b      *Backup
-	no     uint16
-	path   string
-	file   *File
-	start  int64 // end of the header
-	line   int   // line of start
-	err    error // the file cannot be read at all
-	probs  []Problem
-	chunks []*chunk
+	b    *Backup
+	no   uint16
+	path string
+	// listedSize is the size the S3 listing gave (-1: not listed, the
+	// object's size is asked for).
+	listedSize int64
+	file       *File
+	start      int64 // end of the header
+	line       int   // line of start
+	err        error // the file cannot be read at all
+	probs      []Problem
+	chunks     []*chunk
 	// reparsed counts the cuts that were not record boundaries.
 	reparsed int
 }
@@ -199,7 +205,11 @@ func Open(path string, opts Options) (*Tree, error) {
 		}
 		b.Files = make([]*File, len(b.paths))
 		for i, p := range b.paths {
-			jobs = append(jobs, &fileJob{b: b, no: uint16(i), path: p})
+			size, ok := b.listed[p]
+			if !ok {
+				size = -1
+			}
+			jobs = append(jobs, &fileJob{b: b, no: uint16(i), path: p, listedSize: size})
 		}
 	}
 	workers := opts.Workers
@@ -426,7 +436,7 @@ func (e *entry) kt() asb.KeyType { return asb.KeyType(e.keyType &^ expiresFlag) 
 
 // open opens the file and reads its header.
 func (j *fileJob) open(opts *Options) {
-	f, err := openFile(j.path, opts, &j.probs)
+	f, err := openFile(j.path, j.listedSize, opts, &j.probs)
 	if err != nil {
 		j.probs = append(j.probs, Problem{File: j.path, End: -1, Msg: unwrapMsg(err, j.path)})
 		j.err = err

@@ -147,22 +147,25 @@ func locateS3(path string, opts *Options, backups *[]*Backup) error {
 	now := time.Now()
 	if len(files) > 0 {
 		paths := make([]string, len(files))
+		listed := make(map[string]int64, len(files))
 		for i, f := range files {
 			paths[i] = f.Path
+			listed[f.Path] = f.Size
 		}
 		sort.Strings(paths)
-		*backups = []*Backup{{Path: path, paths: paths, ModTime: now}}
+		*backups = []*Backup{{Path: path, paths: paths, listed: listed, ModTime: now}}
 		return nil
 	}
 	o, err := opts.Store.Open(path)
 	if err != nil {
 		return fmt.Errorf("backup %s: %w", path, err)
 	}
-	// The object was only opened to see that it exists.
+	// The object was only opened to see that it exists and learn its
+	// size (the file is opened again with it, without asking twice).
 	if err := o.Close(); err != nil {
 		return fmt.Errorf("backup %s: %w", path, err)
 	}
-	*backups = []*Backup{{Path: path, paths: []string{path}, ModTime: now}}
+	*backups = []*Backup{{Path: path, paths: []string{path}, listed: map[string]int64{path: o.Size()}, ModTime: now}}
 	return nil
 }
 
@@ -188,12 +191,14 @@ func asbFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-// openFile opens path for random access to its plaintext. Encrypted,
+// openFile opens path for random access to its plaintext. An S3 object
+// with a listed size (listedSize >= 0, from the directory listing) is
+// opened with that size, without a HEAD request. Encrypted,
 // uncompressed files are decrypted on the fly (CTR is seekable). Compressed
 // files are decompressed once into an unlinked temporary spill file (itself
 // encrypted with a random key held only in memory when the backup was
 // encrypted), so that memory stays bounded whatever the file size.
-func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
+func openFile(path string, listedSize int64, opts *Options, problems *[]Problem) (*File, error) {
 	var (
 		ra    io.ReaderAt
 		size  int64
@@ -205,7 +210,13 @@ func openFile(path string, opts *Options, problems *[]Problem) (*File, error) {
 		// bytes asked for, small ones (records) are served from cached
 		// blocks (blockcache.go); a compressed object is read once, in
 		// order.
-		o, err := opts.Store.Open(path)
+		var o storage.Object
+		var err error
+		if listedSize >= 0 {
+			o, err = opts.Store.OpenListed(storage.InputFile{Path: path, Size: listedSize})
+		} else {
+			o, err = opts.Store.Open(path)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
