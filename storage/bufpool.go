@@ -20,16 +20,22 @@ type bufPool struct {
 	// live counts the buffers allocated and not yet dropped, peak its
 	// highest value.
 	live, peak int
+	// grew, if set, is called (p.mu held) with the new size when the size
+	// of the buffers grows.
+	grew func(size int64)
 }
 
 // get returns a buffer of length 0 and capacity size. Sizes only grow
-// (upload parts double every 2,500 parts): asking for a larger size drops
+// (upload parts double every 100 parts past the 8,000th): asking for a larger size drops
 // the free buffers of the smaller one.
 func (p *bufPool) get(size int) []byte {
 	p.mu.Lock()
 	if size > p.size {
 		p.drop()
 		p.size = size
+		if p.grew != nil {
+			p.grew(int64(size))
+		}
 	}
 	if size == p.size && len(p.free) > 0 {
 		b := p.free[len(p.free)-1]

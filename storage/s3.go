@@ -55,6 +55,12 @@ type S3Options struct {
 	AllowSystemProxy bool
 	// Log receives the SDK's log lines at Debug/Trace (nil: stderr).
 	Log func(msg string)
+	// OnPartSize, if set, is called with the size of the upload parts
+	// whenever parts larger than all before are first used (the first
+	// part, a file expected to be large, the ramp past part 8,000), so
+	// that the memory limit follows the UploadMemoryBound of the parts in
+	// use. Calls are serialized; it must not call into the store.
+	OnPartSize func(size int64)
 }
 
 // PartSize returns the part size uploads start with.
@@ -80,10 +86,11 @@ func (o S3Options) downloads() int {
 }
 
 // UploadMemoryBound returns the most memory the part buffers of a backup
-// with the given number of open files take: one part being filled per open
-// file plus the parts being uploaded.
-func (o S3Options) UploadMemoryBound(openFiles int) int64 {
-	return int64(openFiles+o.uploads()) * o.PartSize()
+// with the given number of open files take with parts of partSize bytes
+// (PartSize at the start, what OnPartSize reports later): one part being
+// filled per open file plus the parts being uploaded.
+func (o S3Options) UploadMemoryBound(openFiles int, partSize int64) int64 {
+	return int64(openFiles+o.uploads()) * partSize
 }
 
 // ErrS3NotEnabled is the legacy refusal of S3 without region or endpoint.
@@ -223,6 +230,7 @@ func NewS3Store(opts S3Options) (*S3Store, error) {
 		client:    client,
 		uploads:   make(chan struct{}, opts.uploads()),
 		downloads: make(chan struct{}, opts.downloads()),
+		parts:     bufPool{grew: opts.OnPartSize},
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -78,10 +79,12 @@ func TestS3PartSizeFromExpected(t *testing.T) {
 }
 
 // TestS3PartsBeyondTheRamp uploads parts numbered from 8,000 on: they
-// double every 100 parts; past part 10,000 the upload fails instead of
-// sending a part S3 refuses.
+// double every 100 parts (and OnPartSize reports each new size, for the
+// memory limit); past part 10,000 the upload fails instead of sending a
+// part S3 refuses.
 func TestS3PartsBeyondTheRamp(t *testing.T) {
-	s := newStore(t, nil)
+	var grown []int64
+	s := newStore(t, func(o *S3Options) { o.OnPartSize = func(n int64) { grown = append(grown, n) } })
 	b := newBucket(t)
 	sk, err := s.Create("s3://" + b + "/ramp.asb")
 	if err != nil {
@@ -102,6 +105,9 @@ func TestS3PartsBeyondTheRamp(t *testing.T) {
 	}
 	if len(sizes) != 2 || sizes[s3RampFrom].size != 5<<20 || sizes[s3RampFrom+1].size != 10<<20 {
 		t.Fatalf("parts after the ramp start: %+v", sizes)
+	}
+	if fmt.Sprint(grown) != fmt.Sprint([]int64{5 << 20, 10 << 20}) {
+		t.Errorf("part sizes reported: %v, want 5 and 10 MiB", grown)
 	}
 	if up := w.Upload(); up.PartNumber != s3RampFrom+2 || len(up.Pending) != 7 {
 		t.Fatalf("upload state: next part %d, %d pending", up.PartNumber, len(up.Pending))

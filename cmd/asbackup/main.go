@@ -75,10 +75,10 @@ func run(args []string) int {
 		machine = cfg.Machine.Value
 	}
 	out := legacy.NewBackup(log, cfg.StartMessage(), machine)
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit + codecMemory(cfg) + s3Memory(cfg))
-	}
 	store := toolenv.Store(cfg.S3, func(m string) { log.Infof("%s", m) })
+	if os.Getenv("GOMEMLIMIT") == "" {
+		setMemoryLimit(cfg, store)
+	}
 	// SIGINT and SIGTERM interrupt the backup (its state is saved) once
 	// the engine says it can be interrupted; before, they end the process
 	// as with the legacy tool.
@@ -102,18 +102,27 @@ func codecMemory(cfg *compat.BackupConfig) int64 {
 	return int64(files) * stream.EncoderMemory(cfg.CompressionLevel)
 }
 
-// s3Memory is what S3 adds to the memory limit: the part buffers, one part
-// being filled per open file (a job's file and a queued one per thread)
-// plus the parts being uploaded.
-func s3Memory(cfg *compat.BackupConfig) int64 {
+// setMemoryLimit sets the soft memory limit of a backup: the record
+// buffers, the zstd encoders and, for S3, the part buffers (one part being
+// filled per open file, a job's file and a queued one per thread, plus the
+// parts being uploaded). The limit starts with the parts of
+// --s3-min-part-size (5 MiB) and follows the part size in use when it
+// grows (a large -o backup, parts past the 8,000th).
+func setMemoryLimit(cfg *compat.BackupConfig, store *storage.Router) {
+	base := memoryLimit + codecMemory(cfg)
 	if !storage.IsS3Path(cfg.Directory.Value) && !storage.IsS3Path(cfg.OutputFile.Value) {
-		return 0
+		debug.SetMemoryLimit(base)
+		return
 	}
 	files := 1
 	if cfg.Directory.Set {
 		files = 2 * max(cfg.Parallel, 1)
 	}
-	return toolenv.S3Options(cfg.S3).UploadMemoryBound(files)
+	o := store.S3
+	debug.SetMemoryLimit(base + o.UploadMemoryBound(files, o.PartSize()))
+	store.S3.OnPartSize = func(size int64) {
+		debug.SetMemoryLimit(base + o.UploadMemoryBound(files, max(size, o.PartSize())))
+	}
 }
 
 // signalContext returns a context that SIGINT and SIGTERM cancel once
