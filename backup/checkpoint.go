@@ -270,6 +270,21 @@ func (e *engine) checkResumeDir() error {
 		}
 		keep = append(keep, n)
 	}
+	if hc, ok := e.out.store.(storage.EntryChecker); ok {
+		// Saved files the listing missed (incomplete uploads of a store
+		// that lists them only for an exact key).
+		listed := map[string]bool{}
+		for _, n := range keep {
+			listed[dir+"/"+n] = true
+		}
+		for _, f := range e.cp.loaded.Files {
+			if n, in := strings.CutPrefix(f.Path, dir+"/"); in && !listed[f.Path] {
+				if has, err := hc.HasEntry(f.Path); err == nil && has {
+					keep = append(keep, n)
+				}
+			}
+		}
+	}
 	if err := state.CheckDirectory(e.cp.loaded, dir, keep); err != nil {
 		return msg.Wrap(err)
 	}
@@ -295,6 +310,7 @@ func (e *engine) writeState(st *state.State) error {
 		return fmt.Errorf("Error while writing backup state file %s: %w", e.cp.path, err)
 	}
 	if err := sk.Close(); err != nil {
+		_ = sk.Abort() // a failed part leaves the upload open
 		return fmt.Errorf("Error while writing backup state file %s: %w", e.cp.path, err)
 	}
 	return nil

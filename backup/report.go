@@ -88,6 +88,9 @@ type Reporter interface {
 	StateFileCreated(path string)
 	// ResumeHint: the state was saved; the backup can be continued.
 	ResumeHint(statePath string)
+	// UploadAfterStop: part number part of an S3 file is uploaded after the
+	// backup stopped.
+	UploadAfterStop(part int)
 }
 
 // Progress is a progress tick.
@@ -160,6 +163,7 @@ func (NopReporter) Failed(error)                             {}
 func (NopReporter) Interrupted()                             {}
 func (NopReporter) StateFileCreated(string)                  {}
 func (NopReporter) ResumeHint(string)                        {}
+func (NopReporter) UploadAfterStop(int)                      {}
 
 // errorsOnly passes on only the failures (the silent pre-run estimate
 // shows only ERR lines).

@@ -73,6 +73,10 @@ func (e *engine) execute(parent context.Context) error {
 		e.sum = Summary{Records: e.count.records.Load(), Bytes: e.count.bytes.Load(),
 			Indexes: e.count.indexes, UDFs: e.count.udfs, Done: true}
 	}()
+	if hs, ok := e.out.store.(storage.UploadHookSetter); ok && !c.Estimate {
+		hs.SetUploadHooks(&storage.UploadHooks{Failed: e.uploadFailed, Stopped: e.isStopped, Late: e.rep.UploadAfterStop})
+		defer hs.SetUploadHooks(nil)
+	}
 	if err := e.prepare(); err != nil {
 		return err
 	}
@@ -132,6 +136,28 @@ func (e *engine) execute(parent context.Context) error {
 	_ = bg.Wait()
 
 	return e.finish(failedAny)
+}
+
+// uploadFailed is legacy UploadManager::UploadPartFinished for a part that
+// could not be uploaded after the retries: the store's message, then the
+// backup stops as on an interrupt (the state file line) and saves its
+// state, which holds the part's bytes for --continue.
+func (e *engine) uploadFailed(err error) {
+	e.rep.Failed(msg.New(msg.Err("%s", storage.S3ErrorText(err))))
+	e.stop()
+}
+
+// unfinishedLines are the lines of a close that left an S3 file resumable
+// (storage.ErrUploadIncomplete): legacy FinishUpload logs a failed
+// completion (a failed part was logged when it failed), then close_file
+// logs the failed close.
+func unfinishedLines(err error) []msg.Line {
+	var lines []msg.Line
+	var ce *storage.CompleteError
+	if errors.As(err, &ce) {
+		lines = append(lines, msg.Err("%s", ce.Error()))
+	}
+	return append(lines, msg.Err("Error while closing backup io proxy"))
 }
 
 // prepare loads the state to continue, sizes the jobs and checks the
@@ -273,7 +299,11 @@ func (e *engine) finish(failedAny bool) error {
 		return f
 	}
 	if !e.isStopped() && !failedAny {
-		if err := e.closeOutputs(); err != nil {
+		err := e.closeOutputs(false)
+		if errors.Is(err, errUnfinished) {
+			return e.saveFinal()
+		}
+		if err != nil {
 			// Legacy keeps no state either.
 			e.removeCheckpoint()
 			return msg.Wrap(err)
@@ -285,17 +315,27 @@ func (e *engine) finish(failedAny bool) error {
 	// is left to do.
 	st := e.snapshot()
 	if !e.gates.oneShotDone.Load() {
-		_ = e.closeOutputs() // the run failed already
+		_ = e.closeOutputs(true) // the run failed already
 		e.removeCheckpoint()
 		return stopped()
 	}
 	if st.IsComplete() {
-		if err := e.closeOutputs(); err != nil {
+		err := e.closeOutputs(true)
+		if errors.Is(err, errUnfinished) {
+			return e.saveFinal()
+		}
+		if err != nil {
 			return msg.Wrap(err)
 		}
 		e.removeCheckpoint()
 		return nil
 	}
+	return e.saveFinal()
+}
+
+// saveFinal saves the state of a stopped run and reports how to continue
+// it.
+func (e *engine) saveFinal() error {
 	if err := e.saveState(true); err != nil {
 		return &msg.Error{Lines: []msg.Line{msg.Err("Failed to save backup state, aborting backup"),
 			msg.Err("Backup aborted, backup state is likely unrecoverable")}, Err: err}
@@ -432,30 +472,99 @@ func (e *engine) abortOutputs() []msg.Line {
 	return nil
 }
 
-func (e *engine) closeOutputs() error {
+// errUnfinished: closing the outputs left S3 files resumable
+// (storage.ErrUploadIncomplete); they are queued (directory mode) or kept
+// (-o) for the state.
+var errUnfinished = errors.New("backup files left unfinished")
+
+// closeOutputs closes the files at the end of a run. A file that stays
+// resumable (storage.ErrUploadIncomplete: a part that could not be
+// uploaded, a failed completion) makes the run save a state, as legacy
+// does: it logs the failed close and stops, saves the file and those not
+// closed yet, then, the state being complete, closes them once more, the
+// last first, up to the first that fails; the result is then
+// errUnfinished. With stopped the files went to the state first (the run
+// stopped with every partition done): only that second pass runs.
+func (e *engine) closeOutputs(stopped bool) error {
 	var first error
-	if e.out.single != nil {
+	if f := e.out.single; f != nil {
+		if stopped {
+			err := f.Close()
+			e.accountSingle()
+			if errors.Is(err, storage.ErrUploadIncomplete) {
+				e.rep.Failed(msg.New(msg.Err("Failed to flush/close backup file %s, saving the backup state", f.Path)))
+				return errUnfinished
+			}
+			if err != nil {
+				first = fmt.Errorf("Error while closing shared backup file \"%s\"", f.Path)
+			}
+			return first
+		}
 		// As legacy: the flush (which fails after a write failure that
 		// went unnoticed, see writeFailure), then the close.
-		if err := e.out.single.Flush(); err != nil {
-			first = fmt.Errorf("Error while flushing shared backup file \"%s\"", e.out.single.Path)
+		if err := f.Flush(); err != nil {
+			first = fmt.Errorf("Error while flushing shared backup file \"%s\"", f.Path)
 		}
-		if err := e.out.single.Close(); err != nil && first == nil {
-			first = fmt.Errorf("Error while closing shared backup file \"%s\"", e.out.single.Path)
-		}
+		err := f.Close()
 		e.accountSingle()
+		if first == nil && errors.Is(err, storage.ErrUploadIncomplete) {
+			e.rep.Failed(msg.New(append(unfinishedLines(err), msg.Err("Error while closing shared backup file \"%s\"", f.Path))...))
+			e.stop()
+			return e.closeOutputs(true)
+		}
+		if err != nil && first == nil {
+			first = fmt.Errorf("Error while closing shared backup file \"%s\"", f.Path)
+		}
 	}
 	if e.out.dir != nil {
-		for _, f := range e.out.dir.Drain() {
+		files := e.out.dir.Drain()
+		if stopped {
+			return e.closeAgain(files, 0)
+		}
+		for i, f := range files {
 			before := f.Size()
 			err := e.out.dir.CloseFile(f)
 			e.count.bytes.Add(f.Size() - before)
+			if errors.Is(err, storage.ErrUploadIncomplete) {
+				e.rep.Failed(msg.New(unfinishedLines(err)...))
+				e.stop()
+				return e.closeAgain(files[i:], 1)
+			}
 			if err != nil && first == nil {
 				first = fmt.Errorf("Failed to flush io proxy %s", f.Path)
 			}
 		}
 	}
 	return first
+}
+
+// closeAgain is legacy's last attempt to close the files of a complete
+// state, the last first, up to the first that stays unfinished; those
+// left are queued for the state. The first tried of them were already
+// counted as committed.
+func (e *engine) closeAgain(files []*storage.File, tried int) error {
+	for k := len(files) - 1; k >= 0; k-- {
+		f := files[k]
+		before := f.Size()
+		var err error
+		if k < tried {
+			err = f.Close()
+		} else {
+			err = e.out.dir.CloseFile(f)
+		}
+		e.count.bytes.Add(f.Size() - before)
+		if errors.Is(err, storage.ErrUploadIncomplete) {
+			e.rep.Failed(msg.New(msg.Err("Failed to flush/close backup file %s, saving the backup state", f.Path)))
+			for _, q := range files[:k+1] {
+				e.out.dir.Enqueue(q)
+			}
+			return errUnfinished
+		}
+		if err != nil {
+			return fmt.Errorf("Failed to flush io proxy %s", f.Path)
+		}
+	}
+	return nil
 }
 
 // runJob runs one job; an error (with the legacy lines) means the backup
@@ -512,6 +621,12 @@ func (e *engine) runJob(j *job) error {
 		case errors.Is(err, errStopped):
 			e.rep.JobInterrupted(j.desc, j.records, size)
 			fail = &msg.Error{Err: errStopped}
+			if errors.Is(err, errNoFile) {
+				// A rotation stopped the job without a file (legacy sets
+				// its file to NULL): legacy stops, then fails to close it.
+				e.stop()
+				fail.Lines = []msg.Line{msg.Err("Attempting to close a NULL file descriptor"), msg.Err("Error while closing backup file")}
+			}
 		case errors.Is(err, errWrite), errors.Is(err, errFile):
 			// Legacy aborts at once (the other jobs stop), then reports the
 			// job as interrupted and closes its file. (After a failed
@@ -538,7 +653,16 @@ func (e *engine) runJob(j *job) error {
 		e.cp.mu.RLock()
 		err := e.releaseDirFile(file, js)
 		e.cp.mu.RUnlock()
-		if err != nil {
+		if errors.Is(err, storage.ErrUploadIncomplete) {
+			// Legacy close_dir_file: the failed close stops the backup,
+			// the file is queued for the state.
+			e.rep.Failed(msg.New(unfinishedLines(err)...))
+			e.stop()
+			if fail == nil {
+				fail = &msg.Error{Err: errStopped}
+			}
+			fail.Lines = append(fail.Lines, msg.Err("Error while closing backup file"))
+		} else if err != nil {
 			if isWriteFailure(err) {
 				// The file is incomplete: the backup cannot be saved
 				// for --continue.
@@ -658,10 +782,14 @@ func (e *engine) backupUDFs(js *jobSink) error {
 }
 
 // errWrite is the failure of a record write, errFile that of a file
-// operation between records (rotation); both abort the backup.
+// operation between records (rotation); both abort the backup. errNoFile
+// (with errStopped) stops a job whose rotation failed in a way legacy
+// resumes: the old file could not be finished but stays resumable (an S3
+// upload), or the new file could not be created; the state is saved.
 var (
-	errWrite = errors.New("write to backup file failed")
-	errFile  = errors.New("backup file operation failed")
+	errWrite  = errors.New("write to backup file failed")
+	errFile   = errors.New("backup file operation failed")
+	errNoFile = errors.New("rotation left the job without a file")
 )
 
 // jobSink writes a job's records to its file (directory mode) or the
@@ -849,6 +977,15 @@ func (s *jobSink) rotate() error {
 	e.out.untrack(s.file)
 	old := s.file
 	s.file = nil // closed (or failed): not released again
+	if err != nil && errors.Is(err, storage.ErrUploadIncomplete) {
+		// Legacy close_dir_file: the failed close stops the backup and
+		// queues the file, which the state saves with its failed parts.
+		e.out.dir.Enqueue(old)
+		e.rep.Failed(msg.New(unfinishedLines(err)...))
+		e.stop()
+		e.rep.Failed(msg.New(msg.Err("Error while closing old backup file")))
+		return fmt.Errorf("%w: %w: %w", errStopped, errNoFile, err)
+	}
 	if err != nil {
 		// Queued, the incomplete file is deleted when the backup aborts
 		// (legacy queues it too).
@@ -858,7 +995,14 @@ func (s *jobSink) rotate() error {
 	}
 	f, fresh, err := e.out.dir.Acquire(asb.Version31)
 	if err != nil {
-		return &msg.Error{Lines: append(msg.Lines(err), msg.Err("Error while opening new backup file")), Err: fmt.Errorf("%w: %w", errFile, err)}
+		// Legacy open_dir_file fails and the job stops; the backup is
+		// stopped (not aborted) and saves its state.
+		lines := msg.Lines(err)
+		if ce := (*storage.CreateError)(nil); errors.As(err, &ce) {
+			lines = append(lines, msg.Err("Failed to open directory file %s", ce.Path))
+		}
+		e.rep.Failed(msg.New(append(lines, msg.Err("Error while opening new backup file"))...))
+		return fmt.Errorf("%w: %w: %w", errStopped, errNoFile, err)
 	}
 	if fresh {
 		e.addBytes(s, f.Size())

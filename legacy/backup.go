@@ -287,6 +287,11 @@ func (b *Backup) ResumeHint(statePath string) {
 	b.info("Backup was interrupted, to resume, run backup with `--continue %s` and all the same arguments (except --remove-files)", statePath)
 }
 
+// UploadAfterStop prints the line of a part handed to S3 after the stop.
+func (b *Backup) UploadAfterStop(part int) {
+	b.info("Upload manager received stop signal, finishing part: %d", part)
+}
+
 // Finish prints the end of a run: the lines of err, then, when the run got
 // that far, the summary line (and its machine-readable twin). It returns
 // the exit code after the exit line of verbose runs, and closes the

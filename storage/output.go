@@ -176,6 +176,10 @@ type File struct {
 	stdout bool
 	// local is set for a file on disk this File opened (Create, Resume).
 	local bool
+	// unfinished is set once Close failed with ErrUploadIncomplete: the
+	// stream is closed, the sink (an open S3 upload) is kept so that the
+	// file can be saved in a state (Sync, Upload, Detach) or closed again.
+	unfinished bool
 }
 
 // fileBufSize is the write buffer between an uncompressed stream and the
@@ -285,6 +289,9 @@ func (o *File) Size() uint64 { return o.sw.BytesWritten() }
 
 // Flush pushes everything to the file, ending the current zstd frame.
 func (o *File) Flush() error {
+	if o.unfinished {
+		return nil // everything was handed on before the failed Close
+	}
 	if err := o.aw.Flush(); err != nil {
 		return err
 	}
@@ -325,8 +332,22 @@ func (o *File) Position() stream.Position { return o.sw.Position() }
 func (o *File) IsStdout() bool { return o.stdout }
 
 // Close flushes and finishes the file (fsync for local files, multipart
-// upload completed for S3).
+// upload completed for S3). An S3 file whose parts could not all be
+// uploaded, or whose upload could not be completed, fails with an error
+// wrapping ErrUploadIncomplete and stays resumable: it can be saved in a
+// state (Sync, Upload, Detach), or closed again, which only completes the
+// upload.
 func (o *File) Close() error {
+	if o.unfinished {
+		if o.sink == nil {
+			return nil
+		}
+		err := o.sink.Close()
+		if err == nil {
+			o.sink, o.unfinished = nil, false
+		}
+		return err
+	}
 	err := o.Flush()
 	if e := o.sw.Close(); err == nil {
 		err = e
@@ -340,6 +361,10 @@ func (o *File) Close() error {
 		switch {
 		case err == nil:
 			err = o.sink.Close()
+			if errors.Is(err, ErrUploadIncomplete) {
+				o.unfinished = true
+				return err
+			}
 		case o.local:
 			// A local file is closed and kept (Abort removes it).
 			_ = o.sink.Detach()
@@ -363,8 +388,13 @@ func (o *File) Detach() error {
 		}
 		o.sink = nil
 	}
+	o.unfinished = false
 	return err
 }
+
+// Unfinished reports whether Close failed but left the file resumable
+// (ErrUploadIncomplete).
+func (o *File) Unfinished() bool { return o.unfinished }
 
 // discard drops the file without flushing: a local file is removed, an S3
 // upload aborted (never stdout).
@@ -466,7 +496,10 @@ func (d *Dir) Acquire(v asb.Version) (f *File, fresh bool, err error) {
 		}
 	}
 	f, err = CreateIn(store, d.FileName(i), size, d.Namespace, v, d.Opts)
-	if err == nil && expect > 0 {
+	if err != nil {
+		return nil, false, &CreateError{Path: d.FileName(i), Err: err}
+	}
+	if expect > 0 {
 		if w := FileSpaceWarning(f.Path, expect); w != "" {
 			d.Warn(w)
 		}
@@ -474,10 +507,20 @@ func (d *Dir) Acquire(v asb.Version) (f *File, fresh bool, err error) {
 	return f, err == nil, err
 }
 
+// CreateError is the failure of Dir.Acquire to create file Path.
+type CreateError struct {
+	Path string
+	Err  error
+}
+
+func (e *CreateError) Error() string { return e.Err.Error() }
+func (e *CreateError) Unwrap() error { return e.Err }
+
 // Release ends a job's use of f: it is flushed (ending the zstd frame) and
 // queued for reuse if still below the limit, else closed. A file whose
 // flush fails is queued too (as legacy does), so that an aborted backup
-// finds and deletes it (see Drain and File.Abort).
+// finds and deletes it (see Drain and File.Abort), and so is a file whose
+// close left it resumable (ErrUploadIncomplete), for the state.
 func (d *Dir) Release(f *File) error {
 	if err := f.Flush(); err != nil {
 		d.Enqueue(f)
@@ -487,7 +530,11 @@ func (d *Dir) Release(f *File) error {
 		d.Enqueue(f)
 		return nil
 	}
-	return d.CloseFile(f)
+	err := d.CloseFile(f)
+	if errors.Is(err, ErrUploadIncomplete) {
+		d.Enqueue(f) // saved in the state (legacy queues it too)
+	}
+	return err
 }
 
 // CloseFile closes f and counts it as committed.

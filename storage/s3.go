@@ -145,6 +145,7 @@ type S3Store struct {
 	chunks    bufPool      // download chunk buffers
 	readers   atomic.Int32 // objects being read sequentially
 	held      atomic.Int32 // chunks they hold
+	hooks     atomic.Pointer[UploadHooks]
 }
 
 // NewS3Store creates the S3 client: the standard AWS credential chain
@@ -380,6 +381,29 @@ func (s *S3Store) listUploadsWith(bucket, prefix string) ([]upload, error) {
 		}
 		in.KeyMarker, in.UploadIdMarker = res.NextKeyMarker, res.NextUploadIdMarker
 	}
+}
+
+// HasEntry implements EntryChecker: the key has an incomplete upload
+// (listed for the exact key) or is an object.
+func (s *S3Store) HasEntry(path string) (bool, error) {
+	p, err := ParseS3Path(path)
+	if err != nil {
+		return false, err
+	}
+	ups, err := s.listUploadsWith(p.Bucket, p.Key)
+	if err != nil {
+		return false, err
+	}
+	for _, u := range ups {
+		if u.key == p.Key {
+			return true, nil
+		}
+	}
+	_, err = s.client.HeadObject(bg, &s3.HeadObjectInput{Bucket: aws.String(p.Bucket), Key: aws.String(p.Key)})
+	if isNotFound(err) {
+		return false, nil
+	}
+	return err == nil, wrapS3(err)
 }
 
 // BackupEntries implements Store: the backup objects and incomplete

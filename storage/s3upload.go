@@ -33,9 +33,35 @@ type s3Writer struct {
 
 	mu    sync.Mutex
 	parts map[int32]string // completed parts: number → ETag
-	err   error
-	wg    sync.WaitGroup
+	// failedData holds the bytes of the parts whose upload failed after the
+	// retries: they go into the state (legacy failed_part_list) and
+	// --continue uploads them again.
+	failedData map[int32][]byte
+	err    error
+	wg     sync.WaitGroup
 }
+
+// ErrUploadIncomplete is the cause of a failed Close of an S3 file that
+// can still be saved in a state and continued: a part could not be
+// uploaded (its bytes are kept, Upload lists it as failed) or the upload
+// could not be completed. The upload is left open.
+var ErrUploadIncomplete = errors.New("upload incomplete")
+
+// UploadHooks tell a backup what the background part uploads of its S3
+// files meet (legacy UploadManager::UploadPartFinished and _UploadPart).
+type UploadHooks struct {
+	// Failed: a part could not be uploaded after the retries; its bytes
+	// are kept for the state. Legacy logs the store's message and stops
+	// the backup.
+	Failed func(err error)
+	// Stopped reports whether the backup has stopped; a part handed to
+	// the store after that is reported to Late.
+	Stopped func() bool
+	Late    func(part int)
+}
+
+// SetUploadHooks sets the hooks of the store's uploads (nil: none).
+func (s *S3Store) SetUploadHooks(h *UploadHooks) { s.hooks.Store(h) }
 
 // Parts keep the starting size up to part s3RampFrom, as legacy keeps them
 // up to its last part; then they double every s3RampEvery parts up to 5
@@ -141,24 +167,33 @@ func (w *s3Writer) dispatch() {
 	w.partNum++
 	num, data := w.partNum, w.buf
 	w.buf = nil
+	h := w.st.hooks.Load()
+	if h != nil && h.Stopped != nil && h.Late != nil && h.Stopped() {
+		h.Late(int(num))
+	}
 	w.st.uploads <- struct{}{}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		etag, err := w.st.uploadPart(w.bucket, w.key, w.uploadID, num, data)
-		w.st.parts.put(data) // before the slot is free: no new part needs a new buffer
+		if err == nil {
+			w.st.parts.put(data) // before the slot is free: no new part needs a new buffer
+		}
 		<-w.st.uploads
 		w.mu.Lock()
 		if err != nil {
-			if w.err == nil {
-				// The cause is not wrapped: the backup engine takes a wrapped
-				// errno for a failed local write (the legacy disk-full lines).
-				w.err = fmt.Errorf("Failed to upload part %d of %s: %s", num, w.path, S3ErrorText(err))
+			// Kept for the state; the writer goes on, as legacy's does.
+			if w.failedData == nil {
+				w.failedData = map[int32][]byte{}
 			}
+			w.failedData[num] = data
 		} else {
 			w.parts[num] = etag
 		}
 		w.mu.Unlock()
+		if err != nil && h != nil && h.Failed != nil {
+			h.Failed(err)
+		}
 	}()
 }
 
@@ -182,7 +217,8 @@ func (s *S3Store) uploadPart(bucket, key, id string, num int32, data []byte) (st
 }
 
 // Sync waits for the parts in flight. The bytes of the part being filled
-// are not uploaded: Upload returns them as Pending.
+// are not uploaded: Upload returns them as Pending, and the parts whose
+// upload failed as Failed.
 func (w *s3Writer) Sync() error {
 	w.wg.Wait()
 	return w.failed()
@@ -201,20 +237,61 @@ func (w *s3Writer) Upload() *state.S3Upload {
 		}
 	}
 	sort.Slice(up.Parts, func(i, j int) bool { return up.Parts[i].PartNumber < up.Parts[j].PartNumber })
+	for n, data := range w.failedData {
+		up.Failed = append(up.Failed, state.S3FailedPart{PartNumber: uint32(n), Data: data})
+	}
+	sort.Slice(up.Failed, func(i, j int) bool { return up.Failed[i].PartNumber < up.Failed[j].PartNumber })
 	return up
 }
 
-// Close uploads the last part and completes the upload.
+// FailedParts returns the numbers of the parts whose upload failed.
+func (w *s3Writer) FailedParts() []int32 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []int32
+	for n := range w.failedData {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// release returns the buffers of the failed parts and of the part being
+// filled to the pool (the writer is done with them).
+func (w *s3Writer) release() {
+	w.mu.Lock()
+	for n, data := range w.failedData {
+		w.st.parts.put(data)
+		delete(w.failedData, n)
+	}
+	w.mu.Unlock()
+	if w.buf != nil {
+		w.st.parts.put(w.buf)
+		w.buf = nil
+	}
+}
+
+// Close uploads the last part and completes the upload. If a part could
+// not be uploaded, or the completion fails, the upload is left open and the
+// error wraps ErrUploadIncomplete: the file can be saved in a state (legacy
+// FinishUpload fails the same way). Close may then be called again: it
+// uploads nothing more, and completes the upload unless parts failed.
 func (w *s3Writer) Close() error {
 	if len(w.buf) > 0 || w.partNum == 0 {
 		if w.buf == nil {
 			w.buf = w.st.parts.get(int(w.partSize(w.partNum + 1)))
 		}
 		w.dispatch()
+	} else if w.buf != nil {
+		w.st.parts.put(w.buf)
+		w.buf = nil
 	}
 	if err := w.Sync(); err != nil {
 		_ = w.Abort()
 		return err
+	}
+	if f := w.FailedParts(); len(f) > 0 {
+		return fmt.Errorf("%w: %s: parts %v not uploaded", ErrUploadIncomplete, w.path, f)
 	}
 	var parts []types.CompletedPart
 	for n := int32(1); n <= w.partNum; n++ {
@@ -228,28 +305,32 @@ func (w *s3Writer) Close() error {
 	_, err := w.st.client.CompleteMultipartUpload(bg, &s3.CompleteMultipartUploadInput{Bucket: aws.String(w.bucket),
 		Key: aws.String(w.key), UploadId: aws.String(w.uploadID), MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
 	if err != nil {
-		return &s3Err{prefix: "Failed to complete the upload of " + w.path + ": ", err: err}
+		return &CompleteError{err: &s3Err{prefix: "Error finishing S3 file upload: ", err: err}}
 	}
 	return nil
 }
 
+// CompleteError is the failure of the request that completes an upload
+// (legacy `Error finishing S3 file upload: <message>`); it wraps
+// ErrUploadIncomplete.
+type CompleteError struct{ err error }
+
+func (e *CompleteError) Error() string { return e.err.Error() }
+
+// Unwrap returns the request's error and ErrUploadIncomplete.
+func (e *CompleteError) Unwrap() []error { return []error{e.err, ErrUploadIncomplete} }
+
 // Detach waits for the parts in flight and leaves the upload open.
 func (w *s3Writer) Detach() error {
 	err := w.Sync()
-	if w.buf != nil {
-		w.st.parts.put(w.buf)
-		w.buf = nil
-	}
+	w.release()
 	return err
 }
 
 // Abort waits for the parts in flight and aborts the upload.
 func (w *s3Writer) Abort() error {
 	w.wg.Wait()
-	if w.buf != nil {
-		w.st.parts.put(w.buf)
-		w.buf = nil
-	}
+	w.release()
 	_, err := w.st.client.AbortMultipartUpload(bg, &s3.AbortMultipartUploadInput{Bucket: aws.String(w.bucket),
 		Key: aws.String(w.key), UploadId: aws.String(w.uploadID)})
 	if err != nil && !isNoSuchUpload(err) {
@@ -292,11 +373,23 @@ func (s *S3Store) Reopen(ent *state.FileEntry) (Sink, error) {
 		}
 		failed[int32(f.PartNumber)] = f.Data
 	}
+	pending := up.Pending
+	// tail is a last part that failed when the file was closed (shorter
+	// than a part, nothing pending after it): it becomes the start of the
+	// part being filled again, so that bytes appended to the file do not
+	// follow a short part.
+	tail := int32(0)
+	if data, ok := failed[last]; ok && len(pending) == 0 && int64(len(data)) < w.partSize(last) {
+		tail, pending = last, data
+	}
 	sizes, err := s.listParts(p.Bucket, p.Key, up.UploadID)
 	switch {
 	case err == nil:
 		var done uint64
 		for n := int32(1); n <= last; n++ {
+			if n == tail {
+				continue
+			}
 			if data, ok := failed[n]; ok {
 				etag, err := s.uploadPart(p.Bucket, p.Key, up.UploadID, n, data)
 				if err != nil {
@@ -314,19 +407,23 @@ func (s *S3Store) Reopen(ent *state.FileEntry) (Sink, error) {
 			done += uint64(ps.size)
 		}
 		w.partNum = last
-		if done+uint64(len(up.Pending)) != ent.FilePos {
+		if tail > 0 {
+			w.partNum = tail - 1
+		}
+		if done+uint64(len(pending)) != ent.FilePos {
 			return nil, fmt.Errorf("Expected file pos (%d) did not match file pos (%d) for file (%s) opened in append mode",
-				ent.FilePos, done+uint64(len(up.Pending)), ent.Path)
+				ent.FilePos, done+uint64(len(pending)), ent.Path)
 		}
 	case isNoSuchUpload(err):
-		if err := w.restart(ent, uint64(len(up.Pending))); err != nil {
+		pending = up.Pending
+		if err := w.restart(ent, uint64(len(pending))); err != nil {
 			return nil, err
 		}
 	default:
 		return nil, &s3Err{prefix: ent.Path + ": ", err: err}
 	}
 	w.buf = s.parts.get(int(w.partSize(w.partNum + 1)))
-	w.buf = append(w.buf, up.Pending...)
+	w.buf = append(w.buf, pending...)
 	if len(w.buf) >= cap(w.buf) {
 		w.dispatch()
 	}

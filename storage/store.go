@@ -88,9 +88,47 @@ type Router struct {
 	// OnInit, if set, is called when the S3 backend is first needed.
 	OnInit func()
 
-	once sync.Once
-	s3   *S3Store
-	err  error
+	once  sync.Once
+	s3    *S3Store
+	err   error
+	hooks *UploadHooks
+}
+
+// EntryChecker is implemented by stores whose directory listing can miss
+// a backup file: HasEntry reports whether path exists, as a file or (S3)
+// as an object or an incomplete upload. (MinIO lists incomplete uploads
+// for an exact key, but for a whole bucket only those started since it
+// was last restarted.)
+type EntryChecker interface {
+	HasEntry(path string) (bool, error)
+}
+
+// HasEntry implements EntryChecker for S3 paths (false for local ones,
+// whose listing is complete).
+func (r *Router) HasEntry(path string) (bool, error) {
+	if !IsS3Path(path) {
+		return false, nil
+	}
+	s, err := r.S3Store()
+	if err != nil {
+		return false, err
+	}
+	return s.HasEntry(path)
+}
+
+// UploadHookSetter is implemented by stores whose files upload in the
+// background (S3): the hooks tell the backup what the uploads meet.
+type UploadHookSetter interface {
+	SetUploadHooks(h *UploadHooks)
+}
+
+// SetUploadHooks implements UploadHookSetter: the hooks apply to the S3
+// store, now or once it is created. Call it before the store is used.
+func (r *Router) SetUploadHooks(h *UploadHooks) {
+	r.hooks = h
+	if r.s3 != nil {
+		r.s3.SetUploadHooks(h)
+	}
 }
 
 // New returns the store of the tools: local paths and, configured by opts,
@@ -104,6 +142,9 @@ func (r *Router) S3Store() (*S3Store, error) {
 			r.OnInit()
 		}
 		r.s3, r.err = NewS3Store(r.S3)
+		if r.s3 != nil && r.hooks != nil {
+			r.s3.SetUploadHooks(r.hooks)
+		}
 	})
 	return r.s3, r.err
 }

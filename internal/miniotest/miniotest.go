@@ -240,6 +240,16 @@ func (s *Server) kill() {
 func (s *Server) Restart(down time.Duration) error {
 	s.kill()
 	time.Sleep(down)
+	return s.Relaunch()
+}
+
+// Kill ends the server and keeps its data: the store is unreachable until
+// Relaunch.
+func (s *Server) Kill() { s.kill() }
+
+// Relaunch starts a killed server again on the same address with the same
+// data.
+func (s *Server) Relaunch() error {
 	var err error
 	for range 50 {
 		if err = s.start(); err == nil {
