@@ -37,8 +37,8 @@ type s3Writer struct {
 	// retries: they go into the state (legacy failed_part_list) and
 	// --continue uploads them again.
 	failedData map[int32][]byte
-	err    error
-	wg     sync.WaitGroup
+	err        error
+	wg         sync.WaitGroup
 }
 
 // ErrUploadIncomplete is the cause of a failed Close of an S3 file that
