@@ -189,11 +189,13 @@ type File struct {
 // Compressed streams write their frames to the file directly.
 const fileBufSize = 16 << 10
 
-// sink returns what the stream writes to: the file itself for a
-// compressing stream (it hands on whole frames, a few KiB each), else a
-// write buffer in front of it.
+// sinkFor returns what the stream writes to: the file itself for a
+// compressing stream (it hands on whole frames, a few KiB each) or an S3
+// object (a write only copies into the part being filled, so a buffer in
+// front of it would only copy the bytes once more), else a write buffer in
+// front of it.
 func (o *File) sinkFor(opts stream.Options) io.Writer {
-	if opts.Compress {
+	if _, s3 := o.sink.(*s3Writer); opts.Compress || s3 {
 		return o.out
 	}
 	o.bw = bufio.NewWriterSize(o.out, fileBufSize)
