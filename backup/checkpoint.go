@@ -57,7 +57,9 @@ func (e *engine) openOutputFiles() []*storage.File {
 // compressing writer (state-and-streams.md A.3.3).
 const legacyZstdBufSize = 131591
 
-func (e *engine) fileEntry(f *storage.File, recs uint64) state.FileEntry {
+// fileEntry describes f as of its last flush; up is its S3 upload state
+// (nil for a local file).
+func (e *engine) fileEntry(f *storage.File, recs uint64, up *state.S3Upload) state.FileEntry {
 	pos := f.Position()
 	// Buffer capacities as legacy records them (its text buffer is 4 KiB,
 	// or libzstd's streaming buffer size); nothing is pending after the
@@ -82,7 +84,7 @@ func (e *engine) fileEntry(f *storage.File, recs uint64) state.FileEntry {
 	if !f.IsStdout() {
 		ent.FilePos = pos.BytesWritten
 	}
-	if up := f.Upload(); up != nil {
+	if up != nil {
 		ent.FileFlags |= state.FileS3
 		ent.S3 = up
 	}
@@ -91,11 +93,13 @@ func (e *engine) fileEntry(f *storage.File, recs uint64) state.FileEntry {
 
 // saveState flushes every open file and writes the state atomically. With
 // final set (the run is ending) the files are closed afterwards. A
-// checkpoint (final false) pauses the writers while it runs, so the state
-// describes exactly the bytes in the files.
+// checkpoint (final false) runs while the run goes on (see checkpoint).
 func (e *engine) saveState(final bool) error {
 	if e.cp.path == "" {
 		return errors.New("no state path")
+	}
+	if !final {
+		return e.checkpoint(nil)
 	}
 	e.cp.mu.Lock()
 	defer e.cp.mu.Unlock()
@@ -117,10 +121,7 @@ func (e *engine) saveState(final bool) error {
 		if e.out.single != nil {
 			recs = 0
 		}
-		st.Files = append(st.Files, e.fileEntry(f, recs))
-	}
-	if st.IsComplete() && !final {
-		return nil
+		st.Files = append(st.Files, e.fileEntry(f, recs, f.Upload()))
 	}
 	if err := e.writeState(st); err != nil {
 		return err
@@ -138,6 +139,79 @@ func (e *engine) saveState(final bool) error {
 		e.out.single = nil
 	}
 	return nil
+}
+
+// checkpoint writes an in-run state. The writers are paused only while
+// the open files are flushed and the state is taken, so that it describes
+// exactly the bytes handed to the files; making those bytes durable (the
+// S3 parts handed out so far uploaded, fsync) and writing the state
+// happen while the run goes on. A file the run writes on, or even closes
+// (rotation), meanwhile only gets longer than the state says, which
+// --continue handles as after a crash that followed the checkpoint. The
+// run's end waits for a checkpoint under way (the background loop is
+// waited for before the files are closed or the final state is saved).
+// A checkpoint still waiting when finished is closed (the workers are
+// done) writes nothing: the run's end closes the files or saves the state.
+func (e *engine) checkpoint(finished <-chan struct{}) error {
+	if e.cp.path == "" {
+		return errors.New("no state path")
+	}
+	e.cp.mu.Lock()
+	e.out.writeMu.Lock()
+	st, waits, err := e.markFiles()
+	e.out.writeMu.Unlock()
+	e.cp.mu.Unlock()
+	if err != nil || st.IsComplete() {
+		return err
+	}
+	for i, wait := range waits {
+		up, err := wait()
+		if err != nil {
+			return err
+		}
+		if up != nil {
+			st.Files[i].FileFlags |= state.FileS3
+			st.Files[i].S3 = up
+		}
+	}
+	select {
+	case <-finished:
+		return nil
+	default:
+	}
+	if err := e.writeState(st); err != nil {
+		return err
+	}
+	e.cp.written = true
+	return nil
+}
+
+// markFiles flushes the open files and takes the state (the writers
+// paused); waits[i] makes the flushed bytes of st.Files[i] durable and
+// returns its upload state.
+func (e *engine) markFiles() (*state.State, []func() (*state.S3Upload, error), error) {
+	files := e.openOutputFiles()
+	waits := make([]func() (*state.S3Upload, error), len(files))
+	for i, f := range files {
+		before := f.Size()
+		wait, err := f.Checkpoint()
+		if err != nil {
+			return nil, nil, err
+		}
+		waits[i] = wait
+		if d := f.Size() - before; d > 0 {
+			e.count.bytes.Add(d)
+		}
+	}
+	st := e.snapshot()
+	for _, f := range files {
+		recs := f.Records
+		if e.out.single != nil {
+			recs = 0
+		}
+		st.Files = append(st.Files, e.fileEntry(f, recs, nil))
+	}
+	return st, waits, nil
 }
 
 // loadFailure is the failure to load a state file (legacy lines of err,

@@ -1057,7 +1057,7 @@ func (e *engine) checkpointLoop(iv time.Duration, finished <-chan struct{}) {
 			return
 		case <-t.C:
 			if e.gates.oneShotDone.Load() {
-				_ = e.saveState(false)
+				_ = e.checkpoint(finished)
 			}
 			t.Reset(iv)
 		}

@@ -141,6 +141,17 @@ func (s *localSink) Close() error {
 
 func (s *localSink) Detach() error { return s.f.Close() }
 
+// Mark returns an fsync of the file. A file closed since was synced by its
+// Close (Detach closes only after a Sync).
+func (s *localSink) Mark() func() (*state.S3Upload, error) {
+	return func() (*state.S3Upload, error) {
+		if err := s.f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+			return nil, err
+		}
+		return nil, nil
+	}
+}
+
 func (s *localSink) Abort() error {
 	_ = s.f.Close()
 	return os.Remove(s.path)
@@ -154,3 +165,7 @@ func (stdoutSink) Close() error                { return nil }
 func (stdoutSink) Abort() error                { return nil }
 func (stdoutSink) Detach() error               { return nil }
 func (stdoutSink) Upload() *state.S3Upload     { return nil }
+
+func (stdoutSink) Mark() func() (*state.S3Upload, error) {
+	return func() (*state.S3Upload, error) { return nil, nil }
+}

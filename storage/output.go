@@ -318,6 +318,22 @@ func (o *File) Sync() error {
 	return nil
 }
 
+// Checkpoint flushes the file and returns a function that makes the bytes
+// flushed so far durable (fsync for local files, the parts handed out so
+// far uploaded for S3) and returns the S3 upload state describing exactly
+// them (nil for local files). Only the flush needs the writers paused:
+// they may go on while the function waits, so that a checkpoint does not
+// hold them for the parts in flight or an fsync.
+func (o *File) Checkpoint() (func() (*state.S3Upload, error), error) {
+	if err := o.Flush(); err != nil {
+		return nil, err
+	}
+	if o.sink == nil {
+		return func() (*state.S3Upload, error) { return nil, nil }, nil
+	}
+	return o.sink.Mark(), nil
+}
+
 // Upload returns the S3 upload state of the file after a Sync (nil for
 // local files).
 func (o *File) Upload() *state.S3Upload {

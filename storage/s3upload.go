@@ -39,6 +39,8 @@ type s3Writer struct {
 	failedData map[int32][]byte
 	err        error
 	wg         sync.WaitGroup
+	// settled is signalled (under mu) each time a part's upload ends.
+	settled *sync.Cond
 }
 
 // ErrUploadIncomplete is the cause of a failed Close of an S3 file that
@@ -190,6 +192,9 @@ func (w *s3Writer) dispatch() {
 		} else {
 			w.parts[num] = etag
 		}
+		if w.settled != nil {
+			w.settled.Broadcast()
+		}
 		w.mu.Unlock()
 		if err != nil && h != nil && h.Failed != nil {
 			h.Failed(err)
@@ -242,6 +247,37 @@ func (w *s3Writer) Upload() *state.S3Upload {
 	}
 	sort.Slice(up.Failed, func(i, j int) bool { return up.Failed[i].PartNumber < up.Failed[j].PartNumber })
 	return up
+}
+
+// Mark notes the parts handed out so far and copies the bytes of the part
+// being filled. The function it returns waits until those parts are
+// uploaded (or failed), not for the parts handed out after the mark, and
+// returns the upload state as of the mark: the writer may go on meanwhile
+// (a part handed out later, numbered after the mark's, is replaced or left
+// out by --continue).
+func (w *s3Writer) Mark() func() (*state.S3Upload, error) {
+	last := w.partNum
+	up := &state.S3Upload{PartNumber: uint32(last) + 1, UploadID: w.uploadID, MinPartSize: uint64(w.base),
+		Pending: append([]byte(nil), w.buf...)}
+	return func() (*state.S3Upload, error) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.settled == nil {
+			w.settled = sync.NewCond(&w.mu)
+		}
+		for n := int32(1); n <= last; {
+			if etag, ok := w.parts[n]; ok {
+				up.Parts = append(up.Parts, state.S3Part{PartNumber: uint32(n), ETag: etag})
+			} else if data, ok := w.failedData[n]; ok {
+				up.Failed = append(up.Failed, state.S3FailedPart{PartNumber: uint32(n), Data: append([]byte(nil), data...)})
+			} else {
+				w.settled.Wait()
+				continue
+			}
+			n++
+		}
+		return up, w.err
+	}
 }
 
 // FailedParts returns the numbers of the parts whose upload failed.

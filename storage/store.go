@@ -64,6 +64,11 @@ type Sink interface {
 	// Sync: a local file is closed, an S3 upload is left open (neither
 	// completed nor aborted) for --continue.
 	Detach() error
+	// Mark notes the bytes written so far without waiting for anything;
+	// the function it returns makes them durable and returns the upload
+	// state that describes exactly them (nil for local files), while the
+	// writer may go on. See File.Checkpoint.
+	Mark() func() (*state.S3Upload, error)
 }
 
 // Object is a backup file opened for reading.
