@@ -521,6 +521,11 @@ func (e *engine) closeOutputs(stopped bool) error {
 		if stopped {
 			return e.closeAgain(files, 0)
 		}
+		// The last parts of S3 files are uploaded at once; each close
+		// then only waits for its own and completes the upload, in order.
+		for _, f := range files {
+			f.UploadLast()
+		}
 		for i, f := range files {
 			before := f.Size()
 			err := e.out.dir.CloseFile(f)

@@ -334,6 +334,19 @@ func (o *File) Checkpoint() (func() (*state.S3Upload, error), error) {
 	return o.sink.Mark(), nil
 }
 
+// UploadLast starts uploading the last part of an S3 file that is about
+// to be closed, in the background, so that files closed one after the
+// other need not each wait for their last part (see s3Writer.UploadLast).
+// It does nothing for other files, or while text is still buffered (the
+// file was not flushed: Close would void the upload).
+func (o *File) UploadLast() {
+	w, ok := o.sink.(*s3Writer)
+	if !ok || o.unfinished || o.aw.Buffered() > 0 || o.sw.Buffered() > 0 {
+		return
+	}
+	w.UploadLast()
+}
+
 // Upload returns the S3 upload state of the file after a Sync (nil for
 // local files).
 func (o *File) Upload() *state.S3Upload {

@@ -134,3 +134,77 @@ func TestS3MarkWhileUploading(t *testing.T) {
 		t.Fatalf("resumed object differs (%d bytes, want %d)", len(got), len(data))
 	}
 }
+
+// TestS3UploadLast uploads the last part of files ahead of Close: the
+// object is complete after Close; bytes written after the early upload
+// void it (the part is uploaded again, with them); the upload state still
+// holds the bytes as pending until Close; an early upload that fails
+// (store unreachable) is not reported, and Close uploads the part again
+// once the store is back.
+func TestS3UploadLast(t *testing.T) {
+	s := newStore(t, nil)
+	b := newBucket(t)
+	data := randomBytes(7<<20+99, 12)
+
+	path := "s3://" + b + "/early.asb"
+	w := createWith(t, s, path, data).(*s3Writer)
+	w.UploadLast()
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if up := w.Upload(); up.PartNumber != 2 || len(up.Parts) != 1 || !bytes.Equal(up.Pending, data[5<<20:]) {
+		t.Fatalf("upload state after the early upload: next part %d, %d parts, %d pending bytes", up.PartNumber, len(up.Parts), len(up.Pending))
+	}
+	// Every upload slot taken: a Close that uploaded the part again would
+	// wait for a slot for ever; it only completes the upload.
+	for range cap(s.uploads) {
+		s.uploads <- struct{}{}
+	}
+	err := w.Close()
+	for range cap(s.uploads) {
+		<-s.uploads
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readObject(t, s, path); !bytes.Equal(got, data) {
+		t.Fatalf("object differs (%d bytes, want %d)", len(got), len(data))
+	}
+
+	path = "s3://" + b + "/voided.asb"
+	w = createWith(t, s, path, data[:6<<20]).(*s3Writer)
+	w.UploadLast()
+	writeIn(t, w, data[6<<20:])
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readObject(t, s, path); !bytes.Equal(got, data) {
+		t.Fatalf("object written on after the early upload differs (%d bytes, want %d)", len(got), len(data))
+	}
+
+	g := newGate(t, minio.Addr)
+	gs := newStore(t, func(o *S3Options) { o.Endpoint = "http://" + g.ln.Addr().String() })
+	var failures int
+	gs.SetUploadHooks(&UploadHooks{Failed: func(error) { failures++ }})
+	path = "s3://" + b + "/outage.asb"
+	w = createWith(t, gs, path, data).(*s3Writer)
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	g.close(true)
+	w.UploadLast()
+	<-w.early.done
+	if w.early.err == nil {
+		t.Fatal("the early upload went through a shut gate")
+	}
+	g.close(false)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if failures != 0 {
+		t.Errorf("%d part failures reported for an early upload", failures)
+	}
+	if got := readObject(t, s, path); !bytes.Equal(got, data) {
+		t.Fatalf("object closed after a failed early upload differs (%d bytes, want %d)", len(got), len(data))
+	}
+}

@@ -41,6 +41,19 @@ type s3Writer struct {
 	wg         sync.WaitGroup
 	// settled is signalled (under mu) each time a part's upload ends.
 	settled *sync.Cond
+	// early is the upload of the part being filled started ahead of Close
+	// (UploadLast), nil if none.
+	early *earlyPart
+}
+
+// earlyPart is a last part uploaded ahead of Close: part num with the
+// first n bytes of the buffer, settled once done is closed.
+type earlyPart struct {
+	num  int32
+	n    int
+	done chan struct{}
+	etag string
+	err  error
 }
 
 // ErrUploadIncomplete is the cause of a failed Close of an S3 file that
@@ -126,6 +139,12 @@ func (w *s3Writer) failed() error {
 func (w *s3Writer) Write(p []byte) (int, error) {
 	if err := w.failed(); err != nil {
 		return 0, err
+	}
+	if w.early != nil {
+		// The part grows after all: its early upload is void (it is
+		// replaced when the part is handed out).
+		<-w.early.done
+		w.early = nil
 	}
 	n := len(p)
 	for len(p) > 0 {
@@ -307,12 +326,56 @@ func (w *s3Writer) release() {
 	}
 }
 
+// UploadLast starts uploading the bytes of the part being filled as the
+// next part, in the background, for a file about to be closed: Close then
+// only waits for it. The writer's state does not change: until Close takes
+// the upload, the bytes stay pending (Upload, Mark), and a Write voids it.
+// A failed early upload is not reported: Close uploads the part again as
+// it would have without it.
+func (w *s3Writer) UploadLast() {
+	if w.early != nil || len(w.buf) == 0 || w.partNum >= S3MaxParts || w.failed() != nil {
+		return
+	}
+	e := &earlyPart{num: w.partNum + 1, n: len(w.buf), done: make(chan struct{})}
+	w.early = e
+	data := w.buf[:e.n:e.n]
+	w.st.uploads <- struct{}{}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		e.etag, e.err = w.st.uploadPart(w.bucket, w.key, w.uploadID, e.num, data)
+		<-w.st.uploads
+		close(e.done)
+	}()
+}
+
+// takeEarly waits for the early upload of the last part, if any, and
+// takes it as that part if it succeeded with the bytes still pending.
+func (w *s3Writer) takeEarly() {
+	e := w.early
+	if e == nil {
+		return
+	}
+	<-e.done
+	w.early = nil
+	if e.err != nil || len(w.buf) != e.n {
+		return
+	}
+	w.partNum = e.num
+	w.mu.Lock()
+	w.parts[e.num] = e.etag
+	w.mu.Unlock()
+	w.st.parts.put(w.buf)
+	w.buf = nil
+}
+
 // Close uploads the last part and completes the upload. If a part could
 // not be uploaded, or the completion fails, the upload is left open and the
 // error wraps ErrUploadIncomplete: the file can be saved in a state (legacy
 // FinishUpload fails the same way). Close may then be called again: it
 // uploads nothing more, and completes the upload unless parts failed.
 func (w *s3Writer) Close() error {
+	w.takeEarly()
 	if len(w.buf) > 0 || w.partNum == 0 {
 		if w.buf == nil {
 			w.buf = w.st.parts.get(int(w.partSize(w.partNum + 1)))
