@@ -55,6 +55,12 @@ type S3Options struct {
 	AllowSystemProxy bool
 	// Log receives the SDK's log lines at Debug/Trace (nil: stderr).
 	Log func(msg string)
+	// PartChecksums says when each part's CRC-32C is sent (header
+	// x-amz-checksum-crc32c) for the store to check it (the value of
+	// ASBACKUP_S3_CHECKSUM): "" to plain http:// endpoints only, where
+	// nothing else protects a part signed with UNSIGNED-PAYLOAD (https:
+	// TLS does); "crc32c" always; "none" never.
+	PartChecksums string
 	// OnPartSize, if set, is called with the size of the upload parts
 	// whenever parts larger than all before are first used (the first
 	// part, a file expected to be large, the ramp past part 8,000), so
@@ -138,6 +144,7 @@ func isBackupKey(key string) bool {
 // S3Store is the Store of S3 objects.
 type S3Store struct {
 	opts      S3Options
+	partCRC   bool // parts carry their CRC-32C
 	client    *s3.Client
 	uploads   chan struct{}
 	downloads chan struct{}
@@ -156,6 +163,11 @@ type S3Store struct {
 func NewS3Store(opts S3Options) (*S3Store, error) {
 	if opts.Region == "" && opts.Endpoint == "" {
 		return nil, ErrS3NotEnabled
+	}
+	switch opts.PartChecksums {
+	case "", "crc32c", "none":
+	default:
+		return nil, fmt.Errorf("ASBACKUP_S3_CHECKSUM=%s: unknown value, must be crc32c or none", opts.PartChecksums)
 	}
 	conns := max(opts.uploads(), opts.downloads())
 	timeout := opts.ConnectTimeout
@@ -226,8 +238,11 @@ func NewS3Store(opts S3Options) (*S3Store, error) {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
+	// Plain HTTP: an endpoint override without TLS (or AWS_ENDPOINT_URL).
+	plain := strings.HasPrefix(strings.ToLower(aws.ToString(client.Options().BaseEndpoint)), "http://")
 	return &S3Store{
 		opts:      opts,
+		partCRC:   opts.PartChecksums == "crc32c" || opts.PartChecksums == "" && plain,
 		client:    client,
 		uploads:   make(chan struct{}, opts.uploads()),
 		downloads: make(chan struct{}, opts.downloads()),

@@ -76,6 +76,8 @@ func run(args []string) int {
 	}
 	out := legacy.NewBackup(log, cfg.StartMessage(), machine)
 	store := toolenv.Store(cfg.S3, func(m string) { log.Infof("%s", m) })
+	// When parts carry their CRC-32C (storage.S3Options.PartChecksums).
+	store.S3.PartChecksums = os.Getenv("ASBACKUP_S3_CHECKSUM")
 	if os.Getenv("GOMEMLIMIT") == "" {
 		setMemoryLimit(cfg, store)
 	}
