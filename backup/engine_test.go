@@ -21,6 +21,7 @@ import (
 	"asbtools/backup"
 	"asbtools/compat"
 	"asbtools/msg"
+	"asbtools/storage"
 	"asbtools/toolenv"
 )
 
@@ -645,5 +646,70 @@ func TestScanRetriedAfterDrop(t *testing.T) {
 	exactlyOnce(t, srv, digests(t, dir))
 	if sum.Records != 1500 || srv.Faults().DroppedScans() == 0 {
 		t.Errorf("records %d, dropped scans %d", sum.Records, srv.Faults().DroppedScans())
+	}
+}
+
+// refusingStore is the local store, except that the creation of file
+// refuse fails (a store that refuses a new object).
+type refusingStore struct {
+	storage.Local
+	refuse string
+}
+
+func (s refusingStore) Create(path string) (storage.Sink, error) {
+	if filepath.Base(path) == s.refuse {
+		return nil, errors.New("The store refused the object")
+	}
+	return s.Local.Create(path)
+}
+
+// TestRotationCreateFailureResumes: a new file that cannot be created at a
+// rotation stops the backup as legacy's open_dir_file failure does (not an
+// abort): the store's message, `Failed to open directory file`, `Error
+// while opening new backup file`, the job interrupted, the state file,
+// the job's missing file; the state is saved and --continue backs up every
+// record exactly once.
+func TestRotationCreateFailureResumes(t *testing.T) {
+	t.Parallel()
+	// 3000 records of ~1 KiB with a 1 MiB file limit: files rotate, and
+	// the third file cannot be created.
+	srv := server(t, asdsim.Config{}, 3000, 1000)
+	dir := filepath.Join(t.TempDir(), "bk")
+	args := []string{"-d", dir, "--file-limit", "1", "--parallel", "1"}
+	cfg, deps := config(t, srv, args...)
+	deps.Store = refusingStore{refuse: "test_00002.asb"}
+	rec := &recorder{}
+	deps.Reporter = rec
+	sum, err := backup.Run(context.Background(), cfg, deps)
+	if !errors.Is(err, backup.ErrStopped) || len(msg.Lines(err)) != 0 {
+		t.Fatalf("Run: %v, want ErrStopped without lines\n%q", err, rec.events)
+	}
+	statePath := filepath.Join(dir, "test.asb.state")
+	want := []string{
+		"Failed The store refused the object\nFailed to open directory file " + filepath.Join(dir, "test_00002.asb") + "\nError while opening new backup file",
+		"JobInterrupted ",
+		"StateFileCreated " + statePath,
+		"Failed Attempting to close a NULL file descriptor\nError while closing backup file",
+		"ResumeHint " + statePath,
+	}
+	i := 0
+	for _, ev := range rec.events {
+		if i < len(want) && strings.HasPrefix(ev, want[i]) {
+			i++
+		}
+	}
+	if i != len(want) || len(rec.with("Interrupted")) != 0 {
+		t.Fatalf("events %q, want in order %q", rec.events, want)
+	}
+	if sum.Records == 0 || sum.Records >= 3000 {
+		t.Fatalf("stopped after %d records", sum.Records)
+	}
+	sum2, err := run(t, context.Background(), srv, &recorder{}, append(args, "--continue", statePath)...)
+	if err != nil {
+		t.Fatalf("continue: %v", err)
+	}
+	exactlyOnce(t, srv, digests(t, dir))
+	if sum2.Records != 3000 {
+		t.Errorf("records after continuing: %d", sum2.Records)
 	}
 }

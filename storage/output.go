@@ -463,9 +463,11 @@ type Dir struct {
 	// Store holds the files (Local{} when nil).
 	Store Store
 
-	mu    sync.Mutex
-	next  uint64
-	queue []*File
+	mu   sync.Mutex
+	next uint64
+	// createMu is held while a new file is created.
+	createMu sync.Mutex
+	queue    []*File
 	// closedBytes and closedRecords total the files closed so far.
 	closedBytes, closedRecords uint64
 }
@@ -507,8 +509,15 @@ func (d *Dir) Acquire(v asb.Version) (f *File, fresh bool, err error) {
 		d.mu.Unlock()
 		return f, false, nil
 	}
+	d.mu.Unlock()
+	// Files are created one at a time, and a file that cannot be created
+	// takes no index (legacy holds a lock while it creates a file, and
+	// counts it once created): the file count saved in a state is the
+	// number of files that exist.
+	d.createMu.Lock()
+	defer d.createMu.Unlock()
+	d.mu.Lock()
 	i := d.next
-	d.next++
 	d.mu.Unlock()
 	store := d.Store
 	if store == nil {
@@ -530,6 +539,9 @@ func (d *Dir) Acquire(v asb.Version) (f *File, fresh bool, err error) {
 	if err != nil {
 		return nil, false, &CreateError{Path: d.FileName(i), Err: err}
 	}
+	d.mu.Lock()
+	d.next = i + 1
+	d.mu.Unlock()
 	if expect > 0 {
 		if w := FileSpaceWarning(f.Path, expect); w != "" {
 			d.Warn(w)
