@@ -713,3 +713,106 @@ func TestRotationCreateFailureResumes(t *testing.T) {
 		t.Errorf("records after continuing: %d", sum2.Records)
 	}
 }
+
+// unfinishingStore is the local store whose files fail to close the first
+// fails times with storage.ErrUploadIncomplete (an S3 upload whose last
+// part could not be uploaded), keeping their bytes.
+type unfinishingStore struct {
+	storage.Local
+	fails int
+}
+
+type unfinishingSink struct {
+	storage.Sink
+	fails *int
+}
+
+func (s unfinishingStore) Create(path string) (storage.Sink, error) {
+	sk, err := s.Local.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	n := s.fails
+	return &unfinishingSink{Sink: sk, fails: &n}, nil
+}
+
+func (s *unfinishingSink) Close() error {
+	if *s.fails > 0 {
+		*s.fails--
+		return fmt.Errorf("%w: the last part failed", storage.ErrUploadIncomplete)
+	}
+	return s.Sink.Close()
+}
+
+// TestUnfinishedCloseAtEnd: a file that cannot be finished when the
+// backup ends (legacy close_file fails) stops it: `Error while closing
+// backup io proxy`, the state file; the state being complete, legacy tries
+// once more, and then either the file is finished (the run succeeds) or
+// `Failed to flush/close backup file <path>, saving the backup state`, the
+// state is saved with the file, and --continue finishes it: every record
+// once.
+func TestUnfinishedCloseAtEnd(t *testing.T) {
+	t.Parallel()
+	srv := server(t, asdsim.Config{}, 1000, 200)
+	for _, c := range []struct {
+		single bool
+		fails  int
+	}{{false, 1}, {false, 2}, {true, 1}, {true, 2}} {
+		t.Run(fmt.Sprintf("single-%v-fails-%d", c.single, c.fails), func(t *testing.T) {
+			t.Parallel()
+			fails := c.fails
+			dir := filepath.Join(t.TempDir(), "bk")
+			args := []string{"-d", dir, "--parallel", "1"}
+			statePath := filepath.Join(dir, "test.asb.state")
+			file := filepath.Join(dir, "test_00000.asb")
+			want := []string{"JobFinished ", "Failed Error while closing backup io proxy", "StateFileCreated " + statePath}
+			out := dir
+			if c.single {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				file = filepath.Join(dir, "one.asb")
+				out, statePath = file, file+".state"
+				args = []string{"-o", file, "--parallel", "2"}
+				want = []string{"JobFinished ", "JobFinished ", "Failed Error while closing backup io proxy\nError while closing shared backup file \"" + file + "\"",
+					"StateFileCreated " + statePath}
+			}
+			cfg, deps := config(t, srv, args...)
+			deps.Store = unfinishingStore{fails: fails}
+			rec := &recorder{}
+			deps.Reporter = rec
+			_, err := backup.Run(context.Background(), cfg, deps)
+			if fails == 1 {
+				if err != nil {
+					t.Fatalf("Run: %v\n%q", err, rec.events)
+				}
+				exactlyOnce(t, srv, digests(t, out))
+			} else {
+				if !errors.Is(err, backup.ErrStopped) {
+					t.Fatalf("Run: %v, want ErrStopped\n%q", err, rec.events)
+				}
+				want = append(want, "Failed Failed to flush/close backup file "+file+", saving the backup state", "ResumeHint "+statePath)
+			}
+			i := 0
+			for _, ev := range rec.events {
+				if i < len(want) && strings.HasPrefix(ev, want[i]) {
+					i++
+				}
+			}
+			if i != len(want) {
+				t.Fatalf("events %q, want in order %q", rec.events, want)
+			}
+			if fails == 1 {
+				return
+			}
+			sum2, err := run(t, context.Background(), srv, &recorder{}, append(args, "--continue", statePath)...)
+			if err != nil {
+				t.Fatalf("continue: %v", err)
+			}
+			exactlyOnce(t, srv, digests(t, out))
+			if sum2.Records != 1000 {
+				t.Errorf("records after continuing: %d", sum2.Records)
+			}
+		})
+	}
+}
