@@ -315,7 +315,7 @@ func (e *engine) finish(failedAny bool) error {
 	// is left to do.
 	st := e.snapshot()
 	if !e.gates.oneShotDone.Load() {
-		_ = e.closeOutputs(true) // the run failed already
+		e.closeAll() // the run failed already
 		e.removeCheckpoint()
 		return stopped()
 	}
@@ -460,6 +460,9 @@ func (e *engine) abortOutputs() []msg.Line {
 		var lines []msg.Line
 		if err := e.out.single.Close(); err != nil {
 			lines = append(lines, msg.Err("Error while flushing shared backup file \"%s\"", e.out.single.Path))
+			if errors.Is(err, storage.ErrUploadIncomplete) {
+				e.out.single.Abort() // no state will describe it
+			}
 		}
 		e.accountSingle()
 		return lines
@@ -541,6 +544,27 @@ func (e *engine) closeOutputs(stopped bool) error {
 		}
 	}
 	return first
+}
+
+// closeAll closes the files of a run that ends without a state (it failed
+// before its one-shot work was done); a file that cannot be finished is
+// discarded (its upload aborted).
+func (e *engine) closeAll() {
+	if f := e.out.single; f != nil {
+		if err := f.Close(); errors.Is(err, storage.ErrUploadIncomplete) {
+			f.Abort()
+		}
+		e.accountSingle()
+	}
+	if e.out.dir != nil {
+		for _, f := range e.out.dir.Drain() {
+			before := f.Size()
+			if err := e.out.dir.CloseFile(f); errors.Is(err, storage.ErrUploadIncomplete) {
+				f.Abort()
+			}
+			e.count.bytes.Add(f.Size() - before)
+		}
+	}
 }
 
 // closeAgain is legacy's last attempt to close the files of a complete
