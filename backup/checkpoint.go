@@ -151,7 +151,8 @@ func (e *engine) saveState(final bool) error {
 // run's end waits for a checkpoint under way (the background loop is
 // waited for before the files are closed or the final state is saved).
 // A checkpoint still waiting when finished is closed (the workers are
-// done) writes nothing: the run's end closes the files or saves the state.
+// done) writes nothing and returns at once: the run's end closes the files
+// or saves the state.
 func (e *engine) checkpoint(finished <-chan struct{}) error {
 	if e.cp.path == "" {
 		return errors.New("no state path")
@@ -164,14 +165,28 @@ func (e *engine) checkpoint(finished <-chan struct{}) error {
 	if err != nil || st.IsComplete() {
 		return err
 	}
-	for i, wait := range waits {
-		up, err := wait()
+	durable := make(chan error, 1)
+	go func() {
+		for i, wait := range waits {
+			up, err := wait()
+			if err != nil {
+				durable <- err
+				return
+			}
+			if up != nil {
+				st.Files[i].FileFlags |= state.FileS3
+				st.Files[i].S3 = up
+			}
+		}
+		durable <- nil
+	}()
+	select {
+	case <-finished:
+		// The files are closed or saved next; the waits end with them.
+		return nil
+	case err := <-durable:
 		if err != nil {
 			return err
-		}
-		if up != nil {
-			st.Files[i].FileFlags |= state.FileS3
-			st.Files[i].S3 = up
 		}
 	}
 	select {

@@ -42,8 +42,10 @@ type s3Writer struct {
 	failedData map[int32][]byte
 	err        error
 	wg         sync.WaitGroup
-	// settled is signalled (under mu) each time a part's upload ends.
-	settled *sync.Cond
+	// settled is signalled (under mu) each time a part's upload ends, and
+	// once the writer is released (Detach, Abort: released is set).
+	settled  *sync.Cond
+	released bool
 	// early is the upload of the part being filled started ahead of Close
 	// (UploadLast), nil if none.
 	early *earlyPart
@@ -309,6 +311,8 @@ func (w *s3Writer) Mark() func() (*state.S3Upload, error) {
 				up.Parts = append(up.Parts, state.S3Part{PartNumber: uint32(n), ETag: etag})
 			} else if data, ok := w.failedData[n]; ok {
 				up.Failed = append(up.Failed, state.S3FailedPart{PartNumber: uint32(n), Data: append([]byte(nil), data...)})
+			} else if w.released {
+				return nil, fmt.Errorf("%s: part %d is gone", w.path, n)
 			} else {
 				w.settled.Wait()
 				continue
@@ -338,6 +342,10 @@ func (w *s3Writer) release() {
 	for n, data := range w.failedData {
 		w.st.parts.put(data)
 		delete(w.failedData, n)
+	}
+	w.released = true
+	if w.settled != nil {
+		w.settled.Broadcast()
 	}
 	w.mu.Unlock()
 	if w.buf != nil {
