@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"asbtools/compat"
 	"asbtools/msg"
 	"asbtools/restore"
+	"asbtools/stream"
 	"asbtools/toolenv"
 )
 
@@ -504,4 +506,100 @@ func TestRestoreIgnoreRecordError(t *testing.T) {
 		t.Errorf("summary %+v, server %d, events %q", sum, srv.Count("test", "s"), rec.events)
 	}
 	accounted(t, sum)
+}
+
+// decoderWatch is a recorder that notes the most zstd decoders in use
+// at any file event.
+type decoderWatch struct {
+	*recorder
+	mu  sync.Mutex
+	max int
+}
+
+func (w *decoderWatch) sample() {
+	n := stream.DecodersInUse()
+	w.mu.Lock()
+	w.max = max(w.max, n)
+	w.mu.Unlock()
+}
+
+func (w *decoderWatch) FileStarted(path string, validate bool) {
+	w.sample()
+	w.recorder.FileStarted(path, validate)
+}
+
+func (w *decoderWatch) FileOpened(path string) {
+	w.sample()
+	w.recorder.FileOpened(path)
+}
+
+func (w *decoderWatch) FileEnd() {
+	w.sample()
+	w.recorder.FileEnd()
+}
+
+// TestRestoreCompressedDirectory restores a directory of zstd+AES-256
+// files with more readers than cores: every file is opened (and its header
+// checked) at once as with legacy, but only two decoders (on 2 cores) are
+// held for records, plus one checking a header, and every record arrives.
+// Not parallel: it counts the decoders of the whole process.
+func TestRestoreCompressedDirectory(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	const files, n = 20, 20 * 400
+	t.Setenv("RESTORE_TEST_KEY", "MDEyMzQ1Njc4OWFiY2RlZg==")
+	mat, err := stream.KeyMaterialFromEnv("RESTORE_TEST_KEY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := stream.Options{Compress: true, Cipher: stream.AES256, Key: stream.DeriveKey(mat, stream.AES256)}
+	dir := t.TempDir()
+	for f := 0; f < files; f++ {
+		fh, err := os.Create(filepath.Join(dir, fmt.Sprintf("test_%05d.asb", f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sw, err := stream.NewWriter(fh, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := asb.NewWriter(sw)
+		if err := w.WriteHeader(&asb.Header{Version: asb.Version31, Meta: []asb.Meta{asb.NamespaceMeta("test")}}); err != nil {
+			t.Fatal(err)
+		}
+		for i := f; i < n; i += files {
+			rec := record(i, 1, 0)
+			if err := w.WriteRecord(&rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := sw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := fh.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := startServer(t, asdsim.Config{})
+	watch := &decoderWatch{recorder: &recorder{}}
+	watch.on = func(string) { watch.sample() }
+	sum, err := run(t, context.Background(), srv, watch, "-d", dir, "--parallel", "16",
+		"-z", "zstd", "-y", "aes256", "--encryption-key-env", "RESTORE_TEST_KEY")
+	if err != nil {
+		t.Fatalf("Run: %v\n%q", err, watch.events)
+	}
+	if got := srv.Count("test", "s"); got != n || sum.Inserted != n {
+		t.Errorf("server holds %d records, %d inserted, want %d", got, sum.Inserted, n)
+	}
+	if got := len(watch.with("FileOpened ")); got != files {
+		t.Errorf("%d files opened, want %d", got, files)
+	}
+	if watch.max == 0 || watch.max > 3 {
+		t.Errorf("at most %d decoders in use at a file event, want 1 to 3", watch.max)
+	}
+	if got := stream.DecodersInUse(); got != 0 {
+		t.Errorf("%d decoders still in use after the restore", got)
+	}
 }

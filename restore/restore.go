@@ -18,6 +18,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,6 +79,17 @@ type run struct {
 	// cancellation report it and stop the restore.
 	caller        context.Context
 	interruptOnce sync.Once
+	// headers serializes the header checks of compressed files in a
+	// directory restore (see openOptions.headers).
+	headers *sync.Mutex
+}
+
+// decodeSlots is how many files of a compressed directory decode records
+// at once: each holds a zstd decoder (the window plus two blocks, 512 KiB
+// for the files asbackup writes, 2.3 MiB for legacy's), and more files
+// than cores decoding at once do not restore faster.
+func decodeSlots() int {
+	return max(2, runtime.GOMAXPROCS(0))
 }
 
 // Run restores (or validates) according to cfg. Cancelling ctx interrupts
@@ -402,6 +414,15 @@ func (r *run) restoreAll(parent context.Context) bool {
 		}
 		close(jobs)
 		n := min(cfg.Parallel, len(files))
+		// Compressed files: every reader opens its file and checks its
+		// header at once (the legacy lines come when they do with legacy,
+		// whose threads all read at once), but at most decodeSlots decode
+		// records at a time; the others hold no decoder meanwhile.
+		var slots chan struct{}
+		if r.strm.Compress {
+			r.headers = new(sync.Mutex)
+			slots = make(chan struct{}, min(n, decodeSlots()))
+		}
 		// The readers run under an errgroup; a failure aborts the restore
 		// (r.ctx), which the other readers see between records.
 		var g errgroup.Group
@@ -419,8 +440,19 @@ func (r *run) restoreAll(parent context.Context) bool {
 						r.abort()
 						return err
 					}
+					if slots != nil {
+						select {
+						case slots <- struct{}{}:
+						case <-r.ctx.Done():
+							src.close()
+							return nil
+						}
+					}
 					r.readFile(src)
 					src.close()
+					if slots != nil {
+						<-slots
+					}
 				}
 				return nil
 			})
@@ -482,7 +514,7 @@ func (r *run) openOptions(path string, isStdin bool) openOptions {
 	ns, check := r.cfg.SourceNamespace, r.cfg.TargetNamespace != ""
 	return openOptions{store: r.env.Store, path: path, stdin: r.env.Stdin, stream: r.strm, useStrm: r.useStrm,
 		nsSrc: ns, nsCheck: check, bytes: &r.c.Bytes, limit: r.limit, isStdin: isStdin, legacyStrict: r.cfg.Validate,
-		logOpen: r.rep.FileOpened}
+		logOpen: r.rep.FileOpened, headers: r.headers}
 }
 
 // readFile decodes one file and dispatches its entries.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -72,6 +73,7 @@ type source struct {
 	reader  *asb.Reader
 	version asb.Version
 	line    int
+	offset  int64 // where the body starts in the text
 	counter *countingReader
 	// shared is set for -i: the legacy tool then counts the bytes its
 	// shared reader read in, in whole blocks; for the files of a directory
@@ -171,6 +173,11 @@ type openOptions struct {
 	// legacyStrict rejects "Version 3.2" like the legacy tool (--validate
 	// checks that the legacy tool can read a file).
 	legacyStrict bool
+	// headers, when set, is held while a compressed file's header is
+	// decoded, after which its decoder is given back (stream.Suspend)
+	// until the records are read: the files of a directory are opened at
+	// once, as legacy does, but only a few decode at a time.
+	headers *sync.Mutex
 }
 
 // maxMetaLine is the most characters of a meta line (after the "#",
@@ -222,6 +229,15 @@ func openSource(o openOptions) (*source, error) {
 	}
 	s.counter = &countingReader{r: raw, n: o.bytes, limit: o.limit}
 	raw = s.counter
+	suspend := o.headers != nil && o.useStrm && o.stream.Compress
+	if suspend {
+		// The first bytes are read before taking the lock, so that the
+		// files of a store that is slow to answer (S3) do not wait for
+		// each other.
+		raw = preread(raw, 16)
+		o.headers.Lock()
+		defer o.headers.Unlock()
+	}
 	var text io.Reader = raw
 	if o.useStrm {
 		sr, err := stream.NewReader(raw, o.stream)
@@ -229,11 +245,61 @@ func openSource(o openOptions) (*source, error) {
 			s.close()
 			return nil, msg.Wrap(err)
 		}
+		if suspend {
+			sr.AllowSuspend()
+		}
 		s.stream = sr
 		text = sr
 	}
 	// Small buffers: a directory restore keeps --parallel files open.
 	br := bufio.NewReaderSize(text, readBufferSize)
+	if err := s.readHeader(o, br); err != nil {
+		s.close()
+		return nil, err
+	}
+	if suspend {
+		s.stream.Suspend()
+	}
+	s.reader = asb.NewBodyReader(br, s.version, s.offset, s.line, asb.ReaderOptions{FileName: o.path, MaxEntrySize: o.maxEntry, BufferSize: readBufferSize,
+		Namespace: o.nsSrc, IndexNamespace: o.nsCheck})
+	return s, nil
+}
+
+// prefixed is a reader whose first bytes (and the error met reading
+// them) were read ahead.
+type prefixed struct {
+	pre []byte
+	err error
+	r   io.Reader
+}
+
+// preread reads the first n bytes of r now and returns a reader of all of
+// r, which returns what r returned after them (a read error, or io.EOF
+// for a stream shorter than n) at the same place.
+func preread(r io.Reader, n int) io.Reader {
+	buf := make([]byte, n)
+	got, err := io.ReadFull(r, buf)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF
+	}
+	return &prefixed{pre: buf[:got], err: err, r: r}
+}
+
+func (p *prefixed) Read(b []byte) (int, error) {
+	if len(p.pre) > 0 {
+		n := copy(b, p.pre)
+		p.pre = p.pre[n:]
+		return n, nil
+	}
+	if p.err != nil {
+		return 0, p.err
+	}
+	return p.r.Read(b)
+}
+
+// readHeader checks the version line and the meta lines with the legacy
+// messages and leaves br at the body.
+func (s *source) readHeader(o openOptions, br *bufio.Reader) error {
 	// Version line: the legacy reader takes up to 12 bytes, stopping after
 	// a line feed, and requires "Version " + 3 chars + LF.
 	var ver [13]byte
@@ -242,11 +308,10 @@ func openSource(o openOptions) (*source, error) {
 		c, err := br.ReadByte()
 		if err != nil {
 			if n == 0 || !errors.Is(err, io.EOF) {
-				s.close()
 				if !errors.Is(err, io.EOF) {
-					return nil, fail(err.Error(), fmt.Sprintf("Error while reading version from backup file %s", o.path))
+					return fail(err.Error(), fmt.Sprintf("Error while reading version from backup file %s", o.path))
 				}
-				return nil, fail(fmt.Sprintf("Error while reading version from backup file %s", o.path))
+				return fail(fmt.Sprintf("Error while reading version from backup file %s", o.path))
 			}
 			break
 		}
@@ -257,8 +322,7 @@ func openSource(o openOptions) (*source, error) {
 		}
 	}
 	if string(ver[:8]) != "Version " || ver[11] != '\n' {
-		s.close()
-		return nil, fail(append([]string{"Invalid version line in backup file " + o.path}, hexDump(ver[:])...)...)
+		return fail(append([]string{"Invalid version line in backup file " + o.path}, hexDump(ver[:])...)...)
 	}
 	switch string(ver[8:11]) {
 	case "3.0":
@@ -272,8 +336,7 @@ func openSource(o openOptions) (*source, error) {
 		}
 		fallthrough
 	default:
-		s.close()
-		return nil, fail(append([]string{fmt.Sprintf("Invalid backup file version %s in backup file %s", ver[8:11], o.path)}, hexDump(ver[:])...)...)
+		return fail(append([]string{fmt.Sprintf("Invalid backup file version %s in backup file %s", ver[8:11], o.path)}, hexDump(ver[:])...)...)
 	}
 	line := 2
 	offset := int64(12)
@@ -281,8 +344,7 @@ func openSource(o openOptions) (*source, error) {
 		c, err := br.Peek(1)
 		if err != nil || c[0] != '#' {
 			if err != nil && !errors.Is(err, io.EOF) {
-				s.close()
-				return nil, fail(err.Error(), fmt.Sprintf("Error while reading meta data from backup file %s [2]", o.path))
+				return fail(err.Error(), fmt.Sprintf("Error while reading meta data from backup file %s [2]", o.path))
 			}
 			break
 		}
@@ -307,47 +369,38 @@ func openSource(o openOptions) (*source, error) {
 			}
 		}
 		if rerr != nil && !errors.Is(rerr, io.EOF) {
-			s.close()
-			return nil, fail(rerr.Error(), fmt.Sprintf("Error while reading meta data from backup file %s:%d [1]", o.path, line))
+			return fail(rerr.Error(), fmt.Sprintf("Error while reading meta data from backup file %s:%d [1]", o.path, line))
 		}
 		if len(raw) == 0 {
-			s.close()
-			return nil, fail(fmt.Sprintf("Error while reading meta data from backup file %s:%d [1]", o.path, line))
+			return fail(fmt.Sprintf("Error while reading meta data from backup file %s:%d [1]", o.path, line))
 		}
 		offset += int64(1 + len(raw))
 		end := bytes.IndexAny(raw, "\n\x00")
 		if end < 0 || raw[end] == 0 {
-			s.close()
-			return nil, fail(fmt.Sprintf("Meta data line %s too long in backup file %s:%d", cString(raw), o.path, line))
+			return fail(fmt.Sprintf("Meta data line %s too long in backup file %s:%d", cString(raw), o.path, line))
 		}
 		meta := string(raw[:end])
 		switch {
 		case !strings.HasPrefix(meta, " "):
-			s.close()
-			return nil, fail(fmt.Sprintf("Invalid meta data line \"#%s\" in backup file %s:%d [1]", meta, o.path, line))
+			return fail(fmt.Sprintf("Invalid meta data line \"#%s\" in backup file %s:%d [1]", meta, o.path, line))
 		case meta[1:] == "first-file":
 		case strings.HasPrefix(meta[1:], "namespace"):
 			if o.nsCheck {
 				rest := meta[1+len("namespace"):]
 				if !strings.HasPrefix(rest, " ") {
-					s.close()
-					return nil, fail(fmt.Sprintf("Invalid namespace meta data line in backup file %s:%d", o.path, line))
+					return fail(fmt.Sprintf("Invalid namespace meta data line in backup file %s:%d", o.path, line))
 				}
 				if rest[1:] != o.nsSrc {
-					s.close()
-					return nil, fail(fmt.Sprintf("Invalid namespace %s in backup file %s (expected: %s)", rest[1:], o.path, o.nsSrc))
+					return fail(fmt.Sprintf("Invalid namespace %s in backup file %s (expected: %s)", rest[1:], o.path, o.nsSrc))
 				}
 			}
 		default:
-			s.close()
-			return nil, fail(fmt.Sprintf("Invalid meta data line \"#%s\" in backup file %s:%d [2]", meta, o.path, line))
+			return fail(fmt.Sprintf("Invalid meta data line \"#%s\" in backup file %s:%d [2]", meta, o.path, line))
 		}
 		line++
 	}
-	s.line = line
-	s.reader = asb.NewBodyReader(br, s.version, offset, line, asb.ReaderOptions{FileName: o.path, MaxEntrySize: o.maxEntry, BufferSize: readBufferSize,
-		Namespace: o.nsSrc, IndexNamespace: o.nsCheck})
-	return s, nil
+	s.line, s.offset = line, offset
+	return nil
 }
 
 func errnoOf(err error) int {

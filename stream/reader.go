@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -86,11 +88,99 @@ func (d *decrypter) Read(p []byte) (int, error) {
 
 // Reader decodes a legacy stream back to ASB text. It is not safe for
 // concurrent use.
+//
+// A compressing Reader takes a zstd decoder from a process-wide pool when
+// it starts decoding and gives it back at the end of the stream, on a
+// decoding error, on Close and on Suspend: a decoder holds its frame's
+// window plus two blocks (about 512 KiB for the files this package writes,
+// 2.3 MiB for legacy's level 3), so a program that keeps many streams open
+// but decodes a few at a time (asrestore of a directory) suspends the
+// others.
 type Reader struct {
 	file *countingReader
-	src  io.Reader
+	src  io.Reader // what Read returns: the decoder, or the (decrypted) file
+	comp *tap      // the compressed stream, as the decoder reads it
 	dec  *zstd.Decoder
-	err  error
+	text int64 // text bytes returned so far
+	// suspended is set while a Suspend()ed reader has no decoder.
+	suspended bool
+	err       error
+}
+
+// maxReplay bounds the compressed bytes a Reader that may be suspended
+// keeps (see AllowSuspend): enough for a frame header and the largest
+// block.
+const maxReplay = 256 << 10
+
+// tap is the compressed stream the decoder reads. It serves replay first
+// (the bytes a suspended decoder had consumed) and, while recording, keeps
+// a copy of what it reads.
+type tap struct {
+	r         io.Reader
+	replay    []byte
+	rec       []byte
+	recording bool
+}
+
+func (t *tap) Read(p []byte) (int, error) {
+	if len(t.replay) > 0 {
+		n := copy(p, t.replay)
+		t.replay = t.replay[n:]
+		if len(t.replay) == 0 {
+			t.replay = nil
+		}
+		return n, nil
+	}
+	n, err := t.r.Read(p)
+	if t.recording && n > 0 {
+		if len(t.rec)+n > maxReplay {
+			t.recording, t.rec = false, nil
+		} else {
+			t.rec = append(t.rec, p[:n]...)
+		}
+	}
+	return n, err
+}
+
+// decoders holds idle zstd decoders: their buffers (window ring, block
+// buffers) are reused by the next stream, and those idle through two
+// garbage collections are dropped.
+var decoders sync.Pool
+
+// inUse counts the decoders Readers hold.
+var inUse atomic.Int64
+
+// DecodersInUse returns how many zstd decoders Readers hold now.
+func DecodersInUse() int { return int(inUse.Load()) }
+
+// getDecoder returns an idle decoder or a new one, reset to read r.
+func getDecoder(r io.Reader) (*zstd.Decoder, error) {
+	d, ok := decoders.Get().(*zstd.Decoder)
+	if ok {
+		if err := d.Reset(r); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		d, err = zstd.NewReader(r,
+			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(MaxWindow),
+		)
+		if err != nil {
+			return nil, err
+		}
+	}
+	inUse.Add(1)
+	return d, nil
+}
+
+// putDecoder gives back a decoder that is no longer used.
+func putDecoder(d *zstd.Decoder) {
+	inUse.Add(-1)
+	// Reset(nil) only drops the reference to the input; it cannot fail.
+	_ = d.Reset(nil)
+	decoders.Put(d)
 }
 
 // NewReader starts decoding r. With encryption it reads and decrypts the
@@ -125,11 +215,8 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		rd.src = &decrypter{r: rd.file, ks: ks}
 	}
 	if opts.Compress {
-		dec, err := zstd.NewReader(rd.src,
-			zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxWindow(MaxWindow),
-		)
+		rd.comp = &tap{r: rd.src}
+		dec, err := getDecoder(rd.comp)
 		if err != nil {
 			return nil, err
 		}
@@ -139,14 +226,67 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	return rd, nil
 }
 
+// AllowSuspend makes the Reader keep a copy of the compressed bytes its
+// decoder reads (at most 256 KiB, a frame header and the largest block),
+// so that Suspend can give the decoder back. Call it before the first Read.
+func (r *Reader) AllowSuspend() {
+	if r.comp != nil && r.text == 0 && r.err == nil {
+		r.comp.recording = true
+	}
+}
+
+// Suspend gives back the decoder of a Reader (see AllowSuspend) that has
+// read little so far: the next Read takes a decoder again, decodes the
+// kept bytes once more, skips the text already returned and goes on. It
+// reports whether the Reader holds no decoder now (also true for a stream
+// without compression or one that ended); false when more than the kept
+// bytes were read or AllowSuspend was not called, and then nothing changes.
+func (r *Reader) Suspend() bool {
+	if r.dec == nil {
+		return true
+	}
+	if r.err != nil || !r.comp.recording {
+		return false
+	}
+	putDecoder(r.dec)
+	r.dec, r.src = nil, nil
+	r.suspended = true
+	r.comp.recording = false
+	return true
+}
+
+// resume takes a decoder for a suspended Reader and brings it back to the
+// position where it was suspended.
+func (r *Reader) resume() error {
+	r.comp.replay, r.comp.rec = r.comp.rec, nil
+	dec, err := getDecoder(r.comp)
+	if err != nil {
+		return err
+	}
+	r.dec, r.src, r.suspended = dec, dec, false
+	if r.text > 0 {
+		// The same bytes decode to the same text: this cannot fail
+		// where the first decoding did not.
+		if _, err := io.CopyN(io.Discard, dec, r.text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Read returns decoded text; io.EOF at the end of the stream (after all
 // concatenated zstd frames).
 func (r *Reader) Read(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
 	}
-	n, err := r.src.Read(p)
-	if err != nil && err != io.EOF && r.dec != nil {
+	var n int
+	err := r.resumeIfSuspended()
+	if err == nil {
+		n, err = r.src.Read(p)
+		r.text += int64(n)
+	}
+	if err != nil && err != io.EOF && r.comp != nil {
 		var de *DecompressError
 		if !errors.As(err, &de) {
 			err = decompressError(err)
@@ -154,8 +294,28 @@ func (r *Reader) Read(p []byte) (int, error) {
 	}
 	if err != nil {
 		r.err = err
+		r.release()
 	}
 	return n, err
+}
+
+func (r *Reader) resumeIfSuspended() error {
+	if !r.suspended {
+		return nil
+	}
+	return r.resume()
+}
+
+// release gives the decoder back once nothing more is decoded.
+func (r *Reader) release() {
+	if r.comp != nil {
+		r.comp.rec, r.comp.replay, r.comp.recording = nil, nil, false
+	}
+	if r.dec != nil {
+		putDecoder(r.dec)
+		r.dec, r.src = nil, nil
+	}
+	r.suspended = false
 }
 
 // BytesRead returns the number of bytes consumed from the underlying reader
@@ -164,10 +324,7 @@ func (r *Reader) BytesRead() int64 { return r.file.n }
 
 // Close releases the decoder. It does not close the underlying reader.
 func (r *Reader) Close() error {
-	if r.dec != nil {
-		r.dec.Close()
-		r.dec = nil
-	}
+	r.release()
 	if r.err == nil {
 		r.err = errors.New("stream: read from closed reader")
 	}
