@@ -519,6 +519,7 @@ func (r *run) openOptions(path string, isStdin bool) openOptions {
 
 // readFile decodes one file and dispatches its entries.
 func (r *run) readFile(src *source) {
+	body := src.records()
 	var b *batch
 	flush := func() {
 		if b != nil && len(b.items) > 0 {
@@ -559,13 +560,13 @@ func (r *run) readFile(src *source) {
 		return s
 	}
 	for !r.interrupted() {
-		e, err := src.reader.Next()
+		e, err := body.Next()
 		if err == io.EOF {
 			r.rep.FileEnd()
 			return
 		}
 		if err != nil {
-			r.rep.Failed(parseFailure(err, src.path, src.reader.Line()))
+			r.rep.Failed(parseFailure(err, src.path, body.Line()))
 			src.stoppedAt(err)
 			// Like the legacy tool, which does not flush its record
 			// uploaders after a parse error, the records of the batch

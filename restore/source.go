@@ -66,15 +66,18 @@ const readBufferSize = 16 << 10
 // source is one opened backup file: its decoder and what is needed to
 // report errors the legacy way.
 type source struct {
-	path    string
-	file    io.Closer // nil for stdin
-	size    int64     // the file's size (-1 for stdin)
-	stream  *stream.Reader
-	reader  *asb.Reader
-	version asb.Version
-	line    int
-	offset  int64 // where the body starts in the text
-	counter *countingReader
+	path   string
+	file   io.Closer // nil for stdin
+	size   int64     // the file's size (-1 for stdin)
+	stream *stream.Reader
+	reader *asb.Reader // see records
+	// body and bodyOpts are what records reads the body with.
+	body     io.Reader
+	bodyOpts asb.ReaderOptions
+	version  asb.Version
+	line     int
+	offset   int64 // where the body starts in the text
+	counter  *countingReader
 	// shared is set for -i: the legacy tool then counts the bytes its
 	// shared reader read in, in whole blocks; for the files of a directory
 	// it counts the bytes its reader consumed.
@@ -174,7 +177,7 @@ type openOptions struct {
 	// checks that the legacy tool can read a file).
 	legacyStrict bool
 	// headers, when set, is held while a compressed file's header is
-	// decoded, after which its decoder is given back (stream.Suspend)
+	// decoded, after which its decoder is given back (stream.SuspendAt)
 	// until the records are read: the files of a directory are opened at
 	// once, as legacy does, but only a few decode at a time.
 	headers *sync.Mutex
@@ -252,17 +255,39 @@ func openSource(o openOptions) (*source, error) {
 		text = sr
 	}
 	// Small buffers: a directory restore keeps --parallel files open.
-	br := bufio.NewReaderSize(text, readBufferSize)
+	size := readBufferSize
+	if suspend {
+		size = headerBufferSize
+	}
+	br := bufio.NewReaderSize(text, size)
 	if err := s.readHeader(o, br); err != nil {
 		s.close()
 		return nil, err
 	}
-	if suspend {
-		s.stream.Suspend()
+	s.body = br
+	if suspend && s.stream.SuspendAt(s.offset) {
+		// The body is read from the stream itself when its turn comes;
+		// until then nothing of it is decoded or buffered.
+		s.body = s.stream
 	}
-	s.reader = asb.NewBodyReader(br, s.version, s.offset, s.line, asb.ReaderOptions{FileName: o.path, MaxEntrySize: o.maxEntry, BufferSize: readBufferSize,
-		Namespace: o.nsSrc, IndexNamespace: o.nsCheck})
+	s.bodyOpts = asb.ReaderOptions{FileName: o.path, MaxEntrySize: o.maxEntry, BufferSize: readBufferSize,
+		Namespace: o.nsSrc, IndexNamespace: o.nsCheck}
 	return s, nil
+}
+
+// headerBufferSize is the buffer that reads the header of a file whose
+// body is read from its stream afterwards (the longest meta line the
+// legacy tool reads is 1000 characters).
+const headerBufferSize = 4096
+
+// records returns the reader of the file's body, which allocates its
+// buffer on the first call.
+func (s *source) records() *asb.Reader {
+	if s.reader == nil {
+		s.reader = asb.NewBodyReader(s.body, s.version, s.offset, s.line, s.bodyOpts)
+		s.body = nil
+	}
+	return s.reader
 }
 
 // prefixed is a reader whose first bytes (and the error met reading

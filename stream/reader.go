@@ -91,7 +91,7 @@ func (d *decrypter) Read(p []byte) (int, error) {
 //
 // A compressing Reader takes a zstd decoder from a process-wide pool when
 // it starts decoding and gives it back at the end of the stream, on a
-// decoding error, on Close and on Suspend: a decoder holds its frame's
+// decoding error, on Close and on SuspendAt: a decoder holds its frame's
 // window, two blocks and its block buffers (about 0.65 MiB for the files
 // this package writes, 2.4 MiB for legacy's level 3), so a program that
 // keeps many streams open but decodes a few at a time (asrestore of a
@@ -102,7 +102,8 @@ type Reader struct {
 	comp *tap      // the compressed stream, as the decoder reads it
 	dec  *zstd.Decoder
 	text int64 // text bytes returned so far
-	// suspended is set while a Suspend()ed reader has no decoder.
+	// suspended is set while a suspended reader (SuspendAt) has no
+	// decoder.
 	suspended bool
 	err       error
 }
@@ -228,22 +229,32 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 
 // AllowSuspend makes the Reader keep a copy of the compressed bytes its
 // decoder reads (at most 256 KiB, a frame header and the largest block),
-// so that Suspend can give the decoder back. Call it before the first Read.
+// so that SuspendAt can give the decoder back. Call it before the first
+// Read.
 func (r *Reader) AllowSuspend() {
 	if r.comp != nil && r.text == 0 && r.err == nil {
 		r.comp.recording = true
 	}
 }
 
-// Suspend gives back the decoder of a Reader (see AllowSuspend) that has
-// read little so far: the next Read takes a decoder again, decodes the
-// kept bytes once more, skips the text already returned and goes on. It
-// reports whether the Reader holds no decoder now (also true for a stream
-// without compression or one that ended); false when more than the kept
-// bytes were read or AllowSuspend was not called, and then nothing changes.
-func (r *Reader) Suspend() bool {
-	if r.dec == nil {
+// SuspendAt gives back the decoder of a Reader (see AllowSuspend) that has
+// read little so far and moves it back to text offset at (at most the
+// text returned so far): the next Read takes a decoder again, decodes the
+// kept bytes once more, skips the text before at and goes on from there.
+// It reports whether the Reader holds no decoder now and reads on from
+// at; when it cannot (more than the kept bytes were read, AllowSuspend was
+// not called, or at is not where a Reader without a decoder stands: a
+// stream without compression or one that ended) nothing changes.
+func (r *Reader) SuspendAt(at int64) bool {
+	if at < 0 || at > r.text {
+		return false
+	}
+	if r.suspended {
+		r.text = at
 		return true
+	}
+	if r.dec == nil {
+		return at == r.text
 	}
 	if r.err != nil || !r.comp.recording {
 		return false
@@ -252,6 +263,7 @@ func (r *Reader) Suspend() bool {
 	r.dec, r.src = nil, nil
 	r.suspended = true
 	r.comp.recording = false
+	r.text = at
 	return true
 }
 

@@ -36,9 +36,9 @@ func encode(t *testing.T, text []byte, o Options, flushEvery int) []byte {
 	return out.Bytes()
 }
 
-// A suspended Reader holds no decoder and goes on where it stopped, in
-// every stream mode, at any point of the first block, over frames of any
-// size, while other Readers take the decoder it gave back.
+// A suspended Reader holds no decoder and goes on from where it was moved
+// back to, in every stream mode, at any point of the first block, over
+// frames of any size, while other Readers take the decoder it gave back.
 func TestSuspend(t *testing.T) {
 	text := sampleText(3*BlockSize+123, 11)
 	other := sampleText(BlockSize+7, 12)
@@ -47,54 +47,60 @@ func TestSuspend(t *testing.T) {
 			file := encode(t, text, o, flushEvery)
 			otherFile := encode(t, other, o, 0)
 			for _, first := range []int{0, 1, 12, 4096, 16 << 10, BlockSize - 1, BlockSize, BlockSize + 1} {
-				held := DecodersInUse()
-				r, err := NewReader(bytes.NewReader(file), o)
-				if err != nil {
-					t.Fatal(err)
+				for _, at := range []int{first, first / 2} {
+					if !o.Compress && at != first {
+						continue // a stream without compression cannot move back
+					}
+					held := DecodersInUse()
+					r, err := NewReader(bytes.NewReader(file), o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					r.AllowSuspend()
+					got := make([]byte, first)
+					if _, err := io.ReadFull(r, got); err != nil {
+						t.Fatal(err)
+					}
+					if !r.SuspendAt(int64(at)) {
+						t.Fatalf("%s flush %d: SuspendAt(%d) after %d bytes failed", name(o), flushEvery, at, first)
+					}
+					if n := DecodersInUse(); n != held {
+						t.Fatalf("%s: %d decoders in use while suspended, want %d", name(o), n, held)
+					}
+					// Another stream takes the decoder given back.
+					if out := decodeAll(t, otherFile, o); !bytes.Equal(out, other) {
+						t.Fatalf("%s: other stream mismatch", name(o))
+					}
+					if !r.SuspendAt(int64(at)) {
+						t.Fatal("second SuspendAt failed")
+					}
+					rest, err := io.ReadAll(r)
+					if err != nil {
+						t.Fatalf("%s flush %d first %d at %d: %v", name(o), flushEvery, first, at, err)
+					}
+					if got = append(got[:at], rest...); !bytes.Equal(got, text) {
+						t.Fatalf("%s flush %d first %d at %d: text differs after resuming", name(o), flushEvery, first, at)
+					}
+					if r.BytesRead() != int64(len(file)) {
+						t.Fatalf("BytesRead %d, want %d", r.BytesRead(), len(file))
+					}
+					// Ended: nothing held; SuspendAt can only stay at the end.
+					if n := DecodersInUse(); n != held {
+						t.Fatalf("%s: %d decoders in use after the end, want %d", name(o), n, held)
+					}
+					if !r.SuspendAt(int64(len(text))) || (len(text) > 0 && r.SuspendAt(0)) {
+						t.Fatal("SuspendAt after the end")
+					}
+					r.Close()
 				}
-				r.AllowSuspend()
-				got := make([]byte, first)
-				if _, err := io.ReadFull(r, got); err != nil {
-					t.Fatal(err)
-				}
-				if !r.Suspend() {
-					t.Fatalf("%s flush %d: Suspend after %d bytes failed", name(o), flushEvery, first)
-				}
-				if n := DecodersInUse(); n != held {
-					t.Fatalf("%s: %d decoders in use while suspended, want %d", name(o), n, held)
-				}
-				// Another stream takes the decoder given back.
-				if out := decodeAll(t, otherFile, o); !bytes.Equal(out, other) {
-					t.Fatalf("%s: other stream mismatch", name(o))
-				}
-				if !r.Suspend() {
-					t.Fatal("second Suspend failed")
-				}
-				rest, err := io.ReadAll(r)
-				if err != nil {
-					t.Fatalf("%s flush %d first %d: %v", name(o), flushEvery, first, err)
-				}
-				if got = append(got, rest...); !bytes.Equal(got, text) {
-					t.Fatalf("%s flush %d first %d: text differs after resuming", name(o), flushEvery, first)
-				}
-				if r.BytesRead() != int64(len(file)) {
-					t.Fatalf("BytesRead %d, want %d", r.BytesRead(), len(file))
-				}
-				// Ended: nothing held, and Suspend has nothing to do.
-				if n := DecodersInUse(); n != held {
-					t.Fatalf("%s: %d decoders in use after the end, want %d", name(o), n, held)
-				}
-				if !r.Suspend() {
-					t.Fatal("Suspend after the end failed")
-				}
-				r.Close()
 			}
 		}
 	}
 }
 
-// Suspend keeps the Reader as it is where it cannot give the decoder back:
-// without AllowSuspend, or after more compressed bytes than it keeps.
+// SuspendAt keeps the Reader as it is where it cannot give the decoder
+// back: without AllowSuspend, after more compressed bytes than it keeps,
+// or ahead of the text read.
 func TestSuspendRefused(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	noise := make([]byte, maxReplay+BlockSize)
@@ -108,7 +114,8 @@ func TestSuspendRefused(t *testing.T) {
 		name  string
 		allow bool
 		first int
-	}{{"not allowed", false, 12}, {"beyond the kept bytes", true, maxReplay + 1}} {
+		at    int
+	}{{"not allowed", false, 12, 12}, {"beyond the kept bytes", true, maxReplay + 1, 12}, {"ahead", true, 12, 13}} {
 		held := DecodersInUse()
 		r, err := NewReader(bytes.NewReader(file), o)
 		if err != nil {
@@ -121,8 +128,8 @@ func TestSuspendRefused(t *testing.T) {
 		if _, err := io.ReadFull(r, got); err != nil {
 			t.Fatal(err)
 		}
-		if r.Suspend() {
-			t.Fatalf("%s: Suspend succeeded", c.name)
+		if r.SuspendAt(int64(c.at)) {
+			t.Fatalf("%s: SuspendAt succeeded", c.name)
 		}
 		if n := DecodersInUse(); n != held+1 {
 			t.Fatalf("%s: %d decoders in use, want %d", c.name, n, held+1)
@@ -153,8 +160,11 @@ func TestSuspendDamaged(t *testing.T) {
 		if _, err := io.ReadFull(r, head); err != nil {
 			t.Fatal(err)
 		}
-		if suspend && !r.Suspend() {
-			t.Fatal("Suspend failed")
+		if suspend && !r.SuspendAt(50) {
+			t.Fatal("SuspendAt failed")
+		}
+		if suspend {
+			head = head[:50]
 		}
 		rest, err := io.ReadAll(r)
 		return append(head, rest...), err
@@ -182,11 +192,11 @@ func TestSuspendLegacyFile(t *testing.T) {
 	if _, err := io.ReadFull(r, head); err != nil {
 		t.Fatal(err)
 	}
-	if !r.Suspend() {
-		t.Fatal("Suspend failed")
+	if !r.SuspendAt(12) {
+		t.Fatal("SuspendAt failed")
 	}
 	rest, err := io.ReadAll(r)
-	if err != nil || !bytes.Equal(append(head, rest...), want) {
+	if err != nil || !bytes.Equal(append(head[:12], rest...), want) {
 		t.Fatalf("legacy file differs after resuming (%v)", err)
 	}
 }
