@@ -129,7 +129,8 @@ func BenchmarkReader(b *testing.B) {
 }
 
 // TestMemoryPerWriter reports the heap held by 16 compressing and
-// encrypting writers with an open frame (and 16 readers) and fails if a
+// encrypting writers with an open frame (and 16 readers; 4 at levels 6 and
+// above) at a level of every encoder setting and fails if a
 // writer holds more than EncoderMemory, the bound asbackup adds to its
 // memory limit per open file, or a reader more than the window plus 512 KiB.
 func TestMemoryPerWriter(t *testing.T) {
@@ -138,13 +139,18 @@ func TestMemoryPerWriter(t *testing.T) {
 	}
 	text := sampleText(1<<20, 2)
 	k := DeriveKey([]byte("k"), AES256)
-	for _, lvl := range []int{1, 0, 9} {
+	for _, lvl := range []int{1, 0, 5, 6, 7, 9} {
 		o := Options{Compress: true, Level: lvl, Cipher: AES256, Key: k}
-		var files [16]bytes.Buffer
+		// 16 writers, 4 of the larger encoders of levels 6 and above.
+		n := 16
+		if EncoderMemory(lvl) > 8<<20 {
+			n = 4
+		}
+		files := make([]bytes.Buffer, n)
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		ws := make([]*Writer, 16)
+		ws := make([]*Writer, n)
 		for i := range ws {
 			ws[i], _ = NewWriter(&files[i], o)
 			ws[i].Write(text[:2*BlockSize+100])
@@ -155,14 +161,14 @@ func TestMemoryPerWriter(t *testing.T) {
 		for _, w := range ws {
 			w.Close()
 		}
-		t.Logf("level %d: 16 writers hold %.2f MiB", lvl, float64(held)/(1<<20))
-		if held > 16*EncoderMemory(lvl) {
-			t.Errorf("level %d: 16 writers hold %d bytes, more than 16 × %d", lvl, held, EncoderMemory(lvl))
+		t.Logf("level %d: %d writers hold %.2f MiB", lvl, n, float64(held)/(1<<20))
+		if held > int64(n)*EncoderMemory(lvl) {
+			t.Errorf("level %d: %d writers hold %d bytes, more than %d × %d", lvl, n, held, n, EncoderMemory(lvl))
 		}
 		// Readers.
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		rs := make([]*Reader, 16)
+		rs := make([]*Reader, n)
 		buf := make([]byte, 100)
 		for i := range rs {
 			rs[i], _ = NewReader(bytes.NewReader(files[i].Bytes()), o)
@@ -171,9 +177,9 @@ func TestMemoryPerWriter(t *testing.T) {
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		held = int64(after.HeapAlloc) - int64(before.HeapAlloc)
-		t.Logf("level %d: 16 readers hold %.2f MiB", lvl, float64(held)/(1<<20))
-		if held > 16*(int64(Window(lvl))+512<<10) {
-			t.Errorf("level %d: 16 readers hold %d bytes, more than 16 × (window + 512 KiB)", lvl, held)
+		t.Logf("level %d: %d readers hold %.2f MiB", lvl, n, float64(held)/(1<<20))
+		if held > int64(n)*(int64(Window(lvl))+512<<10) {
+			t.Errorf("level %d: %d readers hold %d bytes, more than %d × (window + 512 KiB)", lvl, n, held, n)
 		}
 		for _, r := range rs {
 			r.Close()

@@ -149,28 +149,51 @@ func CheckLevel(level int) error {
 	return nil
 }
 
-// EncoderLevel maps a legacy --compression-level to the encoder level used:
+// encoderSetting is the encoder level and window a --compression-level
+// uses.
+type encoderSetting struct {
+	level  zstd.EncoderLevel
+	window int
+}
+
+// encoderSettings maps a legacy --compression-level onto the encoder: the
+// cheapest encoder level and window whose files are at most 1% larger than
+// legacy 4.5.8's (libzstd) at the same level, measured on two kinds of
+// record text (synthetic records repeating one filler, and records of
+// names, e-mail addresses, cities and words; docs/compat.md has the
+// figures). Windows only grow where they pay: on record text a long window
+// also costs bits (longer offsets), which is why the fastest levels use
+// 64 KiB. Levels 10 and above cannot match libzstd's optimal parsing with
+// this encoder and use its best setting.
 //
-//	level ≤ 2 (incl. negative "fast" levels)  → SpeedFastest
-//	0 (default, = libzstd 3), 3 … 5           → SpeedDefault
-//	6 … 22                                    → SpeedBetterCompression
-//
-// This is the nearest-ratio mapping of zstd.EncoderLevelFromZstd except that
-// levels 10 and above use SpeedBetterCompression rather than
-// SpeedBestCompression: the latter needs about 34 MiB of match tables per
-// encoder, and a backup holds one encoder per open file.
-func EncoderLevel(level int) zstd.EncoderLevel {
+//	level ≤ 1 (incl. negative "fast" levels)  SpeedFastest             64 KiB
+//	0 (default, = libzstd 3), 2 … 4           SpeedDefault             256 KiB
+//	5                                         SpeedBetterCompression   1 MiB
+//	6                                         SpeedBetterCompression   8 MiB
+//	7                                         SpeedBestCompression     2 MiB
+//	8 … 22                                    SpeedBestCompression     8 MiB
+func encoderSettings(level int) encoderSetting {
 	switch {
 	case level == 0:
-		return zstd.SpeedDefault
-	case level < 3:
-		return zstd.SpeedFastest
-	case level < 6:
-		return zstd.SpeedDefault
+		return encoderSetting{zstd.SpeedDefault, 256 << 10}
+	case level <= 1:
+		return encoderSetting{zstd.SpeedFastest, 64 << 10}
+	case level <= 4:
+		return encoderSetting{zstd.SpeedDefault, 256 << 10}
+	case level == 5:
+		return encoderSetting{zstd.SpeedBetterCompression, 1 << 20}
+	case level == 6:
+		return encoderSetting{zstd.SpeedBetterCompression, 8 << 20}
+	case level == 7:
+		return encoderSetting{zstd.SpeedBestCompression, 2 << 20}
 	default:
-		return zstd.SpeedBetterCompression
+		return encoderSetting{zstd.SpeedBestCompression, 8 << 20}
 	}
 }
+
+// EncoderLevel returns the encoder level a --compression-level uses (see
+// encoderSettings).
+func EncoderLevel(level int) zstd.EncoderLevel { return encoderSettings(level).level }
 
 // BlockSize is the text buffer of a compressing writer: the writer hands
 // its text to the encoder, and the compressed block to the file, in pieces
@@ -181,30 +204,27 @@ const BlockSize = 128 << 10
 const plainBufSize = 4096
 
 // Window returns the zstd window (the longest back-reference distance) of
-// the frames written at a --compression-level. libzstd uses 2 MiB at level
-// 3 and more above; a smaller window keeps the memory of an encoder, which
-// every open backup file holds, small, at a cost in size of less than 1% on
-// record text (records repeat what other records near them hold).
-func Window(level int) int {
-	if EncoderLevel(level) == zstd.SpeedBetterCompression {
-		return 512 << 10
-	}
-	return 256 << 10
-}
+// the frames written at a --compression-level (see encoderSettings); a
+// reader of them holds about this much history. libzstd uses 2 MiB at
+// level 3 and more above; a smaller window keeps the memory of an encoder,
+// which every open backup file holds, small.
+func Window(level int) int { return encoderSettings(level).window }
 
 // EncoderMemory is an upper bound of the memory a compressing writer at a
 // --compression-level holds while a frame is open: the encoder's match
 // tables, its history (window plus one block) and block buffers, and the
 // writer's own text and output buffers.
 func EncoderMemory(level int) int64 {
-	tables := int64(1) << 20 // SpeedDefault: 1 MiB long + 256 KiB short table
+	var tables int64
 	switch EncoderLevel(level) {
 	case zstd.SpeedFastest:
-		tables = 256 << 10
+		tables = 256 << 10 // 32k entries of 8 bytes
 	case zstd.SpeedDefault:
-		tables += 256 << 10
+		tables = 1<<20 + 256<<10 // long and short table
 	case zstd.SpeedBetterCompression:
 		tables = 4<<20 + 64<<10
+	case zstd.SpeedBestCompression:
+		tables = 32<<20 + 2<<20
 	}
 	return tables + int64(Window(level)) + 8*BlockSize
 }

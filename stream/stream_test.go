@@ -503,9 +503,10 @@ func TestLevels(t *testing.T) {
 			t.Fatalf("level %d: %d -> %d bytes", lvl, len(text), out.Len())
 		}
 	}
-	if EncoderLevel(0) != zstd.SpeedDefault || EncoderLevel(3) != zstd.SpeedDefault ||
+	if EncoderLevel(0) != zstd.SpeedDefault || EncoderLevel(3) != zstd.SpeedDefault || Window(0) != 256<<10 ||
 		EncoderLevel(1) != zstd.SpeedFastest || EncoderLevel(-7) != zstd.SpeedFastest ||
-		EncoderLevel(6) != zstd.SpeedBetterCompression || EncoderLevel(22) != zstd.SpeedBetterCompression {
+		EncoderLevel(2) != zstd.SpeedDefault || EncoderLevel(6) != zstd.SpeedBetterCompression ||
+		EncoderLevel(7) != zstd.SpeedBestCompression || EncoderLevel(22) != zstd.SpeedBestCompression {
 		t.Fatal("level mapping changed")
 	}
 }

@@ -38,6 +38,7 @@ func run(args []string) int {
 	seedRecords := fs.Int("seed-records", 0, "store this many synthetic records in the first namespace, set -seed-set")
 	seedSet := fs.String("seed-set", "demo", "set of the synthetic records")
 	recordSize := fs.Int("record-size", 200, "approximate size in bytes of each synthetic record")
+	seedKind := fs.String("seed-kind", "synthetic", "kind of the -seed-records: synthetic (one filler string and a number, -record-size) or people (names, e-mail addresses, cities, words, numbers: about 360 bytes of backup text each)")
 	load := fs.String("load", "", "load a plain .asb backup file (records, indexes, UDFs) into the first namespace")
 	downtime := fs.Duration("restart-downtime", time.Second, "on SIGUSR1 every node goes down (refusing connections, store kept) for this long; SIGUSR2 drops every connection for this long")
 	outageAfter := fs.Int("outage-after-records", 0, "take every node down for -restart-downtime (negative: for good) once this many records were written or scanned")
@@ -82,6 +83,10 @@ func run(args []string) int {
 		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 		cfg.TLSName = *tlsName
 	}
+	if *seedKind != "synthetic" && *seedKind != "people" {
+		fmt.Fprintf(os.Stderr, "asdsim: -seed-kind: %q is neither synthetic nor people\n", *seedKind)
+		return 2
+	}
 	if *seedRecords < 0 || *recordSize < 0 {
 		fmt.Fprintln(os.Stderr, "asdsim: -seed-records and -record-size must not be negative")
 		return 2
@@ -93,7 +98,13 @@ func run(args []string) int {
 	}
 	defer func() { _ = srv.Close() }() // at exit: the served data lives in memory only
 	if *seedRecords > 0 {
-		if err := srv.SeedSynthetic(cfg.Namespaces[0].Name, *seedSet, *seedRecords, *recordSize); err != nil {
+		seed := func() error {
+			return srv.SeedSynthetic(cfg.Namespaces[0].Name, *seedSet, *seedRecords, *recordSize)
+		}
+		if *seedKind == "people" {
+			seed = func() error { return srv.SeedPeople(cfg.Namespaces[0].Name, *seedSet, *seedRecords, 1) }
+		}
+		if err := seed(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
