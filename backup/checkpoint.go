@@ -1,7 +1,6 @@
 package backup
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -159,9 +158,16 @@ func (e *engine) checkpoint(finished <-chan struct{}) error {
 	}
 	e.cp.mu.Lock()
 	e.out.writeMu.Lock()
-	st, waits, err := e.markFiles()
+	st, waits, releases, err := e.markFiles()
 	e.out.writeMu.Unlock()
 	e.cp.mu.Unlock()
+	// The state's pending S3 bytes are the writers' part buffers, pinned
+	// until the state is written or given up.
+	defer func() {
+		for _, r := range releases {
+			r()
+		}
+	}()
 	if err != nil || st.IsComplete() {
 		return err
 	}
@@ -203,22 +209,24 @@ func (e *engine) checkpoint(finished <-chan struct{}) error {
 
 // markFiles flushes the open files and takes the state (the writers
 // paused); waits[i] makes the flushed bytes of st.Files[i] durable and
-// returns its upload state.
-func (e *engine) markFiles() (*state.State, []func() (*state.S3Upload, error), error) {
+// returns its upload state; the releases (also returned with an error)
+// end the use of those states.
+func (e *engine) markFiles() (st *state.State, waits []func() (*state.S3Upload, error), releases []func(), err error) {
 	files := e.openOutputFiles()
-	waits := make([]func() (*state.S3Upload, error), len(files))
+	waits = make([]func() (*state.S3Upload, error), len(files))
 	for i, f := range files {
 		before := f.Size()
-		wait, err := f.Checkpoint()
+		wait, release, err := f.Checkpoint()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, releases, err
 		}
 		waits[i] = wait
+		releases = append(releases, release)
 		if d := f.Size() - before; d > 0 {
 			e.count.bytes.Add(d)
 		}
 	}
-	st := e.snapshot()
+	st = e.snapshot()
 	for _, f := range files {
 		recs := f.Records
 		if e.out.single != nil {
@@ -226,7 +234,7 @@ func (e *engine) markFiles() (*state.State, []func() (*state.S3Upload, error), e
 		}
 		st.Files = append(st.Files, e.fileEntry(f, recs, nil))
 	}
-	return st, waits, nil
+	return st, waits, releases, nil
 }
 
 // loadFailure is the failure to load a state file (legacy lines of err,
@@ -386,15 +394,11 @@ func (e *engine) writeState(st *state.State) error {
 	if !storage.IsS3Path(e.cp.path) {
 		return state.Save(e.cp.path, st)
 	}
-	var buf bytes.Buffer
-	if _, err := st.WriteTo(&buf); err != nil {
-		return err
-	}
 	sk, err := e.out.store.Create(e.cp.path)
 	if err != nil {
 		return fmt.Errorf("Failed to open state file \"%s\", reason: %w", e.cp.path, err)
 	}
-	if _, err := sk.Write(buf.Bytes()); err != nil {
+	if _, err := st.WriteTo(sk); err != nil {
 		_ = sk.Abort()
 		return fmt.Errorf("Error while writing backup state file %s: %w", e.cp.path, err)
 	}

@@ -272,6 +272,58 @@ func (d *decoder) s3(e *FileEntry) error {
 
 // Bytes returns the legacy serialisation of s.
 func (s *State) Bytes() []byte {
+	var c encoder
+	s.encode(&c)
+	return c.b
+}
+
+// WriteTo writes the legacy serialisation of s to w. Large byte fields
+// (stream buffers, the pending and failed S3 parts, up to a part size
+// each) are written from where they are, not copied into the encoding.
+func (s *State) WriteTo(w io.Writer) (int64, error) {
+	c := encoder{w: w}
+	s.encode(&c)
+	c.flush()
+	return c.n, c.err
+}
+
+// encoder collects a serialisation in b; with w set, it writes b to w
+// before each large field and writes that field directly.
+type encoder struct {
+	b   []byte
+	w   io.Writer
+	n   int64
+	err error
+}
+
+// directMin is the size from which a field is written directly.
+const directMin = 64 << 10
+
+// data adds p to the serialisation.
+func (c *encoder) data(p []byte) {
+	if c.w == nil || len(p) < directMin {
+		c.b = append(c.b, p...)
+		return
+	}
+	c.flush()
+	c.write(p)
+}
+
+func (c *encoder) flush() {
+	c.write(c.b)
+	c.b = c.b[:0]
+}
+
+func (c *encoder) write(p []byte) {
+	if c.err != nil || len(p) == 0 {
+		return
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.err = err
+}
+
+func (s *State) encode(c *encoder) {
 	b := make([]byte, headerSize, headerSize+256*len(s.Files))
 	words := s.StatusWords()
 	for i, w := range words {
@@ -288,27 +340,26 @@ func (s *State) Bytes() []byte {
 	binary.BigEndian.PutUint64(b[o+24:], s.ByteTotal)
 	binary.BigEndian.PutUint64(b[o+32:], s.RecCommitted)
 	binary.BigEndian.PutUint64(b[o+40:], s.ByteCommitted)
-	b = binary.BigEndian.AppendUint64(b[:headerSize-8], uint64(len(s.Files)))
+	c.b = binary.BigEndian.AppendUint64(b[:headerSize-8], uint64(len(s.Files)))
 	for i := range s.Files {
-		b = s.Files[i].appendTo(b)
+		s.Files[i].encode(c)
 	}
-	return b
 }
 
-func appendBuffer(b []byte, buf *Buffer) []byte {
+func (c *encoder) buffer(buf *Buffer) {
 	size := max(buf.Size, uint64(len(buf.Data)))
-	b = binary.BigEndian.AppendUint64(b, size)
-	b = binary.BigEndian.AppendUint64(b, uint64(len(buf.Data)))
-	b = binary.BigEndian.AppendUint64(b, min(buf.DataPos, uint64(len(buf.Data))))
-	return append(b, buf.Data...)
+	c.b = binary.BigEndian.AppendUint64(c.b, size)
+	c.b = binary.BigEndian.AppendUint64(c.b, uint64(len(buf.Data)))
+	c.b = binary.BigEndian.AppendUint64(c.b, min(buf.DataPos, uint64(len(buf.Data))))
+	c.data(buf.Data)
 }
 
-func append32(b, s []byte) []byte {
-	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
-	return append(b, s...)
+func (c *encoder) bytes32(s []byte) {
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(s)))
+	c.data(s)
 }
 
-func (e *FileEntry) appendTo(b []byte) []byte {
+func (e *FileEntry) encode(c *encoder) {
 	var h [ioHeaderSize]byte
 	binary.BigEndian.PutUint64(h[0:], e.ByteCount)
 	binary.BigEndian.PutUint64(h[8:], e.RawByteCount)
@@ -317,55 +368,49 @@ func (e *FileEntry) appendTo(b []byte) []byte {
 	if e.Flags&0x03 != 0 {
 		copy(h[21:37], e.IV[:])
 	}
-	b = append(b, h[:]...)
-	b = appendBuffer(b, &e.Main)
+	c.b = append(c.b, h[:]...)
+	c.buffer(&e.Main)
 	if e.Flags&0x04 != 0 {
-		c := e.Compressed
-		if c == nil {
-			c = &Buffer{}
+		cb := e.Compressed
+		if cb == nil {
+			cb = &Buffer{}
 		}
-		b = appendBuffer(b, c)
+		c.buffer(cb)
 	}
 	if e.Flags&0x03 != 0 {
-		c := e.Encrypted
-		if c == nil {
-			c = &Buffer{}
+		cb := e.Encrypted
+		if cb == nil {
+			cb = &Buffer{}
 		}
-		b = appendBuffer(b, c)
+		c.buffer(cb)
 	}
 	fpos := e.FilePos
 	if e.Path == "-" {
 		fpos = 0
 	}
-	b = binary.BigEndian.AppendUint64(b, fpos)
-	b = append(b, e.FileFlags&FileS3)
-	b = binary.BigEndian.AppendUint64(b, uint64(len(e.Path)))
-	b = append(b, e.Path...)
+	c.b = binary.BigEndian.AppendUint64(c.b, fpos)
+	c.b = append(c.b, e.FileFlags&FileS3)
+	c.b = binary.BigEndian.AppendUint64(c.b, uint64(len(e.Path)))
+	c.b = append(c.b, e.Path...)
 	if e.IsS3() {
 		u := e.S3
 		if u == nil {
 			u = &S3Upload{}
 		}
-		b = binary.BigEndian.AppendUint32(b, u.PartNumber)
-		b = append32(b, []byte(u.UploadID))
-		b = binary.BigEndian.AppendUint64(b, u.MinPartSize)
-		b = append32(b, u.Pending)
-		b = binary.BigEndian.AppendUint32(b, uint32(len(u.Parts)))
+		c.b = binary.BigEndian.AppendUint32(c.b, u.PartNumber)
+		c.bytes32([]byte(u.UploadID))
+		c.b = binary.BigEndian.AppendUint64(c.b, u.MinPartSize)
+		c.bytes32(u.Pending)
+		c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(u.Parts)))
 		for _, p := range u.Parts {
-			b = binary.BigEndian.AppendUint32(b, p.PartNumber)
-			b = append32(b, []byte(p.ETag))
+			c.b = binary.BigEndian.AppendUint32(c.b, p.PartNumber)
+			c.bytes32([]byte(p.ETag))
 		}
-		b = binary.BigEndian.AppendUint32(b, uint32(len(u.Failed)))
+		c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(u.Failed)))
 		for _, p := range u.Failed {
-			b = binary.BigEndian.AppendUint32(b, p.PartNumber)
-			b = append32(b, p.Data)
+			c.b = binary.BigEndian.AppendUint32(c.b, p.PartNumber)
+			c.bytes32(p.Data)
 		}
 	}
-	return binary.BigEndian.AppendUint64(b, e.RecCount)
-}
-
-// WriteTo writes the legacy serialisation of s to w.
-func (s *State) WriteTo(w io.Writer) (int64, error) {
-	n, err := w.Write(s.Bytes())
-	return int64(n), err
+	c.b = binary.BigEndian.AppendUint64(c.b, e.RecCount)
 }

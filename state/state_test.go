@@ -483,3 +483,51 @@ func TestResumeChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// sliceWriter records the slices it is given.
+type sliceWriter struct {
+	out    bytes.Buffer
+	writes [][]byte
+}
+
+func (w *sliceWriter) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, p)
+	return w.out.Write(p)
+}
+
+// TestWriteToPassesLargeFields: WriteTo writes what Bytes returns, and
+// hands the large fields (a part being filled, a failed part, a stream
+// buffer) to the writer as they are, not copied into the encoding.
+func TestWriteToPassesLargeFields(t *testing.T) {
+	pending := bytes.Repeat([]byte("p"), 5<<20)
+	failed := bytes.Repeat([]byte("f"), 1<<20)
+	main := bytes.Repeat([]byte("m"), 128<<10)
+	s := &State{FileCount: 2}
+	s.Files = []FileEntry{
+		{Main: Buffer{Size: 4096, Data: []byte("small")}, Path: "s3://b/d/test_00000.asb", FileFlags: FileS3,
+			S3: &S3Upload{PartNumber: 4, UploadID: "u", MinPartSize: 5 << 20, Pending: pending,
+				Parts:  []S3Part{{1, "\"e1\""}, {3, "\"e3\""}},
+				Failed: []S3FailedPart{{2, failed}}}, RecCount: 9},
+		{Main: Buffer{Size: 1 << 20, Data: main}, Path: "d/test_00001.asb", RecCount: 1},
+	}
+	var w sliceWriter
+	n, err := s.WriteTo(&w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := s.Bytes(); n != int64(len(want)) || !bytes.Equal(w.out.Bytes(), want) {
+		t.Fatalf("WriteTo wrote %d bytes, Bytes has %d; equal %v", n, len(want), bytes.Equal(w.out.Bytes(), want))
+	}
+	for _, big := range [][]byte{pending, failed, main} {
+		passed := false
+		for _, p := range w.writes {
+			passed = passed || len(p) == len(big) && &p[0] == &big[0]
+		}
+		if !passed {
+			t.Errorf("a field of %d bytes was copied, not written as it is", len(big))
+		}
+	}
+	if _, err := Read(bytes.NewReader(w.out.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+}

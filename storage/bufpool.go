@@ -23,6 +23,11 @@ type bufPool struct {
 	// grew, if set, is called (p.mu held) with the new size when the size
 	// of the buffers grows.
 	grew func(size int64)
+	// pins counts the holders of each pinned buffer (by its first byte);
+	// a pinned buffer given back with put waits in held until the last
+	// unpin, so that what a holder reads is not overwritten meanwhile.
+	pins map[*byte]int
+	held map[*byte][]byte
 }
 
 // get returns a buffer of length 0 and capacity size. Sizes only grow
@@ -49,13 +54,51 @@ func (p *bufPool) get(size int) []byte {
 	return allocBuf(size)[:0]
 }
 
-// put releases a buffer returned by get.
+// put releases a buffer returned by get. A pinned buffer is released at
+// its last unpin.
 func (p *bufPool) put(b []byte) {
 	if b == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if k := &b[:cap(b)][0]; p.pins[k] > 0 {
+		p.held[k] = b
+		return
+	}
+	p.release(b)
+}
+
+// pin keeps a buffer returned by get from being reused (a put of it
+// waits) until unpin: a checkpoint holds the bytes of a part being filled
+// this way while the writer goes on, instead of copying them.
+func (p *bufPool) pin(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pins == nil {
+		p.pins, p.held = map[*byte]int{}, map[*byte][]byte{}
+	}
+	p.pins[&b[:cap(b)][0]]++
+}
+
+// unpin ends a pin; the last one releases the buffer if it was put
+// meanwhile.
+func (p *bufPool) unpin(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := &b[:cap(b)][0]
+	if p.pins[k]--; p.pins[k] > 0 {
+		return
+	}
+	delete(p.pins, k)
+	if h, ok := p.held[k]; ok {
+		delete(p.held, k)
+		p.release(h)
+	}
+}
+
+// release frees or keeps a buffer that nobody uses (p.mu held).
+func (p *bufPool) release(b []byte) {
 	if cap(b) != p.size {
 		freeBuf(b)
 		p.live--

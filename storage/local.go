@@ -143,13 +143,13 @@ func (s *localSink) Detach() error { return s.f.Close() }
 
 // Mark returns an fsync of the file. A file closed since was synced by its
 // Close (Detach closes only after a Sync).
-func (s *localSink) Mark() func() (*state.S3Upload, error) {
+func (s *localSink) Mark() (func() (*state.S3Upload, error), func()) {
 	return func() (*state.S3Upload, error) {
 		if err := s.f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
 			return nil, err
 		}
 		return nil, nil
-	}
+	}, func() {}
 }
 
 func (s *localSink) Abort() error {
@@ -166,6 +166,6 @@ func (stdoutSink) Abort() error                { return nil }
 func (stdoutSink) Detach() error               { return nil }
 func (stdoutSink) Upload() *state.S3Upload     { return nil }
 
-func (stdoutSink) Mark() func() (*state.S3Upload, error) {
-	return func() (*state.S3Upload, error) { return nil, nil }
+func (stdoutSink) Mark() (func() (*state.S3Upload, error), func()) {
+	return func() (*state.S3Upload, error) { return nil, nil }, func() {}
 }

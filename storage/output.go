@@ -321,17 +321,19 @@ func (o *File) Sync() error {
 // Checkpoint flushes the file and returns a function that makes the bytes
 // flushed so far durable (fsync for local files, the parts handed out so
 // far uploaded for S3) and returns the S3 upload state describing exactly
-// them (nil for local files). Only the flush needs the writers paused:
-// they may go on while the function waits, so that a checkpoint does not
-// hold them for the parts in flight or an fsync.
-func (o *File) Checkpoint() (func() (*state.S3Upload, error), error) {
+// them (nil for local files), and the release of that state (Sink.Mark:
+// call it once the state is saved or given up). Only the flush needs the
+// writers paused: they may go on while the function waits, so that a
+// checkpoint does not hold them for the parts in flight or an fsync.
+func (o *File) Checkpoint() (wait func() (*state.S3Upload, error), release func(), err error) {
 	if err := o.Flush(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if o.sink == nil {
-		return func() (*state.S3Upload, error) { return nil, nil }, nil
+		return func() (*state.S3Upload, error) { return nil, nil }, func() {}, nil
 	}
-	return o.sink.Mark(), nil
+	wait, release = o.sink.Mark()
+	return wait, release, nil
 }
 
 // UploadLast starts uploading the last part of an S3 file that is about

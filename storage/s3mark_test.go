@@ -95,7 +95,8 @@ func TestS3MarkWhileUploading(t *testing.T) {
 	}
 	v.hold.Lock() // part 1 stays in flight
 	writeIn(t, w, data[:marked])
-	wait := w.Mark() // would never return if it waited for part 1
+	wait, release := w.Mark() // wait would never return if it waited for part 1
+	defer release()
 	writeIn(t, w, data[marked:11<<20])
 	v.hold.Unlock()
 	up, err := wait()
@@ -206,5 +207,63 @@ func TestS3UploadLast(t *testing.T) {
 	}
 	if got := readObject(t, s, path); !bytes.Equal(got, data) {
 		t.Fatalf("object closed after a failed early upload differs (%d bytes, want %d)", len(got), len(data))
+	}
+}
+
+// TestS3MarkPinsPending: the pending bytes of a mark are the writer's part
+// buffer, not a copy; the buffer is not reused while the mark is held,
+// even once its part is full and uploaded, and is reused after release.
+func TestS3MarkPinsPending(t *testing.T) {
+	s := newStore(t, nil)
+	b := newBucket(t)
+	path := "s3://" + b + "/pin.asb"
+	data := randomBytes(15<<20, 12)
+	part := 5 << 20
+
+	w, err := s.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeIn(t, w, data[:1<<20])
+	wait, release := w.Mark()
+	up, err := wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(up.Pending, data[:1<<20]) {
+		t.Fatalf("pending: %d bytes, want the first MiB", len(up.Pending))
+	}
+	if &up.Pending[0] != &w.(*s3Writer).buf[0] {
+		t.Error("pending bytes copied from the part buffer")
+	}
+	// Part 1 (the pinned buffer) fills and is uploaded; part 2 needs a
+	// buffer while part 1's is still pinned.
+	writeIn(t, w, data[1<<20:part])
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	writeIn(t, w, data[part:2*part])
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(up.Pending, data[:1<<20]) {
+		t.Fatal("pending bytes of the mark overwritten while it was held")
+	}
+	if live, _ := s.parts.stats(); live != 2 {
+		t.Errorf("%d part buffers allocated, want 2 (the pinned one and part 2's)", live)
+	}
+	release()
+	release() // a second release changes nothing
+	// Part 3 reuses a released buffer: nothing more is allocated.
+	writeIn(t, w, data[2*part:])
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, peak := s.parts.stats(); peak != 2 {
+		t.Errorf("%d part buffers at most, want 2", peak)
+	}
+	got := readObject(t, s, path)
+	if !bytes.Equal(got, data) {
+		t.Fatalf("object: %d bytes, want the %d written", len(got), len(data))
 	}
 }

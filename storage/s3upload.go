@@ -290,16 +290,24 @@ func (w *s3Writer) Upload() *state.S3Upload {
 	return up
 }
 
-// Mark notes the parts handed out so far and copies the bytes of the part
-// being filled. The function it returns waits until those parts are
-// uploaded (or failed), not for the parts handed out after the mark, and
-// returns the upload state as of the mark: the writer may go on meanwhile
-// (a part handed out later, numbered after the mark's, is replaced or left
-// out by --continue).
-func (w *s3Writer) Mark() func() (*state.S3Upload, error) {
+// Mark notes the parts handed out so far and the bytes of the part being
+// filled. The function it returns waits until those parts are uploaded
+// (or failed), not for the parts handed out after the mark, and returns
+// the upload state as of the mark: the writer may go on meanwhile (a part
+// handed out later, numbered after the mark's, is replaced or left out by
+// --continue). The state's pending bytes are the part buffer itself, not a
+// copy (a checkpoint of 8 files would copy up to 40 MiB): the writer only
+// appends after them, and the buffer is pinned, not reused, until release.
+func (w *s3Writer) Mark() (func() (*state.S3Upload, error), func()) {
 	last := w.partNum
-	up := &state.S3Upload{PartNumber: uint32(last) + 1, UploadID: w.uploadID, MinPartSize: uint64(w.base),
-		Pending: append([]byte(nil), w.buf...)}
+	up := &state.S3Upload{PartNumber: uint32(last) + 1, UploadID: w.uploadID, MinPartSize: uint64(w.base)}
+	release := func() {}
+	if pending := w.buf; len(pending) > 0 {
+		up.Pending = pending[:len(pending):len(pending)]
+		w.st.parts.pin(pending)
+		var once sync.Once
+		release = func() { once.Do(func() { w.st.parts.unpin(pending) }) }
+	}
 	return func() (*state.S3Upload, error) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -310,6 +318,8 @@ func (w *s3Writer) Mark() func() (*state.S3Upload, error) {
 			if etag, ok := w.parts[n]; ok {
 				up.Parts = append(up.Parts, state.S3Part{PartNumber: uint32(n), ETag: etag})
 			} else if data, ok := w.failedData[n]; ok {
+				// Copied: rare, and the writer's failed parts are
+				// given back when it is released.
 				up.Failed = append(up.Failed, state.S3FailedPart{PartNumber: uint32(n), Data: append([]byte(nil), data...)})
 			} else if w.released {
 				return nil, fmt.Errorf("%s: part %d is gone", w.path, n)
@@ -320,7 +330,7 @@ func (w *s3Writer) Mark() func() (*state.S3Upload, error) {
 			n++
 		}
 		return up, w.err
-	}
+	}, release
 }
 
 // FailedParts returns the numbers of the parts whose upload failed.

@@ -65,10 +65,13 @@ type Sink interface {
 	// completed nor aborted) for --continue.
 	Detach() error
 	// Mark notes the bytes written so far without waiting for anything;
-	// the function it returns makes them durable and returns the upload
-	// state that describes exactly them (nil for local files), while the
-	// writer may go on. See File.Checkpoint.
-	Mark() func() (*state.S3Upload, error)
+	// wait makes them durable and returns the upload state that describes
+	// exactly them (nil for local files), while the writer may go on;
+	// release ends the use of that state (its pending bytes may be the
+	// writer's own buffer, kept from reuse until then): call it once the
+	// state is saved or given up, whether or not wait was called. See
+	// File.Checkpoint.
+	Mark() (wait func() (*state.S3Upload, error), release func())
 }
 
 // Object is a backup file opened for reading.
