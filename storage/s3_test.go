@@ -231,17 +231,7 @@ func TestS3ResumeAfterCrash(t *testing.T) {
 		t.Fatalf("upload state: part %d, %d parts, %d pending", ent.S3.PartNumber, len(ent.S3.Parts), len(ent.S3.Pending))
 	}
 	// Round trip through the state codec, as after a real crash.
-	var st state.State
-	st.Files = []state.FileEntry{*ent}
-	var buf bytes.Buffer
-	if _, err := st.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := state.Read(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ent = &loaded.Files[0]
+	ent = roundTripEntry(t, *ent)
 	// The crashed run went on: two more parts uploaded, never recorded.
 	writeIn(t, w, randomBytes(12<<20, 9))
 	if err := w.Sync(); err != nil {
@@ -254,17 +244,7 @@ func TestS3ResumeAfterCrash(t *testing.T) {
 	if _, err := s.Reopen(&bad); err == nil || !strings.Contains(err.Error(), "did not match file pos") {
 		t.Errorf("Reopen with a wrong position: %v", err)
 	}
-	w2, err := s.Reopen(ent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeIn(t, w2, data[saved:])
-	if err := w2.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readObject(t, s, path); !bytes.Equal(got, data) {
-		t.Fatalf("resumed object differs (%d bytes, want %d)", len(got), len(data))
-	}
+	finishResumed(t, s, ent, data)
 }
 
 func TestS3ResumeAfterCompletedUpload(t *testing.T) {
@@ -280,17 +260,7 @@ func TestS3ResumeAfterCompletedUpload(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	w2, err := s.Reopen(ent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeIn(t, w2, data[saved:])
-	if err := w2.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readObject(t, s, path); !bytes.Equal(got, data) {
-		t.Fatalf("resumed object differs (%d bytes, want %d)", len(got), len(data))
-	}
+	finishResumed(t, s, ent, data)
 	// Nothing is left pending in the bucket.
 	ups, err := s.listUploads(b, "")
 	if err != nil || len(ups) != 0 {
@@ -433,5 +403,39 @@ func TestS3ReadSurvivesServerRestart(t *testing.T) {
 	}
 	if !bytes.Equal(append(head, rest...), data) {
 		t.Fatal("data differs after the restart")
+	}
+}
+
+// roundTripEntry saves a file entry in a state and loads it back through
+// the state codec, as a run that crashed and resumes would.
+func roundTripEntry(t *testing.T, ent state.FileEntry) *state.FileEntry {
+	t.Helper()
+	var st state.State
+	st.Files = []state.FileEntry{ent}
+	var buf bytes.Buffer
+	if _, err := st.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := state.Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &loaded.Files[0]
+}
+
+// finishResumed reopens the saved file of ent, writes the rest of data
+// from its position, closes it and checks that the object is data.
+func finishResumed(t *testing.T, s *S3Store, ent *state.FileEntry, data []byte) {
+	t.Helper()
+	w, err := s.Reopen(ent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeIn(t, w, data[ent.FilePos:])
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readObject(t, s, ent.Path); !bytes.Equal(got, data) {
+		t.Fatalf("resumed object differs (%d bytes, want %d)", len(got), len(data))
 	}
 }

@@ -90,22 +90,6 @@ func TestS3FailedPartsResumable(t *testing.T) {
 	}})
 	b := newBucket(t)
 
-	// roundTrip saves the upload state as a state file would (through the
-	// codec) and returns the loaded entry.
-	roundTrip := func(ent state.FileEntry) *state.FileEntry {
-		var st state.State
-		st.Files = []state.FileEntry{ent}
-		var buf bytes.Buffer
-		if _, err := st.WriteTo(&buf); err != nil {
-			t.Fatal(err)
-		}
-		loaded, err := state.Read(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &loaded.Files[0]
-	}
-
 	// A middle part fails; the writer goes on.
 	path := "s3://" + b + "/mid.asb"
 	data := randomBytes(18<<20, 11)
@@ -128,22 +112,12 @@ func TestS3FailedPartsResumable(t *testing.T) {
 		!bytes.Equal(up.Failed[0].Data, data[5<<20:10<<20]) || !bytes.Equal(up.Pending, data[10<<20:12<<20]) {
 		t.Fatalf("upload state: next part %d, parts %v, %d failed, %d pending", up.PartNumber, up.Parts, len(up.Failed), len(up.Pending))
 	}
-	ent := roundTrip(state.FileEntry{Path: path, FilePos: 12 << 20, FileFlags: state.FileS3, S3: up})
+	ent := roundTripEntry(t, state.FileEntry{Path: path, FilePos: 12 << 20, FileFlags: state.FileS3, S3: up})
 	if err := w.Detach(); err != nil {
 		t.Fatal(err)
 	}
 	g.close(false)
-	w2, err := direct.Reopen(ent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeIn(t, w2, data[12<<20:])
-	if err := w2.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readObject(t, direct, path); !bytes.Equal(got, data) {
-		t.Fatalf("resumed object differs (%d bytes, want %d)", len(got), len(data))
-	}
+	finishResumed(t, direct, ent, data)
 
 	// The last part fails when the file is closed: the upload stays open,
 	// Close can be called again, more bytes can follow the failed part.
@@ -154,7 +128,7 @@ func TestS3FailedPartsResumable(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.close(true)
-	err = w.Close()
+	err := w.Close()
 	if !errors.Is(err, ErrUploadIncomplete) {
 		t.Fatalf("Close with a failed part: %v, want ErrUploadIncomplete", err)
 	}
@@ -166,7 +140,7 @@ func TestS3FailedPartsResumable(t *testing.T) {
 		!bytes.Equal(up.Failed[0].Data, data[5<<20:7<<20]) {
 		t.Fatalf("upload state: next part %d, %d failed, %d pending", up.PartNumber, len(up.Failed), len(up.Pending))
 	}
-	ent = roundTrip(state.FileEntry{Path: path, FilePos: 7 << 20, FileFlags: state.FileS3, S3: up})
+	ent = roundTripEntry(t, state.FileEntry{Path: path, FilePos: 7 << 20, FileFlags: state.FileS3, S3: up})
 	if err := w.Detach(); err != nil {
 		t.Fatal(err)
 	}
@@ -174,17 +148,7 @@ func TestS3FailedPartsResumable(t *testing.T) {
 	if has, err := direct.HasEntry(path); err != nil || !has {
 		t.Fatalf("HasEntry of the open upload: %v %v", has, err)
 	}
-	w2, err = direct.Reopen(ent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeIn(t, w2, data[7<<20:])
-	if err := w2.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readObject(t, direct, path); !bytes.Equal(got, data) {
-		t.Fatalf("resumed object differs (%d bytes, want %d)", len(got), len(data))
-	}
+	finishResumed(t, direct, ent, data)
 	for _, k := range []string{"mid.asb", "last.asb"} {
 		if ups, err := direct.listUploadsWith(b, k); err != nil || len(ups) != 0 {
 			t.Errorf("%s: uploads left: %v %v", k, ups, err)

@@ -113,27 +113,8 @@ func TestS3MarkWhileUploading(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var st state.State
-	st.Files = []state.FileEntry{{Path: path, FilePos: uint64(marked), FileFlags: state.FileS3, S3: up}}
-	var buf bytes.Buffer
-	if _, err := st.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := state.Read(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w2, err := s.Reopen(&loaded.Files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeIn(t, w2, data[marked:])
-	if err := w2.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readObject(t, s, path); !bytes.Equal(got, data) {
-		t.Fatalf("resumed object differs (%d bytes, want %d)", len(got), len(data))
-	}
+	ent := roundTripEntry(t, state.FileEntry{Path: path, FilePos: uint64(marked), FileFlags: state.FileS3, S3: up})
+	finishResumed(t, s, ent, data)
 }
 
 // TestS3UploadLast uploads the last part of files ahead of Close: the
