@@ -6,9 +6,6 @@ import (
 	"hash/crc32"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,31 +60,24 @@ func (c *crcReader) Close() error { return c.r.Close() }
 
 func newPartLink(t testing.TB) *partLink {
 	t.Helper()
-	target, err := url.Parse(s3Server(t).Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
 	l := &partLink{}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && r.URL.Query().Has("partNumber") {
-			flip := int64(-1)
-			if l.faulty.Load() {
-				flip = r.ContentLength / 2
-			}
-			header := r.Header.Get("X-Amz-Checksum-Crc32c")
-			r.Body = &crcReader{r: r.Body, flip: flip, done: func(sum uint32) {
-				var b [4]byte
-				binary.BigEndian.PutUint32(b[:], sum)
-				l.mu.Lock()
-				l.parts = append(l.parts, linkPart{header: header, sent: base64.StdEncoding.EncodeToString(b[:])})
-				l.mu.Unlock()
-			}}
+	l.addr = s3Proxy(t, func(r *http.Request) {
+		if r.Method != http.MethodPut || !r.URL.Query().Has("partNumber") {
+			return
 		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	l.addr = strings.TrimPrefix(srv.URL, "http://")
+		flip := int64(-1)
+		if l.faulty.Load() {
+			flip = r.ContentLength / 2
+		}
+		header := r.Header.Get("X-Amz-Checksum-Crc32c")
+		r.Body = &crcReader{r: r.Body, flip: flip, done: func(sum uint32) {
+			var b [4]byte
+			binary.BigEndian.PutUint32(b[:], sum)
+			l.mu.Lock()
+			l.parts = append(l.parts, linkPart{header: header, sent: base64.StdEncoding.EncodeToString(b[:])})
+			l.mu.Unlock()
+		}}
+	})
 	return l
 }
 

@@ -37,24 +37,35 @@ type s3Recorder struct {
 
 func newS3Recorder(t testing.TB) *s3Recorder {
 	t.Helper()
+	rec := &s3Recorder{}
+	rec.addr = s3Proxy(t, func(r *http.Request) {
+		rec.mu.Lock()
+		rec.reqs = append(rec.reqs, s3Request{method: r.Method, path: r.URL.Path, query: r.URL.RawQuery, header: r.Header.Clone()})
+		rec.mu.Unlock()
+	})
+	return rec
+}
+
+// s3Proxy starts a reverse proxy to the S3 test server that calls see
+// with each request before passing it on (see may replace its body), and
+// returns the proxy's host:port.
+func s3Proxy(t testing.TB, see func(r *http.Request)) string {
+	t.Helper()
 	target, err := url.Parse(s3Server(t).Endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &s3Recorder{}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec.mu.Lock()
-		rec.reqs = append(rec.reqs, s3Request{method: r.Method, path: r.URL.Path, query: r.URL.RawQuery, header: r.Header.Clone()})
-		rec.mu.Unlock()
+		see(r)
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	rec.addr = strings.TrimPrefix(srv.URL, "http://")
-	if _, _, err := net.SplitHostPort(rec.addr); err != nil {
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		t.Fatal(err)
 	}
-	return rec
+	return addr
 }
 
 // flags are the --s3-* options that send a tool through the recorder.
