@@ -55,11 +55,10 @@ func TestStatusWordsVerifiedExample(t *testing.T) {
 	}
 }
 
-// legacyExample builds, byte by byte from the layout description, the
-// verified example entry: zstd + AES-128, nothing flushed, 29 bytes pending.
-func legacyExample(t *testing.T) []byte {
-	t.Helper()
-	var b bytes.Buffer
+// writeLegacyPrefix writes the part of a state file before its file
+// entries, field by field as state-and-streams.md A lays it out (one file
+// entry follows), and returns big-endian writers to b.
+func writeLegacyPrefix(b *bytes.Buffer) (be64 func(uint64), be32 func(uint32)) {
 	words := make([]byte, 1568)
 	// Partitions 0..20 NOT_STARTED, partition 21 INCOMPLETE.
 	var w0 uint64
@@ -73,8 +72,8 @@ func legacyExample(t *testing.T) []byte {
 	d := digestFor(21, 0x77)
 	copy(digests[20*21:], d[:])
 	b.Write(digests)
-	be64 := func(v uint64) { binary.Write(&b, binary.BigEndian, v) }
-	be32 := func(v uint32) { binary.Write(&b, binary.BigEndian, v) }
+	be64 = func(v uint64) { _ = binary.Write(b, binary.BigEndian, v) }
+	be32 = func(v uint32) { _ = binary.Write(b, binary.BigEndian, v) }
 	be64(4)    // file_count
 	be32(3)    // index_count
 	be32(2)    // udf_count
@@ -83,6 +82,15 @@ func legacyExample(t *testing.T) []byte {
 	be64(95)   // rec committed
 	be64(4000) // byte committed
 	be64(1)    // n_files
+	return be64, be32
+}
+
+// legacyExample builds, byte by byte from the layout description, the
+// verified example entry: zstd + AES-128, nothing flushed, 29 bytes pending.
+func legacyExample(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	be64, be32 := writeLegacyPrefix(&b)
 	// io-proxy header
 	be64(0)
 	be64(16)
@@ -529,5 +537,70 @@ func TestWriteToPassesLargeFields(t *testing.T) {
 	}
 	if _, err := Read(bytes.NewReader(w.out.Bytes())); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLegacyLayoutS3Entry reads an S3 file entry built byte by byte from
+// the layout of state-and-streams.md A (FILE-PROXY RECORD with its UPLOAD
+// STATE: a plain file, two parts uploaded, one failed, bytes pending) and
+// writes the same bytes back.
+func TestLegacyLayoutS3Entry(t *testing.T) {
+	var b bytes.Buffer
+	be64, be32 := writeLegacyPrefix(&b)
+	bytes32 := func(s string) { be32(uint32(len(s))); b.WriteString(s) }
+	// io-proxy header: plain, 12 MiB + 7 written
+	be64(12<<20 + 7)
+	be64(12<<20 + 7)
+	be32(3)
+	b.WriteByte(0x00)
+	b.Write(make([]byte, 16+3))
+	// main buffer: nothing pending
+	be64(4096)
+	be64(0)
+	be64(0)
+	// file proxy: S3
+	path := "s3://bucket/dir/test_00003.asb"
+	be64(12<<20 + 7)
+	b.WriteByte(0x01)
+	be64(uint64(len(path)))
+	b.WriteString(path)
+	be32(4) // next part
+	bytes32("upload-id-1")
+	be64(5 << 20) // min part size
+	bytes32("pending bytes")
+	be32(2)
+	be32(1)
+	bytes32(`"etag-1"`)
+	be32(3)
+	bytes32(`"etag-3"`)
+	be32(1)
+	be32(2)
+	bytes32("failed part 2")
+	be64(42) // rec_count_file
+	raw := b.Bytes()
+
+	s, err := Read(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Files) != 1 {
+		t.Fatalf("%d files", len(s.Files))
+	}
+	e := s.Files[0]
+	if !e.IsS3() || e.FileFlags != FileS3 || e.Path != path || e.FilePos != 12<<20+7 || e.RecCount != 42 || e.Num != 3 {
+		t.Fatalf("file record %+v", e)
+	}
+	u := e.S3
+	if u == nil || u.PartNumber != 4 || u.UploadID != "upload-id-1" || u.MinPartSize != 5<<20 || string(u.Pending) != "pending bytes" ||
+		len(u.Parts) != 2 || u.Parts[0] != (S3Part{1, `"etag-1"`}) || u.Parts[1] != (S3Part{3, `"etag-3"`}) ||
+		len(u.Failed) != 1 || u.Failed[0].PartNumber != 2 || string(u.Failed[0].Data) != "failed part 2" {
+		t.Fatalf("upload state %+v", u)
+	}
+	if !bytes.Equal(s.Bytes(), raw) {
+		t.Fatal("re-serialisation differs from the legacy bytes")
+	}
+	var w sliceWriter
+	if _, err := s.WriteTo(&w); err != nil || !bytes.Equal(w.out.Bytes(), raw) {
+		t.Fatalf("WriteTo differs from the legacy bytes (%v)", err)
 	}
 }
