@@ -322,6 +322,14 @@ func (s *Server) PutObjects(bucket string, n int, object func(i int) (key string
 	return g.Wait()
 }
 
+// Pid returns the server's process id (0 if it is not running).
+func (s *Server) Pid() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // CPUTime returns the CPU time (user and system) the server process has
 // used so far, from /proc (Linux); ok is false where it cannot be read.
 func (s *Server) CPUTime() (d time.Duration, ok bool) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,20 +24,42 @@ var benchSeq atomic.Int64
 // meanwhile (it shares the machine's cores: every second it spends is one
 // the tool and the database server do not get). S3 and local figures come
 // from the same machine and data, so their ratio is what matters.
+//
+// The pinned-* runs give the S3 server a core of its own, as a store on
+// another machine has: the tool and the database servers (in this
+// process) run on every core but the last, the S3 server on the last
+// (local and S3 alike; only with 2 cores or more).
 func BenchmarkS3VsLocal1M(b *testing.B) {
 	src := backupBenchServer(b)
 	bucket := s3Bucket(b)
+	cores := runtime.NumCPU()
 	for _, m := range []struct {
 		name   string
 		s3     bool
 		single bool
+		pinned bool
 	}{
-		{"local-dir", false, false},
-		{"s3-dir", true, false},
-		{"local-file", false, true},
-		{"s3-file", true, true},
+		{"local-dir", false, false, false},
+		{"s3-dir", true, false, false},
+		{"local-file", false, true, false},
+		{"s3-file", true, true, false},
+		{"pinned-local-dir", false, false, true},
+		{"pinned-s3-dir", true, false, true},
+		{"pinned-local-file", false, true, true},
+		{"pinned-s3-file", true, true, true},
 	} {
+		if m.pinned && cores < 2 {
+			continue
+		}
 		b.Run(m.name, func(b *testing.B) {
+			if m.pinned {
+				rest := make([]int, cores-1)
+				for i := range rest {
+					rest[i] = i
+				}
+				defer pinProcess(b, os.Getpid(), rest...)()
+				defer pinProcess(b, s3Server(b).Pid(), cores-1)()
+			}
 			var bw, bc, bs, rw, rc, rs float64
 			// s3CPU returns the S3 server's CPU seconds so far.
 			s3CPU := func() float64 {
