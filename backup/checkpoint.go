@@ -57,8 +57,13 @@ func (e *engine) openOutputFiles() []*storage.File {
 const legacyZstdBufSize = 131591
 
 // fileEntry describes f as of its last flush; up is its S3 upload state
-// (nil for a local file).
-func (e *engine) fileEntry(f *storage.File, recs uint64, up *state.S3Upload) state.FileEntry {
+// (nil for a local file). The file's record count is saved in directory
+// mode only (legacy saves 0 for an -o file).
+func (e *engine) fileEntry(f *storage.File, up *state.S3Upload) state.FileEntry {
+	recs := f.Records
+	if e.out.single != nil {
+		recs = 0
+	}
 	pos := f.Position()
 	// Buffer capacities as legacy records them (its text buffer is 4 KiB,
 	// or libzstd's streaming buffer size); nothing is pending after the
@@ -90,15 +95,13 @@ func (e *engine) fileEntry(f *storage.File, recs uint64, up *state.S3Upload) sta
 	return ent
 }
 
-// saveState flushes every open file and writes the state atomically. With
-// final set (the run is ending) the files are closed afterwards. A
-// checkpoint (final false) runs while the run goes on (see checkpoint).
-func (e *engine) saveState(final bool) error {
+// saveState flushes every open file, writes the state of the ending run
+// atomically, and then leaves the files resumable: local files are closed,
+// S3 uploads are left open (not completed) for --continue. (An in-run
+// state is written by checkpoint, while the run goes on.)
+func (e *engine) saveState() error {
 	if e.cp.path == "" {
 		return errors.New("no state path")
-	}
-	if !final {
-		return e.checkpoint(nil)
 	}
 	e.cp.mu.Lock()
 	defer e.cp.mu.Unlock()
@@ -116,27 +119,19 @@ func (e *engine) saveState(final bool) error {
 	}
 	st := e.snapshot()
 	for _, f := range files {
-		recs := f.Records
-		if e.out.single != nil {
-			recs = 0
-		}
-		st.Files = append(st.Files, e.fileEntry(f, recs, f.Upload()))
+		st.Files = append(st.Files, e.fileEntry(f, f.Upload()))
 	}
 	if err := e.writeState(st); err != nil {
 		return err
 	}
 	e.cp.written = true
-	if final {
-		// The files stay resumable: local files are closed, S3 uploads
-		// are left open (not completed) for --continue.
-		for _, f := range files {
-			_ = f.Detach()
-		}
-		if e.out.dir != nil {
-			e.out.dir.Drain()
-		}
-		e.out.single = nil
+	for _, f := range files {
+		_ = f.Detach()
 	}
+	if e.out.dir != nil {
+		e.out.dir.Drain()
+	}
+	e.out.single = nil
 	return nil
 }
 
@@ -228,11 +223,7 @@ func (e *engine) markFiles() (st *state.State, waits []func() (*state.S3Upload, 
 	}
 	st = e.snapshot()
 	for _, f := range files {
-		recs := f.Records
-		if e.out.single != nil {
-			recs = 0
-		}
-		st.Files = append(st.Files, e.fileEntry(f, recs, nil))
+		st.Files = append(st.Files, e.fileEntry(f, nil))
 	}
 	return st, waits, releases, nil
 }

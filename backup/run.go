@@ -336,7 +336,7 @@ func (e *engine) finish(failedAny bool) error {
 // saveFinal saves the state of a stopped run and reports how to continue
 // it.
 func (e *engine) saveFinal() error {
-	if err := e.saveState(true); err != nil {
+	if err := e.saveState(); err != nil {
 		return &msg.Error{Lines: []msg.Line{msg.Err("Failed to save backup state, aborting backup"),
 			msg.Err("Backup aborted, backup state is likely unrecoverable")}, Err: err}
 	}
