@@ -530,11 +530,11 @@ func (d *Dir) Acquire(v asb.Version) (f *File, fresh bool, err error) {
 	if d.Expected != nil && d.Warn != nil {
 		remaining := d.Expected()
 		size = min(remaining, d.Limit)
-		if free, ok := store.FreeSpace(d.Dir); ok && free < remaining {
-			d.Warn(fmt.Sprintf("Warning: %d bytes of disk space remaining, but the expected total backup size is %d", free, remaining))
-		}
-		if _, ok := store.FreeSpace(d.Dir); ok {
-			expect = min(remaining, d.Limit)
+		if free, ok := store.FreeSpace(d.Dir); ok {
+			if free < remaining {
+				d.Warn(fmt.Sprintf("Warning: %d bytes of disk space remaining, but the expected total backup size is %d", free, remaining))
+			}
+			expect = size
 		}
 	}
 	f, err = CreateIn(store, d.FileName(i), size, d.Namespace, v, d.Opts)
@@ -549,7 +549,7 @@ func (d *Dir) Acquire(v asb.Version) (f *File, fresh bool, err error) {
 			d.Warn(w)
 		}
 	}
-	return f, err == nil, err
+	return f, true, nil
 }
 
 // CreateError is the failure of Dir.Acquire to create file Path.

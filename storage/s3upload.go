@@ -226,11 +226,6 @@ func (w *s3Writer) dispatch() {
 	}()
 }
 
-// unsignedPayload sends a part with the UNSIGNED-PAYLOAD marker instead of
-// the body's SHA-256 in the signature: the SDK already does so over
-// https; over plain http it would hash every part, and the store would hash
-// it again to check it, the largest CPU cost of an upload after the
-// store's own ETag (MD5).
 // castagnoli is the CRC-32C table (hardware-accelerated on amd64 and
 // arm64).
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -244,6 +239,11 @@ func partCRC32C(data []byte) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
+// unsignedPayload sends a part with the UNSIGNED-PAYLOAD marker instead of
+// the body's SHA-256 in the signature: the SDK already does so over
+// https; over plain http it would hash every part, and the store would hash
+// it again to check it, the largest CPU cost of an upload after the
+// store's own ETag (MD5).
 func unsignedPayload(o *s3.Options) {
 	o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 }
